@@ -1,0 +1,3 @@
+// Package examples holds runnable programs that show batos at work; see the
+// awaken directory for first contact.
+package examples

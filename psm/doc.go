@@ -1,0 +1,3 @@
+// Package psm is the prototypal state machine: the cognitive cycle that turns
+// a message nobody understands into an installed, audited method.
+package psm

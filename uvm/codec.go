@@ -1,0 +1,178 @@
+package uvm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"slices"
+	"strconv"
+)
+
+// formatVersion is the version of the value framing and slot encoding this
+// package writes. Values carry it in their first byte; Open refuses images
+// whose format is newer.
+const formatVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Key prefixes of the storage layout.
+const (
+	pfxObject  = 'o' // o + oid(8)                → object (slots)
+	pfxRoot    = 'r' // r + name                  → oid
+	pfxHistory = 'h' // h + oid(8) + sel + 0 + v(4) → method version
+	pfxRecord  = 'x' // x + ns + 0 + key          → record bytes
+	pfxChunk   = 'b' // b + id + 0 + n(4)         → blob chunk
+	pfxBlob    = 'B' // B + id                    → blob manifest
+)
+
+var (
+	keyFormat = []byte("m/format")
+	keyOIDSeq = []byte("m/oid")
+)
+
+func objKey(oid OID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pfxObject}, uint64(oid))
+}
+
+func rootKey(name string) []byte { return append([]byte{pfxRoot}, name...) }
+
+func historyPrefix(oid OID, sel string) []byte {
+	k := binary.BigEndian.AppendUint64([]byte{pfxHistory}, uint64(oid))
+	k = append(k, sel...)
+	return append(k, 0)
+}
+
+func historyKey(oid OID, sel string, v int) []byte {
+	return binary.BigEndian.AppendUint32(historyPrefix(oid, sel), uint32(v))
+}
+
+func recordKey(ns, key string) []byte {
+	k := append([]byte{pfxRecord}, ns...)
+	k = append(k, 0)
+	return append(k, key...)
+}
+
+func printableKey(k []byte) string {
+	if len(k) == 9 && k[0] == pfxObject {
+		return "o/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:]), 10)
+	}
+	return strconv.Quote(string(k))
+}
+
+// frame wraps a payload: format byte, CRC32C of the payload, payload.
+func frame(payload []byte) []byte {
+	out := make([]byte, 5, 5+len(payload))
+	out[0] = formatVersion
+	binary.LittleEndian.PutUint32(out[1:], crc32.Checksum(payload, castagnoli))
+	return append(out, payload...)
+}
+
+// unframe checks a framed value and returns its payload, which aliases b.
+func unframe(key []byte, b []byte) ([]byte, *CorruptError) {
+	switch {
+	case len(b) == 0:
+		// Badger can hand back a lost value-log entry as an empty value.
+		return nil, &CorruptError{Key: printableKey(key), Reason: "empty value"}
+	case len(b) < 5:
+		return nil, &CorruptError{Key: printableKey(key), Reason: fmt.Sprintf("value of %d bytes is shorter than its header", len(b))}
+	case b[0] != formatVersion:
+		return nil, &CorruptError{Key: printableKey(key), Reason: fmt.Sprintf("unknown format version %d", b[0])}
+	}
+	payload := b[5:]
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(b[1:5]) {
+		return payload, &CorruptError{Key: printableKey(key), Reason: "checksum mismatch"}
+	}
+	return payload, nil
+}
+
+// encodeSlot appends one slot: name, value length, CRC32C over name and
+// value, value. The per-slot checksum lets a damaged object name its slot.
+func encodeSlot(b []byte, name string, v any) []byte {
+	b = appendString(b, name)
+	val := encodeValue(nil, v)
+	b = binary.AppendUvarint(b, uint64(len(val)))
+	sum := crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, val)
+	b = binary.LittleEndian.AppendUint32(b, sum)
+	return append(b, val...)
+}
+
+// encodeObject returns the framed encoding of an object's slots, sorted by name.
+func encodeObject(slots map[string]any) []byte {
+	names := make([]string, 0, len(slots))
+	for n := range slots {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	payload := binary.AppendUvarint(make([]byte, 0, 64), uint64(len(names)))
+	for _, n := range names {
+		payload = encodeSlot(payload, n, slots[n])
+	}
+	return frame(payload)
+}
+
+// decodeObject decodes a framed object. On damage it names the slot when it can.
+func decodeObject(oid OID, key, b []byte) (map[string]any, error) {
+	payload, cerr := unframe(key, b)
+	if cerr != nil && payload == nil {
+		cerr.OID = oid
+		return nil, cerr
+	}
+	slots, slot, reason := decodeSlots(payload)
+	if reason != "" {
+		return nil, &CorruptError{Key: printableKey(key), OID: oid, Slot: slot, Reason: reason}
+	}
+	if cerr != nil { // whole-value checksum failed but no slot did: framing damage
+		cerr.OID = oid
+		return nil, cerr
+	}
+	return slots, nil
+}
+
+func decodeSlots(payload []byte) (slots map[string]any, slot, reason string) {
+	d := decoder{b: payload}
+	n, err := d.uvarint()
+	if err != nil || n > uint64(len(payload)) {
+		return nil, "", "bad slot count"
+	}
+	slots = make(map[string]any, n)
+	for i := range n {
+		name, err := d.string()
+		if err != nil {
+			return nil, slot, fmt.Sprintf("slot #%d: bad name", i)
+		}
+		slot = name
+		size, err := d.uvarint()
+		if err != nil || size+4 > uint64(len(d.b)) {
+			return nil, slot, "truncated slot"
+		}
+		sum := binary.LittleEndian.Uint32(d.b)
+		val := d.b[4 : 4+size]
+		d.b = d.b[4+size:]
+		if crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, val) != sum {
+			return nil, slot, "slot checksum mismatch"
+		}
+		vd := decoder{b: val}
+		v, err := vd.value()
+		if err != nil {
+			return nil, slot, "undecodable value: " + err.Error()
+		}
+		if len(vd.b) != 0 {
+			return nil, slot, "trailing bytes after value"
+		}
+		slots[name] = v
+	}
+	if len(d.b) != 0 {
+		return nil, "", "trailing bytes after last slot"
+	}
+	return slots, "", ""
+}
+
+// slotBytes returns the encoding of each slot of a framed object, for naming
+// the slot that differs in a covenant violation.
+func slotEncodings(slots map[string]any) map[string]string {
+	out := make(map[string]string, len(slots))
+	for n, v := range slots {
+		out[n] = string(encodeValue(nil, v))
+	}
+	return out
+}

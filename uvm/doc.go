@@ -1,0 +1,86 @@
+// Package uvm is batos's living image: persistent prototype objects with
+// slots and delegation, kept in a Badger store, changed only inside
+// transactions that commit whole or leave no trace.
+//
+// # Data model
+//
+//	Image (Badger) ──► Object (OID) ──► slots: name → value
+//	                                     value: nil | bool | int64 | float64 | string
+//	                                          | []byte | []any | map[string]any
+//	                                          | Ref (another object) | Primitive (host Go code)
+//	                                          | Method (Go source + metadata) | BlobRef
+//	roots: "genesis", "traits", … → OID
+//
+// An object's parents are the ordinary slot "parents", a list of Ref.
+//
+// # Usage
+//
+//	im, err := uvm.Open(dir, uvm.Options{})
+//	defer im.Close()
+//	err = im.Update(ctx, func(tx *uvm.Tx) error {
+//		proto, _ := tx.New()
+//		proto.Set("greeting", "hello")
+//		child, _ := tx.New()
+//		child.SetParents(proto)
+//		v, err := tx.Send(ctx, child, "greeting") // "hello", found through the parent
+//		...
+//		return tx.SetRoot("genesis", child)
+//	})
+//
+// # Lookup
+//
+// [Tx.Lookup] searches the receiver's own slots, then each parent in the
+// order of the parents slot, depth-first, visiting every object at most
+// once, so a cycle in the parent graph ends. The rule for ambiguity is
+// Self's: if two parents of one object lead to two different objects
+// holding the selector, the send fails with an *[AmbiguousError]; resend
+// through the parent you mean with [Tx.SendVia]. Reaching the same holder
+// along two paths (a diamond) is not ambiguous.
+//
+// A selector nobody answers goes to the [DoesNotUnderstand] hook in
+// [Options]; without one, [Tx.Send] returns a *[NotUnderstoodError].
+//
+// # Transactions
+//
+// [Image.Update] commits when its function returns nil and discards
+// everything when it returns an error or panics (the panic becomes a
+// *[PanicError]). Every write reads its key first, so two transactions
+// that change the same object cannot both commit: the later one conflicts,
+// and Update runs its function again on a fresh snapshot, a bounded number
+// of times with backoff and jitter, before returning an error wrapping
+// [ErrConflict].
+//
+// # The persistence covenant
+//
+// A change to an object's state must be marked, or the commit refuses it.
+// [Object.Set] and [Object.Delete] mark the object themselves. Changing a
+// map or slice obtained from a slot in place is also a change, and it must
+// be followed by [Object.MarkChanged]. The narrow [Self] view that
+// generated methods receive marks nothing: such a method must call
+// MarkChanged after any write. At commit, every object whose encoding
+// differs from the one loaded but which carries no mark fails the commit
+// with a *[CovenantError] (errors.Is [ErrCovenant]) naming the object, the
+// slot and the method; nothing of the transaction is written.
+//
+// # Encoding
+//
+// Every stored value starts with a format byte and a CRC32C checksum, and
+// every slot inside an object carries its own checksum, so a damaged value
+// is reported as a *[CorruptError] naming the OID and, where it can, the
+// slot — it is never handed on as an empty value. Methods are stored as
+// source; compiled code is never persisted. Every installed version of a
+// method is kept: see [Tx.InstallMethod], [Tx.MethodVersions] and
+// [Tx.RevertMethod].
+//
+// # Caveats
+//
+//   - A Tx and the Objects read through it are valid only inside the
+//     transaction function and must not be shared between goroutines.
+//   - Update may run its function more than once; keep effects outside the
+//     image (network calls, channel sends) idempotent or outside Update.
+//   - One transaction holds at most about 15% of Options.MemTableSize.
+//     Large blobs therefore go through [Image.PutBlob], which writes chunks
+//     in several transactions.
+//   - Deleting an object does not touch references to it; following one
+//     returns ErrNotFound.
+package uvm

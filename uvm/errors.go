@@ -1,0 +1,191 @@
+package uvm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Each is returned (usually wrapped in a richer typed error
+// that errors.Is matches) when the condition in its comment holds.
+var (
+	// ErrClosed is returned when an operation is attempted on a closed Image.
+	ErrClosed = errors.New("uvm: image is closed")
+	// ErrLocked is returned by Open when another Image (in this or another
+	// process) already has the directory open.
+	ErrLocked = errors.New("uvm: image directory is locked by another open image")
+	// ErrNotFound is returned when an object, root, record, blob or method
+	// version does not exist.
+	ErrNotFound = errors.New("uvm: not found")
+	// ErrSlotNotFound is returned when an own slot to delete or read does not exist.
+	ErrSlotNotFound = errors.New("uvm: slot not found")
+	// ErrBadName is returned for an empty name, one over MaxNameLen bytes, or
+	// one holding invalid UTF-8 or control characters.
+	ErrBadName = errors.New("uvm: invalid name")
+	// ErrUnstorable is returned when a value cannot be kept in a slot
+	// (channels, funcs, structs other than the uvm value types, cycles).
+	ErrUnstorable = errors.New("uvm: value cannot be stored")
+	// ErrNilObject is returned when a nil *Object is passed where an object is required.
+	ErrNilObject = errors.New("uvm: nil object")
+	// ErrTxDone is returned when a Tx or an Object is used after its
+	// transaction function returned.
+	ErrTxDone = errors.New("uvm: transaction has ended")
+	// ErrReadOnly is returned when a View transaction tries to write.
+	ErrReadOnly = errors.New("uvm: write in a read-only transaction")
+	// ErrCorrupt is returned when a stored value fails its checksum or cannot
+	// be decoded. The error is a *CorruptError naming the key, object and slot.
+	ErrCorrupt = errors.New("uvm: corrupt value")
+	// ErrFormat is returned by Open when the image was written by a newer,
+	// unknown encoding format.
+	ErrFormat = errors.New("uvm: unsupported image format")
+	// ErrCovenant is returned by a commit when an object's state changed
+	// without MarkChanged (see the package documentation).
+	ErrCovenant = errors.New("uvm: persistence covenant violated")
+	// ErrConflict is returned when a transaction still conflicts with
+	// concurrent commits after the retry budget is spent.
+	ErrConflict = errors.New("uvm: transaction conflict")
+	// ErrPanic is returned when a transaction function panicked. The
+	// transaction was discarded.
+	ErrPanic = errors.New("uvm: panic in transaction")
+	// ErrNotUnderstood is returned by Send when nothing in the receiver's
+	// delegation chain answers the selector and no DoesNotUnderstand hook is set.
+	ErrNotUnderstood = errors.New("uvm: message not understood")
+	// ErrAmbiguous is returned when a selector is found in more than one
+	// parent branch; resend through a named parent with SendVia.
+	ErrAmbiguous = errors.New("uvm: ambiguous message")
+	// ErrNotMethod is returned when arguments are sent to a data slot.
+	ErrNotMethod = errors.New("uvm: slot holds data, not a method")
+	// ErrNoPrimitive is returned when a slot names a primitive the host did not register.
+	ErrNoPrimitive = errors.New("uvm: primitive not registered")
+	// ErrNoRunner is returned when a source method is sent but no MethodRunner is configured.
+	ErrNoRunner = errors.New("uvm: no method runner configured")
+	// ErrTooDeep is returned when nested sends exceed Options.MaxSendDepth.
+	ErrTooDeep = errors.New("uvm: message sends nested too deep")
+	// ErrNotEmpty is returned by Restore when the image already holds objects.
+	ErrNotEmpty = errors.New("uvm: image is not empty")
+	// ErrNotParent is returned by SendVia when the named object is not a parent of the receiver.
+	ErrNotParent = errors.New("uvm: not a parent of the receiver")
+)
+
+// NotFoundError reports a missing object, root, method version, record or blob.
+type NotFoundError struct {
+	Kind string // "object", "root", "method version", "record", "blob"
+	Name string // the OID, root name, key or selector@version
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("uvm: %s %s not found", e.Kind, e.Name) }
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NameError reports an invalid slot, root or selector name.
+type NameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *NameError) Error() string {
+	n := e.Name
+	if len(n) > 40 {
+		n = n[:40] + "…"
+	}
+	return fmt.Sprintf("uvm: invalid name %q: %s", n, e.Reason)
+}
+
+// Is reports whether target is ErrBadName.
+func (e *NameError) Is(target error) bool { return target == ErrBadName }
+
+// ValueError reports a value that cannot be stored in a slot.
+type ValueError struct {
+	Slot   string
+	Type   string // the Go type that was refused
+	Reason string
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("uvm: slot %q: cannot store %s: %s", e.Slot, e.Type, e.Reason)
+}
+
+// Is reports whether target is ErrUnstorable.
+func (e *ValueError) Is(target error) bool { return target == ErrUnstorable }
+
+// CorruptError reports a stored value that failed its checksum or could not
+// be decoded. Nothing is handed on in its place.
+type CorruptError struct {
+	Key    string // the storage key, printable
+	OID    OID    // the object, if the value is an object
+	Slot   string // the slot, when it could be identified
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	var b strings.Builder
+	b.WriteString("uvm: corrupt value")
+	if e.OID != 0 {
+		fmt.Fprintf(&b, " in object %d", e.OID)
+	}
+	if e.Slot != "" {
+		fmt.Fprintf(&b, " slot %q", e.Slot)
+	}
+	fmt.Fprintf(&b, " (key %s): %s", e.Key, e.Reason)
+	return b.String()
+}
+
+// Is reports whether target is ErrCorrupt.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// CovenantError reports an object whose state changed without MarkChanged.
+type CovenantError struct {
+	OID    OID
+	Slot   string // the first slot whose stored bytes differ
+	Method string // the method that last wrote or exposed the object, if known
+}
+
+func (e *CovenantError) Error() string {
+	s := fmt.Sprintf("uvm: persistence covenant violated: object %d slot %q changed without MarkChanged", e.OID, e.Slot)
+	if e.Method != "" {
+		s += " (in method " + e.Method + ")"
+	}
+	return s + "; the transaction was rolled back"
+}
+
+// Is reports whether target is ErrCovenant.
+func (e *CovenantError) Is(target error) bool { return target == ErrCovenant }
+
+// AmbiguousError reports a selector found in more than one parent branch.
+type AmbiguousError struct {
+	Receiver OID
+	Selector string
+	Holders  []OID // the objects holding the selector, in parent order
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("uvm: ambiguous message %q sent to object %d: found in objects %v; resend through one parent with SendVia", e.Selector, e.Receiver, e.Holders)
+}
+
+// Is reports whether target is ErrAmbiguous.
+func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
+
+// NotUnderstoodError reports a selector nothing in the delegation chain answers.
+type NotUnderstoodError struct {
+	Receiver OID
+	Selector string
+}
+
+func (e *NotUnderstoodError) Error() string {
+	return fmt.Sprintf("uvm: object %d does not understand %q", e.Receiver, e.Selector)
+}
+
+// Is reports whether target is ErrNotUnderstood.
+func (e *NotUnderstoodError) Is(target error) bool { return target == ErrNotUnderstood }
+
+// PanicError is returned when a transaction function or a primitive panicked.
+type PanicError struct {
+	Value string // the panic value, described without calling foreign String methods
+	Stack string
+}
+
+func (e *PanicError) Error() string { return "uvm: panic in transaction: " + e.Value }
+
+// Is reports whether target is ErrPanic.
+func (e *PanicError) Is(target error) bool { return target == ErrPanic }

@@ -1,0 +1,364 @@
+package uvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Options configure an Image. The zero value means the defaults that
+// DefaultOptions documents.
+type Options struct {
+	// InMemory keeps the image in memory only (for tests); dir must be "".
+	InMemory bool
+	// NoSync turns off the fsync of every commit. The default (false) makes
+	// each commit durable before Update returns.
+	NoSync bool
+	// Logger receives conflict retries and Badger's own messages. Nil discards.
+	Logger *slog.Logger
+	// MaxRetries bounds how often Update reruns its function after a Badger
+	// conflict. Zero means 8; a negative value means no retry.
+	MaxRetries int
+	// RetryBackoff is the first backoff after a conflict; it doubles each
+	// retry, with jitter. Zero means 1ms.
+	RetryBackoff time.Duration
+	// MaxSendDepth bounds nested message sends in one transaction. Zero means 512.
+	MaxSendDepth int
+	// MemTableSize is Badger's memtable size in bytes, which also bounds the
+	// size of one transaction (about 15% of it). Zero means 32 MiB.
+	MemTableSize int64
+	// Runner runs methods stored as source. Nil makes such sends fail with ErrNoRunner.
+	Runner MethodRunner
+	// DoesNotUnderstand receives messages nothing answers. Nil makes them
+	// fail with ErrNotUnderstood.
+	DoesNotUnderstand DoesNotUnderstand
+}
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	var o Options
+	o.fill()
+	return o
+}
+
+func (o *Options) fill() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 8
+	}
+	if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = time.Millisecond
+	}
+	if o.MaxSendDepth == 0 {
+		o.MaxSendDepth = 512
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 32 << 20
+	}
+}
+
+// Image is a persistent store of prototype objects on Badger. It is safe for
+// concurrent use; each transaction is not.
+type Image struct {
+	db   *badger.DB
+	opts Options
+	dir  string
+
+	seqMu sync.Mutex
+	seq   *badger.Sequence
+
+	primMu     sync.RWMutex
+	primitives map[string]PrimitiveFunc
+
+	// Close waits for running operations (inflight) to end; an operation
+	// started after Close began gets ErrClosed. A plain RWMutex would
+	// deadlock a transaction that opens a nested one while Close waits.
+	mu       sync.Mutex
+	idle     *sync.Cond
+	inflight int
+	closed   bool
+}
+
+func (im *Image) enter() error {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.closed {
+		return ErrClosed
+	}
+	im.inflight++
+	return nil
+}
+
+func (im *Image) leave() {
+	im.mu.Lock()
+	im.inflight--
+	if im.inflight == 0 {
+		im.idle.Broadcast()
+	}
+	im.mu.Unlock()
+}
+
+// Open opens the image in dir, creating it if needed. With opts.InMemory,
+// dir must be empty. A second Open of the same directory, from this or any
+// other process, fails with ErrLocked.
+func Open(dir string, opts Options) (*Image, error) {
+	opts.fill()
+	if opts.InMemory && dir != "" {
+		return nil, fmt.Errorf("uvm: open: an in-memory image takes no directory (got %q)", dir)
+	}
+	if !opts.InMemory && dir == "" {
+		return nil, errors.New("uvm: open: no directory given (set Options.InMemory for a memory-only image)")
+	}
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(!opts.NoSync && !opts.InMemory).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithMemTableSize(opts.MemTableSize).
+		WithNumVersionsToKeep(1).
+		WithMetricsEnabled(false)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("")
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "directory lock") {
+			return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+		}
+		return nil, fmt.Errorf("uvm: open %s: %w", dir, err)
+	}
+	im := &Image{db: db, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
+	im.idle = sync.NewCond(&im.mu)
+	if err := im.checkFormat(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if im.seq, err = db.GetSequence(keyOIDSeq, 256); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("uvm: open %s: oid sequence: %w", dir, err)
+	}
+	return im, nil
+}
+
+func (im *Image) checkFormat() error {
+	return im.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFormat)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(keyFormat, []byte{formatVersion})
+		}
+		if err != nil {
+			return fmt.Errorf("uvm: open: read format: %w", err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("uvm: open: read format: %w", err)
+		}
+		if len(v) != 1 {
+			return &CorruptError{Key: printableKey(keyFormat), Reason: "bad format marker"}
+		}
+		if v[0] > formatVersion {
+			return fmt.Errorf("%w: image format %d, this library reads up to %d", ErrFormat, v[0], formatVersion)
+		}
+		return nil
+	})
+}
+
+// Close releases the OID lease and closes the store. It waits for running
+// transactions to end. Closing twice is not an error.
+func (im *Image) Close() error {
+	im.mu.Lock()
+	if im.closed {
+		im.mu.Unlock()
+		return nil
+	}
+	im.closed = true
+	for im.inflight > 0 {
+		im.idle.Wait()
+	}
+	im.mu.Unlock()
+	var errs []error
+	if im.seq != nil {
+		errs = append(errs, im.seq.Release())
+	}
+	errs = append(errs, im.db.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("uvm: close: %w", err)
+	}
+	return nil
+}
+
+// Dir reports the directory of an on-disk image ("" in memory).
+func (im *Image) Dir() string { return im.dir }
+
+// Options returns the options the image was opened with, defaults filled in.
+func (im *Image) Options() Options { return im.opts }
+
+func (im *Image) nextOID() (OID, error) {
+	im.seqMu.Lock()
+	defer im.seqMu.Unlock()
+	for {
+		n, err := im.seq.Next()
+		if err != nil {
+			return 0, fmt.Errorf("uvm: allocate oid: %w", err)
+		}
+		if n != 0 { // OID 0 means "no object"
+			return OID(n), nil
+		}
+	}
+}
+
+// View runs fn in a read-only transaction. Objects read in it reflect one
+// consistent snapshot. A write returns ErrReadOnly.
+func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
+	return im.run(ctx, false, fn)
+}
+
+// Update runs fn in a read-write transaction and commits when fn returns
+// nil; when fn returns an error or panics, everything it did is discarded.
+//
+// When the commit conflicts with a concurrent one (both read and one wrote
+// the same object), fn runs again on a fresh snapshot, up to
+// Options.MaxRetries times with exponential backoff and jitter; fn must
+// therefore not have effects outside the transaction that cannot be repeated.
+// After the last retry the error wraps ErrConflict.
+func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
+	backoff := im.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := im.run(ctx, true, fn)
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+		if attempt >= im.opts.MaxRetries {
+			return fmt.Errorf("%w after %d attempts: %v", ErrConflict, attempt+1, err)
+		}
+		sleep := backoff + rand.N(backoff)
+		im.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "uvm: commit conflict, retrying",
+			slog.Int("attempt", attempt+1), slog.Duration("backoff", sleep))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("uvm: update: %w (while retrying a conflict)", ctx.Err())
+		case <-time.After(sleep):
+		}
+		backoff *= 2
+	}
+}
+
+func (im *Image) run(ctx context.Context, update bool, fn func(*Tx) error) (err error) {
+	if err := im.enter(); err != nil {
+		return err
+	}
+	defer im.leave()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uvm: transaction not started: %w", err)
+	}
+	tx := newTx(im, im.db.NewTransaction(update), update)
+	defer tx.end()
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: describePanic(r), Stack: string(debug.Stack())}
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if !update {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uvm: commit abandoned: %w", err)
+	}
+	return tx.commit()
+}
+
+// describePanic renders a panic value without calling methods a stranger wrote.
+func describePanic(r any) string {
+	switch v := r.(type) {
+	case string:
+		return v
+	case error:
+		// Errors raised by the Go runtime are safe to print; others may run foreign code.
+		if _, ok := v.(interface{ RuntimeError() }); ok {
+			return v.Error()
+		}
+		return fmt.Sprintf("error of type %T", v)
+	case int, int64, float64, bool:
+		return fmt.Sprint(v)
+	default:
+		return fmt.Sprintf("value of type %T", v)
+	}
+}
+
+// badgerLogger adapts slog to Badger's logger interface.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) { b.l.Error("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + fmt.Sprintf(f, a...))
+}
+func (b badgerLogger) Infof(f string, a ...any)  { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Debugf(f string, a ...any) { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
+
+// Backup writes a full copy of the image to w, in Badger's backup format.
+func (im *Image) Backup(ctx context.Context, w io.Writer) error {
+	if err := im.enter(); err != nil {
+		return err
+	}
+	defer im.leave()
+	stream := im.db.NewStream()
+	stream.LogPrefix = "uvm.Backup"
+	if _, err := stream.Backup(w, 0); err != nil {
+		return fmt.Errorf("uvm: backup: %w", err)
+	}
+	return ctx.Err()
+}
+
+// Restore loads a backup written by Backup into this image, which must hold
+// no objects yet (a freshly opened image).
+func (im *Image) Restore(ctx context.Context, r io.Reader) error {
+	if err := im.enter(); err != nil {
+		return err
+	}
+	defer im.leave()
+	empty := true
+	err := im.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxObject}})
+		defer it.Close()
+		it.Rewind()
+		empty = !it.Valid()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
+	}
+	if !empty {
+		return ErrNotEmpty
+	}
+	im.seqMu.Lock()
+	defer im.seqMu.Unlock()
+	if err := im.seq.Release(); err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
+	}
+	if err := im.db.Load(r, 64); err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
+	}
+	if im.seq, err = im.db.GetSequence(keyOIDSeq, 256); err != nil {
+		return fmt.Errorf("uvm: restore: oid sequence: %w", err)
+	}
+	return nil
+}

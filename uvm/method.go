@@ -1,0 +1,113 @@
+package uvm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// InstallMethod stores m as the next version of its selector on o: the
+// version number is one past the highest kept, Created is set if zero, the
+// version is added to o's method history, and o's slot of that name holds
+// it. It returns the installed method.
+func (tx *Tx) InstallMethod(o *Object, m Method) (Method, error) {
+	if err := o.usable(); err != nil {
+		return Method{}, err
+	}
+	if err := tx.check(true); err != nil {
+		return Method{}, err
+	}
+	if err := CheckName(m.Selector); err != nil {
+		return Method{}, err
+	}
+	versions, err := tx.MethodVersions(o, m.Selector)
+	if err != nil {
+		return Method{}, err
+	}
+	m.Version = 1
+	if n := len(versions); n > 0 {
+		m.Version = versions[n-1].Version + 1
+	}
+	if m.Created.IsZero() {
+		m.Created = time.Now().UTC()
+	}
+	if err := tx.set(historyKey(o.oid, m.Selector, m.Version), frame(encodeValue(nil, m))); err != nil {
+		return Method{}, err
+	}
+	if err := o.Set(m.Selector, m); err != nil {
+		return Method{}, err
+	}
+	return m, nil
+}
+
+// MethodVersions lists every kept version of selector on o, oldest first.
+func (tx *Tx) MethodVersions(o *Object, selector string) ([]Method, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
+	prefix := historyPrefix(o.oid, selector)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	defer it.Close()
+	var out []Method
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.KeyCopy(nil)
+		if len(key) != len(prefix)+4 {
+			continue // another selector sharing the prefix bytes cannot occur (0 terminator), but be strict
+		}
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		}
+		m, err := decodeMethod(key, raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// MethodVersion reads one kept version of selector on o.
+func (tx *Tx) MethodVersion(o *Object, selector string, version int) (Method, error) {
+	if err := o.usable(); err != nil {
+		return Method{}, err
+	}
+	key := historyKey(o.oid, selector, version)
+	raw, err := tx.get(key)
+	if err != nil {
+		return Method{}, err
+	}
+	if raw == nil {
+		return Method{}, &NotFoundError{Kind: "method version", Name: fmt.Sprintf("%q v%d of object %d", selector, version, o.oid)}
+	}
+	return decodeMethod(key, raw)
+}
+
+// RevertMethod makes a kept version the current one: o's slot holds that
+// version again. The history is unchanged; the next install still gets a
+// new, higher version number.
+func (tx *Tx) RevertMethod(o *Object, selector string, version int) (Method, error) {
+	m, err := tx.MethodVersion(o, selector, version)
+	if err != nil {
+		return Method{}, err
+	}
+	return m, o.Set(selector, m)
+}
+
+func decodeMethod(key, raw []byte) (Method, error) {
+	p, cerr := unframe(key, raw)
+	if cerr != nil {
+		cerr.OID = OID(binary.BigEndian.Uint64(key[1:9]))
+		return Method{}, cerr
+	}
+	d := decoder{b: p}
+	v, err := d.value()
+	m, ok := v.(Method)
+	if err != nil || !ok || len(d.b) != 0 {
+		return Method{}, &CorruptError{Key: printableKey(key), OID: OID(binary.BigEndian.Uint64(key[1:9])), Reason: "undecodable method version"}
+	}
+	return m, nil
+}

@@ -1,0 +1,324 @@
+package uvm
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+)
+
+// PrimitiveFunc is a native Go method. It runs inside the sender's
+// transaction (c.Tx) and must not keep c or anything from it after it returns.
+type PrimitiveFunc func(ctx context.Context, c *Call) (any, error)
+
+// MethodRunner runs methods stored as Go source (the live-methods layer
+// implements it). Run is called inside the sender's transaction.
+type MethodRunner interface {
+	Run(ctx context.Context, c *Call) (any, error)
+}
+
+// DoesNotUnderstand receives a message that nothing in the receiver's
+// delegation chain answers. Its answer (or error) becomes the answer of
+// Send. It runs inside the sender's transaction (msg.Tx); an implementation
+// that changes the image in transactions of its own must expect the
+// sender's transaction to conflict and be retried by Update.
+type DoesNotUnderstand interface {
+	DoesNotUnderstand(ctx context.Context, msg *Message) (any, error)
+}
+
+// Message is a send that nobody understood.
+type Message struct {
+	Tx       *Tx
+	Receiver *Object
+	Selector string
+	Args     []any
+	Depth    int // how many sends are nested around this one
+}
+
+// Call is one method activation.
+type Call struct {
+	Tx       *Tx
+	Receiver *Object // the object the message was sent to
+	Holder   *Object // the object whose slot held the method
+	Selector string
+	Args     []any
+	Method   *Method // the source method, for a MethodRunner; nil for primitives
+}
+
+// Found is the result of a lookup.
+type Found struct {
+	Holder *Object
+	Value  any
+}
+
+// RegisterPrimitive makes a native Go method available under a name; slots
+// refer to it with Primitive{Name: name}. Registering a name again replaces it.
+func (im *Image) RegisterPrimitive(name string, fn PrimitiveFunc) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if fn == nil {
+		return fmt.Errorf("uvm: register primitive %q: nil function", name)
+	}
+	im.primMu.Lock()
+	defer im.primMu.Unlock()
+	im.primitives[name] = fn
+	return nil
+}
+
+func (im *Image) primitive(name string) (PrimitiveFunc, bool) {
+	im.primMu.RLock()
+	defer im.primMu.RUnlock()
+	fn, ok := im.primitives[name]
+	return fn, ok
+}
+
+// Lookup finds the slot that answers selector for o: o's own slots first,
+// then each parent in order, depth-first, visiting each object once (so a
+// cycle in the parent graph ends). When two parents of one object lead to
+// different holders, the lookup is ambiguous and returns an
+// *AmbiguousError; resend through one of them with SendVia. A selector
+// found nowhere returns a *NotUnderstoodError.
+func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
+	if err := o.usable(); err != nil {
+		return Found{}, err
+	}
+	visited := map[OID]bool{}
+	h, v, err := tx.search(o, selector, visited)
+	if err != nil {
+		return Found{}, err
+	}
+	if h == nil {
+		return Found{}, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
+	}
+	return Found{Holder: h, Value: v}, nil
+}
+
+func (tx *Tx) search(o *Object, sel string, visited map[OID]bool) (*Object, any, error) {
+	visited[o.oid] = true
+	if v, ok := o.slots[sel]; ok {
+		return o, v, nil
+	}
+	parents, err := parentsOf(o.slots[ParentsSlot])
+	if err != nil {
+		return nil, nil, &CorruptError{Key: printableKey(objKey(o.oid)), OID: o.oid, Slot: ParentsSlot, Reason: err.Error()}
+	}
+	var holder *Object
+	var value any
+	for _, p := range parents {
+		if visited[p] {
+			continue
+		}
+		po, err := tx.Object(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("uvm: parent %d of object %d: %w", p, o.oid, err)
+		}
+		h, v, err := tx.search(po, sel, visited)
+		if err != nil {
+			return nil, nil, err
+		}
+		if h == nil {
+			continue
+		}
+		if holder != nil && h != holder {
+			return nil, nil, &AmbiguousError{Receiver: o.oid, Selector: sel, Holders: []OID{holder.oid, h.oid}}
+		}
+		holder, value = h, v
+	}
+	return holder, value, nil
+}
+
+// Send looks selector up from o and activates what it finds, inside this
+// transaction:
+//   - a Primitive slot calls the registered native function;
+//   - a Method slot is run by Options.Runner;
+//   - a data slot answers its value (a copy), when sent with no arguments.
+//
+// A selector nothing answers goes to Options.DoesNotUnderstand, or fails
+// with a *NotUnderstoodError.
+func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any) (any, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
+	f, err := tx.Lookup(o, selector)
+	if err != nil {
+		if _, ok := err.(*NotUnderstoodError); ok {
+			return tx.notUnderstood(ctx, o, selector, args)
+		}
+		return nil, err
+	}
+	return tx.activate(ctx, o, f, selector, args)
+}
+
+// SendVia resends a message through one named parent of o (the way to
+// settle an ambiguous send): the lookup starts at parent, and the method
+// runs with o as its receiver.
+func (tx *Tx) SendVia(ctx context.Context, o *Object, parent OID, selector string, args ...any) (any, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
+	found := false
+	for _, p := range o.Parents() {
+		found = found || p == parent
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: object %d is not a parent of object %d", ErrNotParent, parent, o.oid)
+	}
+	po, err := tx.Object(parent)
+	if err != nil {
+		return nil, err
+	}
+	f, err := tx.Lookup(po, selector)
+	if err != nil {
+		if _, ok := err.(*NotUnderstoodError); ok {
+			return tx.notUnderstood(ctx, o, selector, args)
+		}
+		return nil, err
+	}
+	return tx.activate(ctx, o, f, selector, args)
+}
+
+func (tx *Tx) notUnderstood(ctx context.Context, o *Object, selector string, args []any) (any, error) {
+	h := tx.im.opts.DoesNotUnderstand
+	if h == nil {
+		return nil, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
+	}
+	nargs, err := normalizeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	return h.DoesNotUnderstand(ctx, &Message{Tx: tx, Receiver: o, Selector: selector, Args: nargs, Depth: tx.depth})
+}
+
+func normalizeArgs(args []any) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		n, err := normalize(fmt.Sprintf("argument %d", i), a, 0)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+func (tx *Tx) activate(ctx context.Context, o *Object, f Found, selector string, args []any) (res any, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("uvm: send %q to object %d: %w", selector, o.oid, err)
+	}
+	if tx.depth >= tx.im.opts.MaxSendDepth {
+		return nil, fmt.Errorf("%w: %d nested sends, at %q to object %d", ErrTooDeep, tx.depth, selector, o.oid)
+	}
+	nargs, err := normalizeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	call := &Call{Tx: tx, Receiver: o, Holder: f.Holder, Selector: selector, Args: nargs}
+	tx.depth++
+	defer func() { tx.depth-- }()
+	switch v := f.Value.(type) {
+	case Primitive:
+		fn, ok := tx.im.primitive(v.Name)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q (slot %q of object %d)", ErrNoPrimitive, v.Name, selector, f.Holder.oid)
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				err = &PanicError{Value: fmt.Sprintf("primitive %q: %s", v.Name, describePanic(r)), Stack: string(debug.Stack())}
+			}
+		}()
+		return fn(ctx, call)
+	case Method:
+		if tx.im.opts.Runner == nil {
+			return nil, fmt.Errorf("%w: method %q v%d of object %d", ErrNoRunner, selector, v.Version, f.Holder.oid)
+		}
+		call.Method = &v
+		prev := tx.context
+		tx.context = fmt.Sprintf("%s v%d", v.Selector, v.Version)
+		defer func() { tx.context = prev }()
+		return tx.im.opts.Runner.Run(ctx, call)
+	default:
+		if len(args) > 0 {
+			return nil, fmt.Errorf("%w: %q of object %d, sent with %d arguments", ErrNotMethod, selector, f.Holder.oid, len(args))
+		}
+		return deepCopy(v), nil
+	}
+}
+
+// Send sends a message to the object oid in its own Update transaction and
+// returns the answer. It commits what the method did.
+func (im *Image) Send(ctx context.Context, oid OID, selector string, args ...any) (any, error) {
+	var res any
+	err := im.Update(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		res, err = tx.Send(ctx, o, selector, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Self is the narrow view of an object that generated methods receive (see
+// docs/contract.md). Get and Has look through the delegation chain; Set and
+// Delete write own slots and, unlike Object.Set, do not mark the object: a
+// method must call MarkChanged itself, or its commit fails with ErrCovenant.
+type Self interface {
+	OID() uint64
+	Get(slot string) any
+	Has(slot string) bool
+	Set(slot string, value any) error
+	Delete(slot string) error
+	Send(selector string, args ...any) (any, error)
+	MarkChanged()
+}
+
+// Self returns the narrow view of the receiver for a generated method. Its
+// Send uses ctx.
+func (c *Call) Self(ctx context.Context) Self { return &selfView{ctx: ctx, o: c.Receiver} }
+
+type selfView struct {
+	ctx context.Context
+	o   *Object
+}
+
+func (s *selfView) OID() uint64 { return uint64(s.o.oid) }
+
+func (s *selfView) lookup(slot string) (Found, bool) {
+	f, err := s.o.tx.Lookup(s.o, slot)
+	if err != nil {
+		return Found{}, false
+	}
+	switch f.Value.(type) {
+	case Method, Primitive:
+		return Found{}, false // behaviour, not data
+	}
+	return f, true
+}
+
+func (s *selfView) Get(slot string) any {
+	f, ok := s.lookup(slot)
+	if !ok {
+		return nil
+	}
+	if isContainer(f.Value) {
+		f.Holder.exposed = true
+		f.Holder.toucher = s.o.tx.context
+	}
+	return f.Value
+}
+
+func (s *selfView) Has(slot string) bool { _, ok := s.lookup(slot); return ok }
+
+func (s *selfView) Set(slot string, v any) error { return s.o.set(slot, v) }
+
+func (s *selfView) Delete(slot string) error { return s.o.unset(slot) }
+
+func (s *selfView) Send(selector string, args ...any) (any, error) {
+	return s.o.tx.Send(s.ctx, s.o, selector, args...)
+}
+
+func (s *selfView) MarkChanged() { s.o.MarkChanged() }

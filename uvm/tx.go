@@ -1,0 +1,304 @@
+package uvm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Tx is a transaction on an Image: a consistent snapshot plus the changes
+// made in it. A Tx is valid only inside the function given to View or
+// Update and must not be used from several goroutines at once.
+type Tx struct {
+	im      *Image
+	txn     *badger.Txn
+	update  bool
+	done    bool
+	objects map[OID]*Object
+	order   []OID // load order, so commits and errors are deterministic
+	depth   int   // nested sends
+	context string
+}
+
+func newTx(im *Image, txn *badger.Txn, update bool) *Tx {
+	return &Tx{im: im, txn: txn, update: update, objects: map[OID]*Object{}}
+}
+
+func (tx *Tx) end() {
+	tx.done = true
+	tx.txn.Discard()
+}
+
+// Image returns the image this transaction belongs to.
+func (tx *Tx) Image() *Image { return tx.im }
+
+// Writable reports whether this is an Update transaction.
+func (tx *Tx) Writable() bool { return tx.update }
+
+func (tx *Tx) check(write bool) error {
+	if tx.done {
+		return ErrTxDone
+	}
+	if write && !tx.update {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// get reads a key, copying the value out of Badger. A missing key returns
+// (nil, nil). Reading registers the key for conflict detection.
+func (tx *Tx) get(key []byte) ([]byte, error) {
+	item, err := tx.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+	}
+	if v == nil {
+		v = []byte{} // present but empty: unframe reports it as corrupt
+	}
+	return v, nil
+}
+
+// set writes a key after reading it, so that Badger's conflict detection
+// sees every write: two transactions that write the same key never both
+// commit blind.
+func (tx *Tx) set(key, val []byte) error {
+	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+	}
+	if err := tx.txn.Set(key, val); err != nil {
+		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
+	}
+	return nil
+}
+
+func (tx *Tx) del(key []byte) error {
+	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+	}
+	if err := tx.txn.Delete(key); err != nil {
+		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)
+	}
+	return nil
+}
+
+// Object returns the object with the given OID. A missing object is a
+// *NotFoundError (errors.Is ErrNotFound); a damaged one a *CorruptError.
+func (tx *Tx) Object(oid OID) (*Object, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	if o, ok := tx.objects[oid]; ok {
+		if o.deleted {
+			return nil, &NotFoundError{Kind: "object", Name: fmt.Sprint(oid)}
+		}
+		return o, nil
+	}
+	key := objKey(oid)
+	raw, err := tx.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, &NotFoundError{Kind: "object", Name: fmt.Sprint(oid)}
+	}
+	slots, err := decodeObject(oid, key, raw)
+	if err != nil {
+		return nil, err
+	}
+	o := &Object{tx: tx, oid: oid, slots: slots, orig: raw}
+	tx.objects[oid] = o
+	tx.order = append(tx.order, oid)
+	return o, nil
+}
+
+// New creates an empty object with a fresh OID.
+func (tx *Tx) New() (*Object, error) {
+	if err := tx.check(true); err != nil {
+		return nil, err
+	}
+	oid, err := tx.im.nextOID()
+	if err != nil {
+		return nil, err
+	}
+	o := &Object{tx: tx, oid: oid, slots: map[string]any{}, isNew: true, marked: true}
+	tx.objects[oid] = o
+	tx.order = append(tx.order, oid)
+	return o, nil
+}
+
+// Clone creates a new object holding a deep copy of proto's own slots
+// (including its parents slot).
+func (tx *Tx) Clone(proto *Object) (*Object, error) {
+	if err := proto.usable(); err != nil {
+		return nil, err
+	}
+	o, err := tx.New()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range proto.slots {
+		o.slots[k] = deepCopy(v)
+	}
+	return o, nil
+}
+
+// Delete removes an object from the image. References to it elsewhere are
+// left as they are; following one later returns ErrNotFound.
+func (tx *Tx) Delete(o *Object) error {
+	if err := o.usable(); err != nil {
+		return err
+	}
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	o.deleted = true
+	return nil
+}
+
+// Root returns the object registered under a root name.
+func (tx *Tx) Root(name string) (*Object, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	key := rootKey(name)
+	raw, err := tx.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, &NotFoundError{Kind: "root", Name: fmt.Sprintf("%q", name)}
+	}
+	p, cerr := unframe(key, raw)
+	if cerr != nil {
+		return nil, cerr
+	}
+	oid, n := binary.Uvarint(p)
+	if n <= 0 || n != len(p) {
+		return nil, &CorruptError{Key: printableKey(key), Reason: "bad root oid"}
+	}
+	return tx.Object(OID(oid))
+}
+
+// SetRoot registers o under a root name, replacing any previous object;
+// a nil o removes the name.
+func (tx *Tx) SetRoot(name string, o *Object) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if o == nil {
+		return tx.del(rootKey(name))
+	}
+	if err := o.usable(); err != nil {
+		return err
+	}
+	return tx.set(rootKey(name), frame(binary.AppendUvarint(nil, uint64(o.oid))))
+}
+
+// Roots lists the root names and their OIDs.
+func (tx *Tx) Roots() (map[string]OID, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	out := map[string]OID{}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxRoot}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.KeyCopy(nil)
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		}
+		p, cerr := unframe(key, raw)
+		if cerr != nil {
+			return nil, cerr
+		}
+		oid, _ := binary.Uvarint(p)
+		out[string(key[1:])] = OID(oid)
+	}
+	return out, nil
+}
+
+// commit writes every changed object, enforcing the persistence covenant,
+// then commits the Badger transaction.
+func (tx *Tx) commit() error {
+	for _, oid := range tx.order {
+		o := tx.objects[oid]
+		key := objKey(oid)
+		if o.deleted {
+			if !o.isNew {
+				if err := tx.txn.Delete(key); err != nil {
+					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
+				}
+			}
+			continue
+		}
+		if !o.marked && !o.exposed && !o.written {
+			continue // never written, never handed out a container: unchanged
+		}
+		enc := encodeObject(o.slots)
+		if bytes.Equal(enc, o.orig) {
+			continue
+		}
+		if !o.marked {
+			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
+		}
+		// The object was read when loaded (or is new), so Badger checks it
+		// for conflicts: no blind writes.
+		if err := tx.txn.Set(key, enc); err != nil {
+			return fmt.Errorf("uvm: write object %d: %w", oid, err)
+		}
+	}
+	if err := tx.txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrConflict) {
+			return err // Update retries on this
+		}
+		return fmt.Errorf("uvm: commit: %w", err)
+	}
+	return nil
+}
+
+// changedSlot names the first slot (in name order) whose encoding differs
+// from the one loaded.
+func (o *Object) changedSlot() string {
+	old := map[string]any{}
+	if o.orig != nil {
+		if s, err := decodeObject(o.oid, objKey(o.oid), o.orig); err == nil {
+			old = s
+		}
+	}
+	before, after := slotEncodings(old), slotEncodings(o.slots)
+	names := make([]string, 0, len(before)+len(after))
+	for n := range before {
+		names = append(names, n)
+	}
+	for n := range after {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		b, okb := before[n]
+		a, oka := after[n]
+		if okb != oka || a != b {
+			return n
+		}
+	}
+	return ""
+}
