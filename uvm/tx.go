@@ -22,6 +22,17 @@ type Tx struct {
 	order   []OID // load order, so commits and errors are deterministic
 	depth   int   // nested sends
 	context string
+	hooks   []func()
+}
+
+// OnCommit registers fn to run after this transaction commits successfully
+// (not after a discarded attempt, nor after one that Update retries). Layers
+// that keep in-memory indexes in step with the image use it. fn runs on the
+// committing goroutine after the commit and must not block for long.
+func (tx *Tx) OnCommit(fn func()) {
+	if fn != nil && !tx.done {
+		tx.hooks = append(tx.hooks, fn)
+	}
 }
 
 func newTx(im *Image, txn *badger.Txn, update bool) *Tx {
@@ -271,6 +282,9 @@ func (tx *Tx) commit() error {
 			return err // Update retries on this
 		}
 		return fmt.Errorf("uvm: commit: %w", err)
+	}
+	for _, fn := range tx.hooks {
+		fn()
 	}
 	return nil
 }
