@@ -1,10 +1,13 @@
 package uvm
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
@@ -311,54 +314,44 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 func (b badgerLogger) Infof(f string, a ...any)  { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Debugf(f string, a ...any) { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
 
-// Backup writes a full copy of the image to w, in Badger's backup format.
-func (im *Image) Backup(ctx context.Context, w io.Writer) error {
+// Fingerprint returns a SHA-256, in hex, over every key and value of the
+// image in key order, except the OID sequence's lease marker. Two images
+// with the same fingerprint hold the same objects, roots, method versions,
+// records and blobs byte for byte; tests use it to prove that a failed
+// operation left the image unchanged.
+func (im *Image) Fingerprint(ctx context.Context) (string, error) {
 	if err := im.enter(); err != nil {
-		return err
+		return "", err
 	}
 	defer im.leave()
-	stream := im.db.NewStream()
-	stream.LogPrefix = "uvm.Backup"
-	if _, err := stream.Backup(w, 0); err != nil {
-		return fmt.Errorf("uvm: backup: %w", err)
-	}
-	return ctx.Err()
-}
-
-// Restore loads a backup written by Backup into this image, which must hold
-// no objects yet (a freshly opened image).
-func (im *Image) Restore(ctx context.Context, r io.Reader) error {
-	if err := im.enter(); err != nil {
-		return err
-	}
-	defer im.leave()
-	empty := true
+	h := sha256.New()
 	err := im.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxObject}})
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
-		it.Rewind()
-		empty = !it.Valid()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			if bytes.Equal(item.Key(), keyOIDSeq) {
+				continue
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			var n [8]byte
+			binary.LittleEndian.PutUint64(n[:], uint64(len(item.Key())))
+			h.Write(n[:])
+			h.Write(item.Key())
+			binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
+			h.Write(n[:])
+			h.Write(v)
+		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("uvm: restore: %w", err)
+		return "", fmt.Errorf("uvm: fingerprint: %w", err)
 	}
-	if !empty {
-		return ErrNotEmpty
-	}
-	im.seqMu.Lock()
-	defer im.seqMu.Unlock()
-	if err := im.seq.Release(); err != nil {
-		return fmt.Errorf("uvm: restore: %w", err)
-	}
-	if err := im.db.Load(r, 64); err != nil {
-		return fmt.Errorf("uvm: restore: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("uvm: restore: %w", err)
-	}
-	if im.seq, err = im.db.GetSequence(keyOIDSeq, 256); err != nil {
-		return fmt.Errorf("uvm: restore: oid sequence: %w", err)
-	}
-	return nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
