@@ -282,3 +282,26 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckCovenant(t *testing.T) {
+	im := memImage(t)
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		return o.Set("m", map[string]any{})
+	}))
+	discard := errors.New("dry run")
+	err := im.Update(ctx, func(tx *uvm.Tx) error {
+		o, _ := tx.Object(oid)
+		require.NoError(t, tx.CheckCovenant())
+		m, _ := o.Get("m")
+		m.(map[string]any)["k"] = "v"
+		err := tx.CheckCovenant()
+		require.ErrorIs(t, err, uvm.ErrCovenant)
+		o.MarkChanged()
+		require.NoError(t, tx.CheckCovenant())
+		return discard
+	})
+	require.ErrorIs(t, err, discard)
+}

@@ -247,6 +247,26 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 	return out, nil
 }
 
+// CheckCovenant reports, without committing, whether a commit now would
+// fail the persistence covenant: the first object (in load order) whose
+// state changed without a mark, as a *CovenantError. A dry run that is
+// about to discard its transaction uses it to learn what a commit would say.
+func (tx *Tx) CheckCovenant() error {
+	if err := tx.check(false); err != nil {
+		return err
+	}
+	for _, oid := range tx.order {
+		o := tx.objects[oid]
+		if o.deleted || o.marked || (!o.exposed && !o.written) {
+			continue
+		}
+		if !bytes.Equal(encodeObject(o.slots), o.orig) {
+			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
+		}
+	}
+	return nil
+}
+
 // commit writes every changed object, enforcing the persistence covenant,
 // then commits the Badger transaction.
 func (tx *Tx) commit() error {
