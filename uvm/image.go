@@ -128,7 +128,7 @@ func Open(dir string, opts Options) (*Image, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		WithSyncWrites(!opts.NoSync && !opts.InMemory).
+		WithSyncWrites(false). // uvm syncs after each commit itself, so a commit may opt out
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
@@ -223,6 +223,17 @@ func (im *Image) nextOID() (OID, error) {
 	}
 }
 
+// UpdateOption changes how one Update commits.
+type UpdateOption func(*updateOptions)
+
+type updateOptions struct{ noSync bool }
+
+// WithoutSync makes one Update return without waiting for the disk: the
+// commit is atomic and visible at once, and becomes durable with the next
+// synced commit or Close; a crash before then loses it whole, never in part.
+// Audit trails and other data that may lag a crash use it to save fsyncs.
+func WithoutSync() UpdateOption { return func(o *updateOptions) { o.noSync = true } }
+
 // View runs fn in a read-only transaction. Objects read in it reflect one
 // consistent snapshot. A write returns ErrReadOnly.
 func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
@@ -237,10 +248,19 @@ func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
 // Options.MaxRetries times with exponential backoff and jitter; fn must
 // therefore not have effects outside the transaction that cannot be repeated.
 // After the last retry the error wraps ErrConflict.
-func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
+func (im *Image) Update(ctx context.Context, fn func(*Tx) error, opts ...UpdateOption) error {
+	var uo updateOptions
+	for _, o := range opts {
+		o(&uo)
+	}
 	backoff := im.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		err := im.run(ctx, true, fn)
+		if err == nil && !uo.noSync && !im.opts.NoSync && !im.opts.InMemory {
+			if err := im.db.Sync(); err != nil {
+				return fmt.Errorf("uvm: commit: sync: %w", err)
+			}
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
