@@ -149,6 +149,17 @@ func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any)
 	return tx.activate(ctx, o, f, selector, args)
 }
 
+// Run activates method m on o directly, as if o's own slot held it, in
+// this transaction. The cognitive cycle uses it to answer the message that
+// started it with the method it just installed, in the sender's
+// transaction (whose snapshot predates the install).
+func (tx *Tx) Run(ctx context.Context, o *Object, m Method, args ...any) (any, error) {
+	if err := o.usable(); err != nil {
+		return nil, err
+	}
+	return tx.activate(ctx, o, Found{Holder: o, Value: m}, m.Selector, args)
+}
+
 // SendVia resends a message through one named parent of o (the way to
 // settle an ambiguous send): the lookup starts at parent, and the method
 // runs with o as its receiver.
