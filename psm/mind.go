@@ -1,0 +1,326 @@
+package psm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/batos-dev/batos/uvm"
+	"github.com/tmc/langchaingo/llms"
+)
+
+// Execution policies for generated methods (see uvm/live).
+const (
+	PolicyIsolated  = "isolated"
+	PolicyInProcess = "inprocess"
+)
+
+// ImageVersion is the version of the primordial objects this library
+// incarnates. An image awakened by a newer version fails to open with
+// ErrImageVersion.
+const ImageVersion = 1
+
+// Options configure a Mind. The zero value, plus a Model, is a working
+// in-memory-free, durable mind; DefaultOptions documents every default.
+type Options struct {
+	// InMemory keeps the image in memory (tests); the directory must be "".
+	InMemory bool
+	// NoSync turns off fsync per commit (tests, benchmarks of logic).
+	NoSync bool
+	// Model answers for every persona without a model of its own in Models.
+	Model llms.Model
+	// Models maps persona names (ALFRED, BRICK, ROBIN, BABS) to models.
+	Models map[string]llms.Model
+	// ModelTimeout bounds each model call. Zero means 2 minutes.
+	ModelTimeout time.Duration
+	// MaxReplyBytes caps a model reply. Zero means 1 MiB.
+	MaxReplyBytes int
+	// MaxAttempts bounds SYNTHESIZING→VALIDATING rounds. Zero means 3.
+	MaxAttempts int
+	// MaxNesting bounds cycles started from inside other cycles' dry runs
+	// or generated methods. Zero means 2; negative means none.
+	MaxNesting int
+	// CycleTimeout bounds a whole cycle, on top of the caller's context.
+	// Zero means no bound beyond the caller's.
+	CycleTimeout time.Duration
+	// Policy is the image's default execution policy for generated
+	// methods: PolicyIsolated (the default) or PolicyInProcess.
+	Policy string
+	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
+	// means no audit file (records in the image are still written).
+	AuditLog io.Writer
+	// Logger receives operational messages. Nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns Options with every default filled in.
+func DefaultOptions() Options {
+	var o Options
+	o.fill()
+	return o
+}
+
+func (o *Options) fill() {
+	if o.ModelTimeout == 0 {
+		o.ModelTimeout = 2 * time.Minute
+	}
+	if o.MaxReplyBytes == 0 {
+		o.MaxReplyBytes = 1 << 20
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 3
+	}
+	if o.MaxNesting == 0 {
+		o.MaxNesting = 2
+	}
+	if o.MaxNesting < 0 {
+		o.MaxNesting = 0
+	}
+	if o.Policy == "" {
+		o.Policy = PolicyIsolated
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Mind is a batos image wired to its personas, memory, guardian and live
+// runtime: send it a message nothing understands and it writes the method.
+type Mind struct {
+	im      *uvm.Image
+	opts    Options
+	bus     *bus
+	parts   parts
+	flights flights
+	closers []func() error
+	genesis uvm.OID
+
+	mu       sync.Mutex
+	idle     *sync.Cond
+	inflight int
+	closed   bool
+}
+
+func (m *Mind) enter() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.inflight++
+	return nil
+}
+
+func (m *Mind) leave() {
+	m.mu.Lock()
+	m.inflight--
+	if m.inflight == 0 {
+		m.idle.Broadcast()
+	}
+	m.mu.Unlock()
+}
+
+// Image returns the mind's image.
+func (m *Mind) Image() *uvm.Image { return m.im }
+
+// Genesis returns the OID of the genesis object.
+func (m *Mind) Genesis() uvm.OID { return m.genesis }
+
+// Subscribe calls fn for every cycle event as it happens, until the
+// returned function is called. fn runs on the cycle's goroutine: keep it
+// quick, or hand the event to a channel.
+func (m *Mind) Subscribe(fn func(Event)) (cancel func()) { return m.bus.subscribe(fn) }
+
+// Send sends a message to an object in its own transaction. A selector
+// nothing answers starts a cognitive cycle; Send then returns the answer of
+// the method the cycle wrote, or a *CycleError saying which state failed.
+func (m *Mind) Send(ctx context.Context, oid uvm.OID, selector string, args ...any) (any, error) {
+	return m.im.Send(ctx, oid, selector, args...)
+}
+
+// Close waits for running cycles, then closes the runtime and the image.
+func (m *Mind) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	for m.inflight > 0 {
+		m.idle.Wait()
+	}
+	m.mu.Unlock()
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Root names of the primordial objects.
+const (
+	RootGenesis      = "genesis"
+	RootTraits       = "traits"
+	RootLLM          = "pLLM"
+	RootOrchestrator = "psm.orchestrator"
+)
+
+// StateRoot returns the root name of a state prototype.
+func StateRoot(s State) string { return "psm.state." + string(s) }
+
+var stateDescriptions = map[State]string{
+	Idle:         "A mission brief arrives: a message nobody understood, with its arguments and target.",
+	Decomposing:  "BRICK breaks the mission into one to three search queries for memory.",
+	Delegating:   "The queries search memory; the skill index is searched for methods that already exist.",
+	Synthesizing: "The target's persona writes the method as Go source.",
+	Validating:   "Guardian audit, compile, and a dry run in a discarded transaction.",
+	Complete:     "The method is installed as a new version, learned, and committed; the message is resent.",
+	Failed:       "Nothing the cycle did stays in the image; the record says why.",
+}
+
+var stateNext = map[State]string{
+	Idle: string(Decomposing), Decomposing: string(Delegating), Delegating: string(Synthesizing),
+	Synthesizing: string(Validating), Validating: string(Complete), Complete: string(Idle), Failed: string(Idle),
+}
+
+// awaken incarnates the primordial objects in tx (first open only).
+func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
+	traits, err := tx.New()
+	if err != nil {
+		return err
+	}
+	set := func(o *uvm.Object, kv ...any) error {
+		for i := 0; i < len(kv); i += 2 {
+			if err := o.Set(kv[i].(string), kv[i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := set(traits,
+		"name", "traits",
+		"clone", uvm.Primitive{Name: primClone},
+		"doesNotUnderstand", uvm.Primitive{Name: primDNU},
+	); err != nil {
+		return err
+	}
+	llm, err := tx.New()
+	if err != nil {
+		return err
+	}
+	if err := set(llm, "name", "pLLM", "infer", uvm.Primitive{Name: primInfer}); err != nil {
+		return err
+	}
+	genesis, err := tx.New()
+	if err != nil {
+		return err
+	}
+	if err := set(genesis, "name", "genesis"); err != nil {
+		return err
+	}
+	if err := genesis.SetParents(llm, traits); err != nil {
+		return err
+	}
+	orch, err := tx.New()
+	if err != nil {
+		return err
+	}
+	if err := set(orch,
+		"name", "orchestrator",
+		"image_version", ImageVersion,
+		"max_attempts", m.opts.MaxAttempts,
+		"policy", m.opts.Policy,
+		"awakened", time.Now().UTC().Format(time.RFC3339),
+	); err != nil {
+		return err
+	}
+	for _, s := range States() {
+		st, err := tx.New()
+		if err != nil {
+			return err
+		}
+		if err := set(st, "name", string(s), "description", stateDescriptions[s], "next", stateNext[s], "on_failure", string(Failed)); err != nil {
+			return err
+		}
+		if err := tx.SetRoot(StateRoot(s), st); err != nil {
+			return err
+		}
+	}
+	for name, o := range map[string]*uvm.Object{RootTraits: traits, RootLLM: llm, RootGenesis: genesis, RootOrchestrator: orch} {
+		if err := tx.SetRoot(name, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkVersion refuses images awakened by a newer, unknown version.
+func checkVersion(tx *uvm.Tx) error {
+	orch, err := tx.Root(RootOrchestrator)
+	if err != nil {
+		return fmt.Errorf("%w: the image has genesis but no orchestrator: %v", ErrImageVersion, err)
+	}
+	v, _ := orch.Get("image_version")
+	n, ok := v.(int64)
+	if !ok || n < 1 {
+		return fmt.Errorf("%w: orchestrator has no valid image_version (got %v)", ErrImageVersion, v)
+	}
+	if n > ImageVersion {
+		return fmt.Errorf("%w: image version %d, this library knows up to %d", ErrImageVersion, n, ImageVersion)
+	}
+	return nil
+}
+
+// Names of the primitives the mind registers.
+const (
+	primClone = "traits.clone"
+	primDNU   = "traits.doesNotUnderstand"
+	primInfer = "pLLM.infer"
+)
+
+func (m *Mind) registerPrimitives() error {
+	clone := func(ctx context.Context, c *uvm.Call) (any, error) {
+		o, err := c.Tx.Clone(c.Receiver)
+		if err != nil {
+			return nil, err
+		}
+		return o.Ref(), nil
+	}
+	dnu := func(ctx context.Context, c *uvm.Call) (any, error) {
+		if len(c.Args) == 0 {
+			return nil, errors.New("psm: doesNotUnderstand needs a selector argument")
+		}
+		sel, ok := c.Args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("psm: doesNotUnderstand: selector must be a string, got %T", c.Args[0])
+		}
+		if err := uvm.CheckName(sel); err != nil {
+			return nil, err
+		}
+		return m.DoesNotUnderstand(ctx, &uvm.Message{Tx: c.Tx, Receiver: c.Receiver, Selector: sel, Args: c.Args[1:]})
+	}
+	infer := func(ctx context.Context, c *uvm.Call) (any, error) {
+		persona, prompt := "ALFRED", ""
+		switch len(c.Args) {
+		case 1:
+			prompt, _ = c.Args[0].(string)
+		case 2:
+			persona, _ = c.Args[0].(string)
+			prompt, _ = c.Args[1].(string)
+		}
+		if prompt == "" {
+			return nil, errors.New("psm: infer takes (prompt) or (persona, prompt), both strings")
+		}
+		return m.parts.ask(ctx, persona, prompt)
+	}
+	for name, fn := range map[string]uvm.PrimitiveFunc{primClone: clone, primDNU: dnu, primInfer: infer} {
+		if err := m.im.RegisterPrimitive(name, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

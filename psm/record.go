@@ -1,0 +1,144 @@
+package psm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/batos-dev/batos/uvm"
+)
+
+// recordNS is the uvm record namespace holding cycle records.
+const recordNS = "psm.cycles"
+
+// Mission is what a cycle is asked to do: give Target a method for
+// Selector that answers Args, as Intent describes.
+type Mission struct {
+	Selector string  `json:"selector"`
+	Args     []any   `json:"args,omitempty"`
+	Target   uvm.OID `json:"target"`
+	Intent   string  `json:"intent,omitempty"`
+}
+
+// Record is the durable account of one cycle: the mission, every state
+// with its time, every prompt and reply, every verdict, and the outcome.
+// It is written in transactions of its own, so it survives a cycle whose
+// work was rolled back.
+type Record struct {
+	ID       string    `json:"id"`
+	Parent   string    `json:"parent,omitempty"` // the cycle whose dry run started this one
+	Depth    int       `json:"depth"`
+	Mission  Mission   `json:"mission"`
+	Persona  string    `json:"persona,omitempty"` // who wrote the method
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+	State    State     `json:"state"`             // the latest state entered
+	Outcome  State     `json:"outcome,omitempty"` // COMPLETE or FAILED once ended
+	FailedIn State     `json:"failed_in,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Attempts int       `json:"attempts"`
+	Version  int       `json:"version,omitempty"` // the method version installed
+	Queries  []string  `json:"queries,omitempty"`
+	Fallback bool      `json:"queries_fallback,omitempty"`
+	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
+	Events   []Event   `json:"events"`
+}
+
+// cycle is a running cycle: its record and where its events go.
+type cycle struct {
+	mu  sync.Mutex
+	rec Record
+	bus *bus
+	im  *uvm.Image
+}
+
+func (c *cycle) event(ctx context.Context, e Event) {
+	c.mu.Lock()
+	e.Cycle = c.rec.ID
+	e.Seq = len(c.rec.Events) + 1
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if e.State == "" {
+		e.State = c.rec.State
+	}
+	if e.Kind == EventState {
+		c.rec.State = e.State
+	}
+	c.rec.Events = append(c.rec.Events, e)
+	c.mu.Unlock()
+	c.bus.publish(ctx, e)
+}
+
+// enter moves the cycle to a state and saves the record (without waiting
+// for the disk: the audit log has every event already, and the final
+// record is written durably).
+func (c *cycle) enter(ctx context.Context, s State, text string) {
+	c.event(ctx, Event{State: s, Kind: EventState, Text: text})
+	c.save(context.WithoutCancel(ctx), false)
+}
+
+func (c *cycle) marshal() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return json.Marshal(&c.rec)
+}
+
+// save writes the record in its own transaction.
+func (c *cycle) save(ctx context.Context, durable bool) error {
+	b, err := c.marshal()
+	if err != nil {
+		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+	}
+	var opts []uvm.UpdateOption
+	if !durable {
+		opts = append(opts, uvm.WithoutSync())
+	}
+	return c.im.Update(ctx, func(tx *uvm.Tx) error {
+		return tx.PutRecord(recordNS, c.rec.ID, b)
+	}, opts...)
+}
+
+// saveIn writes the record inside a transaction of the caller's.
+func (c *cycle) saveIn(tx *uvm.Tx) error {
+	b, err := c.marshal()
+	if err != nil {
+		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+	}
+	return tx.PutRecord(recordNS, c.rec.ID, b)
+}
+
+// Cycle reads the record of one cycle.
+func (m *Mind) Cycle(ctx context.Context, id string) (Record, error) {
+	var rec Record
+	err := m.im.View(ctx, func(tx *uvm.Tx) error {
+		b, err := tx.GetRecord(recordNS, id)
+		if errors.Is(err, uvm.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrNoSuchCycle, id)
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &rec)
+	})
+	return rec, err
+}
+
+// Cycles lists the records of every cycle, oldest first.
+func (m *Mind) Cycles(ctx context.Context) ([]Record, error) {
+	var out []Record
+	err := m.im.View(ctx, func(tx *uvm.Tx) error {
+		return tx.ScanRecords(recordNS, "", func(key string, val []byte) error {
+			var rec Record
+			if err := json.Unmarshal(val, &rec); err != nil {
+				return fmt.Errorf("psm: cycle record %s: %w", key, err)
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	return out, err
+}
