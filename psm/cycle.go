@@ -65,6 +65,14 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 	}
 	defer m.leave()
 
+	// The sender's snapshot may predate a method another cycle (or a
+	// nested one) has installed since: answer with the committed method.
+	if meth, ok, err := m.committedMethod(ctx, key); err != nil {
+		return nil, err
+	} else if ok {
+		return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+	}
+
 	mission := Mission{Selector: msg.Selector, Args: msg.Args, Target: msg.Receiver.OID()}
 	if intent, ok, err := m.parts.intentOf(msg.Tx, msg.Receiver, msg.Selector); err != nil {
 		return nil, err
@@ -91,6 +99,28 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		return nil, fl.err
 	}
 	return msg.Tx.Run(ctx, msg.Receiver, fl.method, msg.Args...)
+}
+
+// committedMethod looks the selector up in the latest committed state.
+func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, bool, error) {
+	var meth uvm.Method
+	var ok bool
+	err := m.im.View(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.Object(key.oid)
+		if errors.Is(err, uvm.ErrNotFound) {
+			return fmt.Errorf("psm: object %d is not committed yet; commit it before sending it a message it does not understand (%q)", key.oid, key.sel)
+		}
+		if err != nil {
+			return err
+		}
+		f, err := tx.Lookup(o, key.sel)
+		if err != nil {
+			return nil // still not understood (or ambiguous: the cycle will say)
+		}
+		meth, ok = f.Value.(uvm.Method)
+		return nil
+	})
+	return meth, ok, err
 }
 
 // runCycle walks the states for one mission and returns the installed method.
@@ -304,6 +334,10 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 			return err
 		}
 		candidate := uvm.Method{Selector: mission.Selector, Source: src, Persona: c.rec.Persona, CycleID: c.rec.ID, Policy: PolicyIsolated}
+		// In the slot, so that a recursive self.Send finds the candidate.
+		if err := target.Set(mission.Selector, candidate); err != nil {
+			return err
+		}
 		answer, runErr = tx.Run(ctx, target, candidate, mission.Args...)
 		if runErr == nil {
 			runErr = tx.CheckCovenant()
