@@ -55,7 +55,11 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	ch := chainOf(ctx)
 	if ch.contains(key) {
-		return nil, fmt.Errorf("%w: %s is needed by its own dry run", ErrRecursiveCycle, key)
+		// A recursive send during a dry run reaches the candidate itself.
+		if cand, ok := m.flights.candidate(key); ok {
+			return msg.Tx.Run(ctx, msg.Receiver, cand, msg.Args...)
+		}
+		return nil, fmt.Errorf("%w: %s is needed before its source exists", ErrRecursiveCycle, key)
 	}
 	if len(ch.keys) > m.opts.MaxNesting {
 		return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, len(ch.keys), m.opts.MaxNesting)
@@ -334,10 +338,9 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 			return err
 		}
 		candidate := uvm.Method{Selector: mission.Selector, Source: src, Persona: c.rec.Persona, CycleID: c.rec.ID, Policy: PolicyIsolated}
-		// In the slot, so that a recursive self.Send finds the candidate.
-		if err := target.Set(mission.Selector, candidate); err != nil {
-			return err
-		}
+		key := flightKey{oid: mission.Target, sel: mission.Selector}
+		m.flights.setCandidate(key, &candidate)
+		defer m.flights.setCandidate(key, nil)
 		answer, runErr = tx.Run(ctx, target, candidate, mission.Args...)
 		if runErr == nil {
 			runErr = tx.CheckCovenant()

@@ -289,11 +289,14 @@ func TestNestedCycles(t *testing.T) {
 		_, err := m.Send(context.Background(), m.Genesis(), "greet")
 		require.ErrorIs(t, err, ErrNestingLimit)
 	})
-	t.Run("recursion", func(t *testing.T) {
+	t.Run("runaway recursion in a dry run", func(t *testing.T) {
+		// The recursive send reaches the candidate under dry run (not
+		// ErrRecursiveCycle), and uvm's depth bound stops it.
 		s := &script{replies: []string{plan, "CODE\nSEND greet"}}
 		m, _ := testMind(t, s, Options{MaxAttempts: 1})
 		_, err := m.Send(context.Background(), m.Genesis(), "greet")
-		require.ErrorIs(t, err, ErrRecursiveCycle)
+		require.ErrorIs(t, err, uvm.ErrTooDeep)
+		require.ErrorIs(t, err, ErrCycleFailed)
 	})
 }
 

@@ -20,9 +20,10 @@ func (k flightKey) String() string { return fmt.Sprintf("%q on object %d", k.sel
 // flight is one cycle in progress; later senders of the same message wait
 // for it instead of starting their own.
 type flight struct {
-	done   chan struct{}
-	method uvm.Method
-	err    error
+	done      chan struct{}
+	method    uvm.Method
+	err       error
+	candidate *uvm.Method // the source under dry run, guarded by flights.mu
 }
 
 type flights struct {
@@ -44,6 +45,26 @@ func (f *flights) join(k flightKey) (*flight, bool) {
 	fl := &flight{done: make(chan struct{})}
 	f.m[k] = fl
 	return fl, true
+}
+
+// setCandidate publishes (or, with nil, withdraws) the candidate a flight
+// is dry-running, so that a recursive send inside the dry run reaches it.
+func (f *flights) setCandidate(k flightKey, m *uvm.Method) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[k]; ok {
+		fl.candidate = m
+	}
+}
+
+// candidate returns the method under dry run for k, if any.
+func (f *flights) candidate(k flightKey) (uvm.Method, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[k]; ok && fl.candidate != nil {
+		return *fl.candidate, true
+	}
+	return uvm.Method{}, false
 }
 
 func (f *flights) finish(k flightKey, fl *flight, m uvm.Method, err error) {
