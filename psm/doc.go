@@ -1,3 +1,67 @@
-// Package psm is the prototypal state machine: the cognitive cycle that turns
-// a message nobody understands into an installed, audited method.
+// Package psm is batos's prototypal state machine: the cognitive cycle
+// that turns a message nobody understands into an audited, installed
+// method, and the constructor that wires a whole mind for a host program.
+//
+// # Usage
+//
+//	mind, err := psm.Open(ctx, "my.image", psm.Options{Model: model})
+//	defer mind.Close()
+//	answer, err := mind.Send(ctx, mind.Genesis(), "greet_the_architect")
+//
+// The first send of greet_the_architect is not understood; the cycle
+// writes the method, installs it, and Send returns its answer. Later sends,
+// also after a restart, run the installed method without a cycle.
+//
+// # The cycle
+//
+//	IDLE → DECOMPOSING → DELEGATING → SYNTHESIZING ⇄ VALIDATING → COMPLETE
+//	   └──────────────── any failure ─────────────────────────→ FAILED
+//
+//   - IDLE: the message becomes a mission (selector, arguments, target,
+//     and the intent of a persona facet, if the target has one).
+//   - DECOMPOSING: BRICK writes one to three memory queries as JSON. An
+//     unreadable plan gets one repair request, then queries derived from
+//     the selector and intent (the record says so).
+//   - DELEGATING: the queries search memory; the skill index is searched
+//     for similar methods.
+//   - SYNTHESIZING: the target's persona (found through its delegation
+//     chain, ALFRED by default) writes the method, with the contract, the
+//     covenant and the retrieved context in the prompt.
+//   - VALIDATING: guardian audit, compile, and a dry run with the
+//     mission's arguments, isolated, in a transaction that is always
+//     discarded; the covenant is checked as a commit would. A failure goes
+//     back to SYNTHESIZING with the exact error, at most MaxAttempts times.
+//   - COMPLETE: the method is installed as a new version, indexed in
+//     memory and recorded, in one durable transaction; the original
+//     message is then answered by it.
+//   - FAILED: nothing the cycle did stays in the image.
+//
+// The states are also prototype objects in the image (roots
+// "psm.state.IDLE" …), so the cycle can be inspected from inside.
+//
+// # Records and events
+//
+// Every cycle has a [Record] in the image, written in transactions of its
+// own so it survives failure: the mission, each state with its time, every
+// prompt and reply, every verdict and the outcome ([Mind.Cycle],
+// [Mind.Cycles]). Every event also goes, as it happens, to the JSON-lines
+// audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
+//
+// # Concurrency and nesting
+//
+// Two sends of the same unknown selector to the same object run one cycle;
+// the second waits for it. A generated method that sends a message nobody
+// understands starts a nested cycle, up to Options.MaxNesting deep; beyond
+// it the send fails with ErrNestingLimit. A recursive send during a dry
+// run reaches the candidate under test.
+//
+// # Caveats
+//
+//   - The target of a cycle must be committed: an object created in the
+//     sender's own, still open transaction cannot receive a new method.
+//   - Send runs in one Update transaction that stays open during the cycle;
+//     when the new method writes state, that transaction may conflict with
+//     the install and run again — the cycle does not.
+//   - A cycle's model calls are bounded by the caller's context, by
+//     Options.ModelTimeout per call and by Options.CycleTimeout in all.
 package psm
