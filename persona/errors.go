@@ -1,0 +1,252 @@
+package persona
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Each is returned (usually inside a richer typed error
+// that errors.Is matches) when the condition in its comment holds.
+var (
+	// ErrUnknownPersona is returned when a persona name has no prototype in
+	// the image (see [Incarnate]).
+	ErrUnknownPersona = errors.New("persona: unknown persona")
+	// ErrBadCodex is returned when a persona prototype's codex slots hold
+	// values of the wrong kind, or a codex to write is invalid.
+	ErrBadCodex = errors.New("persona: malformed codex")
+	// ErrBadSpec is returned when a model spec string cannot be parsed or
+	// names an unknown provider. The error is a *SpecError.
+	ErrBadSpec = errors.New("persona: invalid model spec")
+	// ErrMissingKey is returned when a model needs an API key that the
+	// options do not hold.
+	ErrMissingKey = errors.New("persona: missing API key")
+
+	// ErrTimeout is returned when a model call did not answer before its
+	// deadline. The *ModelError also matches context.DeadlineExceeded.
+	ErrTimeout = errors.New("persona: model call deadline exceeded")
+	// ErrHTTPStatus is returned when a model server or serving engine
+	// answered with an HTTP status of 400 or more. See *HTTPError.
+	ErrHTTPStatus = errors.New("persona: model server answered an HTTP error")
+	// ErrTooLarge is returned when a model reply exceeds the reply size cap
+	// (Limits.MaxReplyBytes) or the wire cap (Limits.MaxWireBytes).
+	ErrTooLarge = errors.New("persona: model reply too large")
+	// ErrEmptyReply is returned when a model answered nothing but
+	// whitespace, no choice at all, or a stream that ended without its
+	// final message.
+	ErrEmptyReply = errors.New("persona: model reply is empty")
+	// ErrTruncated is returned when a reply was cut short: the model
+	// stopped at its token limit, or a code fence or JSON value is left open.
+	ErrTruncated = errors.New("persona: model reply is truncated")
+	// ErrModelFailed is returned when a model call failed for any other
+	// reason (connection refused, cancelled context, malformed wire data).
+	ErrModelFailed = errors.New("persona: model call failed")
+
+	// ErrNoCode is returned by [ExtractCode] when a reply holds no Go source.
+	ErrNoCode = errors.New("persona: no Go code in reply")
+	// ErrNoJSON is returned by [ExtractJSON] and [ParsePlan] when a reply
+	// holds no JSON value.
+	ErrNoJSON = errors.New("persona: no JSON value in reply")
+	// ErrEmptyPlan is returned by [ParsePlan] when the plan holds no
+	// usable query.
+	ErrEmptyPlan = errors.New("persona: plan holds no queries")
+
+	// ErrDrift is returned by a [Scripted] model when a call does not match
+	// the next reply's persona or expected prompt substring. The error is a
+	// *DriftError.
+	ErrDrift = errors.New("persona: scripted conversation drifted")
+	// ErrExhausted is returned by a [Scripted] model called after its last
+	// reply. The error is an *ExhaustedError.
+	ErrExhausted = errors.New("persona: scripted replies exhausted")
+	// ErrScript is returned when a script of replies cannot be read: a bad
+	// JSON line, an unknown field, an empty script. The error is a
+	// *ScriptError naming the line.
+	ErrScript = errors.New("persona: invalid script")
+	// ErrScriptedFailure is returned by a [Scripted] model for a reply whose
+	// Fail field is set: a model failure on purpose, for tests.
+	ErrScriptedFailure = errors.New("persona: scripted model failure")
+
+	// ErrAdapterNotFound is returned when an adapter name is not in the
+	// image's adapter index.
+	ErrAdapterNotFound = errors.New("persona: adapter not found")
+	// ErrOverBudget is returned when one adapter is larger than the
+	// residency manager's hot budget and can never be loaded.
+	ErrOverBudget = errors.New("persona: adapter larger than the hot budget")
+	// ErrEngine is returned when a serving engine refused to load or unload
+	// an adapter. The error is an *EngineError.
+	ErrEngine = errors.New("persona: serving engine refused")
+	// ErrClosed is returned when a closed residency manager is used.
+	ErrClosed = errors.New("persona: residency manager is closed")
+)
+
+// maxExcerpt bounds the text kept in errors for the record.
+const maxExcerpt = 4 << 10
+
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// ModelError reports a model call that did not yield a usable reply. Kind
+// is one of ErrTimeout, ErrHTTPStatus, ErrTooLarge, ErrEmptyReply,
+// ErrTruncated or ErrModelFailed; errors.Is matches Kind and anything Err
+// wraps (context.DeadlineExceeded, an *HTTPError, …).
+type ModelError struct {
+	Persona string // the persona the call was made for
+	Model   string // a description of the model (its spec), secrets redacted
+	Kind    error  // the sentinel naming the failure
+	Detail  string // what exactly was wrong, for people
+	Reply   string // the reply or its beginning (at most 4 KiB), for the record
+	Err     error  // the underlying cause, if any
+}
+
+func (e *ModelError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.Error())
+	if e.Persona != "" || e.Model != "" {
+		fmt.Fprintf(&b, " (persona %s, model %s)", orDash(e.Persona), orDash(e.Model))
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind and the cause, so errors.Is and errors.As see both.
+func (e *ModelError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// HTTPError reports an HTTP status of 400 or more from a model server or a
+// serving engine. Body holds the beginning of the response body.
+type HTTPError struct {
+	StatusCode int
+	Method     string
+	URL        string // without credentials
+	Body       string // at most 4 KiB
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("persona: %s %s: HTTP %d", e.Method, e.URL, e.StatusCode)
+	if b := strings.TrimSpace(e.Body); b != "" {
+		msg += ": " + b
+	}
+	return msg
+}
+
+// Is reports whether target is ErrHTTPStatus.
+func (e *HTTPError) Is(target error) bool { return target == ErrHTTPStatus }
+
+// SpecError reports a model spec that cannot be used.
+type SpecError struct {
+	Spec   string
+	Reason string
+}
+
+func (e *SpecError) Error() string {
+	return fmt.Sprintf("persona: invalid model spec %q: %s", e.Spec, e.Reason)
+}
+
+// Is reports whether target is ErrBadSpec.
+func (e *SpecError) Is(target error) bool { return target == ErrBadSpec }
+
+// DriftError reports a call to a [Scripted] model that does not match the
+// reply it was about to give: the conversation went somewhere the script
+// did not foresee.
+type DriftError struct {
+	Source      string // the script's name ("" for one built from Go values)
+	Reply       int    // the reply's number, from 1
+	Line        int    // its line in the script file, 0 if built from Go values
+	WantPersona string // the persona the reply is for ("" when any)
+	GotPersona  string // the persona of the call ("" when unknown)
+	Expect      string // the substring the prompt had to contain
+	Prompt      string // the beginning of the prompt received
+}
+
+func (e *DriftError) Error() string {
+	where := fmt.Sprintf("reply %d", e.Reply)
+	if e.Line > 0 {
+		where += fmt.Sprintf(" (%s line %d)", orDash(e.Source), e.Line)
+	}
+	if e.WantPersona != "" && !strings.EqualFold(e.WantPersona, e.GotPersona) {
+		return fmt.Sprintf("persona: scripted conversation drifted at %s: reply is for persona %s, but %s asked",
+			where, e.WantPersona, orDash(e.GotPersona))
+	}
+	return fmt.Sprintf("persona: scripted conversation drifted at %s: prompt does not contain %q; prompt begins %q",
+		where, e.Expect, e.Prompt)
+}
+
+// Is reports whether target is ErrDrift.
+func (e *DriftError) Is(target error) bool { return target == ErrDrift }
+
+// ExhaustedError reports a call to a [Scripted] model that has given all
+// its replies.
+type ExhaustedError struct {
+	Source  string
+	Replies int    // how many replies the script held
+	Prompt  string // the beginning of the prompt nobody answered
+}
+
+func (e *ExhaustedError) Error() string {
+	return fmt.Sprintf("persona: scripted replies exhausted: all %d replies of %s given; unanswered prompt begins %q",
+		e.Replies, orDash(e.Source), e.Prompt)
+}
+
+// Is reports whether target is ErrExhausted.
+func (e *ExhaustedError) Is(target error) bool { return target == ErrExhausted }
+
+// ScriptError reports a script of replies that cannot be read.
+type ScriptError struct {
+	Source string
+	Line   int // from 1; 0 when the problem is not on one line
+	Reason string
+}
+
+func (e *ScriptError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("persona: invalid script %s line %d: %s", orDash(e.Source), e.Line, e.Reason)
+	}
+	return fmt.Sprintf("persona: invalid script %s: %s", orDash(e.Source), e.Reason)
+}
+
+// Is reports whether target is ErrScript.
+func (e *ScriptError) Is(target error) bool { return target == ErrScript }
+
+// EngineError reports a serving engine that refused to load or unload an
+// adapter. Err is usually an *HTTPError.
+type EngineError struct {
+	Engine  string // "vllm", "ollama", …
+	Op      string // "load" or "unload"
+	Adapter string
+	Err     error
+}
+
+func (e *EngineError) Error() string {
+	return fmt.Sprintf("persona: %s engine: %s adapter %q: %v", e.Engine, e.Op, e.Adapter, e.Err)
+}
+
+// Unwrap returns ErrEngine and the cause.
+func (e *EngineError) Unwrap() []error { return []error{ErrEngine, e.Err} }
