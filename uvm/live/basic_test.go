@@ -1,0 +1,69 @@
+package live_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
+)
+
+var ctx = context.Background()
+
+const counterSrc = `package counter
+
+import "batos"
+
+func bump(self batos.Self, args []any) (any, error) {
+	n, _ := self.Get("n").(int64)
+	for i := 0; i < 3; i++ {
+		n++
+	}
+	self.Set("n", n)
+	self.MarkChanged()
+	return n, nil
+}
+`
+
+func newImage(t testing.TB, opts live.Options) (*uvm.Image, *live.Runner) {
+	t.Helper()
+	r, err := live.New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	im, err := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
+	require.NoError(t, err)
+	t.Cleanup(func() { im.Close() })
+	return im, r
+}
+
+func TestBasic(t *testing.T) {
+	for _, policy := range []string{live.PolicyInProcess, live.PolicyIsolated} {
+		t.Run(policy, func(t *testing.T) {
+			im, r := newImage(t, live.Options{Policy: policy})
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
+				return err
+			}))
+			for i := 1; i <= 3; i++ {
+				v, err := im.Send(ctx, oid, "bump")
+				require.NoError(t, err)
+				require.Equal(t, int64(3*i), v)
+			}
+			if policy == live.PolicyIsolated {
+				require.Eventually(t, func() bool { return r.Stats().IdleWorkers == 2 }, 5*time.Second, 10*time.Millisecond)
+				require.Equal(t, 0, r.Stats().Compiled, "compiled in the host")
+			} else {
+				require.Equal(t, 1, r.Stats().Compiled)
+			}
+		})
+	}
+}

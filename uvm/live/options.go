@@ -1,0 +1,154 @@
+package live
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Execution policies, for uvm.Method.Policy, Options.Policy and
+// Runner.SetImagePolicy.
+const (
+	// PolicyIsolated runs a method in a worker process with resource
+	// limits: nothing it does can kill or hang the host. It is the default,
+	// and dry runs always use it.
+	PolicyIsolated = "isolated"
+	// PolicyInProcess runs a method inside the host process, about thirty
+	// times faster than PolicyIsolated. Budgets still apply, but a failure
+	// the Go runtime cannot recover from (see the package documentation)
+	// takes the host down with it, so choose it only for methods you trust.
+	PolicyInProcess = "inprocess"
+)
+
+// Options configure a Runner. The zero value means the defaults that
+// DefaultOptions documents.
+type Options struct {
+	// Policy is the execution policy of a method whose Method.Policy is
+	// empty in an image that records none (see Runner.SetImagePolicy).
+	// Empty means PolicyIsolated.
+	Policy string
+
+	// Fuel is how many budget checks one call may pass: the instrumented
+	// code checks at every function entry and loop iteration. Nested sends
+	// running in the same place share their caller's fuel. Zero means
+	// 50,000,000 (a few seconds of interpreted work).
+	Fuel int64
+	// MaxDepth bounds how deeply interpreted functions may nest within one
+	// call. Zero means 10,000.
+	MaxDepth int
+	// MaxHeapGrowth bounds how much the heap may grow during one call, in
+	// bytes, checked every few thousand fuel steps. Zero means 512 MiB.
+	MaxHeapGrowth int64
+	// MaxResultBytes bounds the size of a result or of one write-set, in
+	// bytes of plain data. Zero means 64 MiB.
+	MaxResultBytes int64
+	// Timeout bounds the wall-clock time of one call when the caller's
+	// context has no earlier deadline. Zero means 10 seconds.
+	Timeout time.Duration
+
+	// Workers is how many isolated workers are kept warm. Zero means 2; a
+	// negative value disables isolated execution (isolated calls then fail
+	// with ErrNoWorker).
+	Workers int
+	// MaxWorkers bounds how many workers run at once; an isolated call
+	// waits for a free one. Zero means 8.
+	MaxWorkers int
+	// WorkerMemory is the address space a worker may add to what it had
+	// when it started, in bytes (RLIMIT_AS). Zero means 1 GiB.
+	WorkerMemory int64
+	// WorkerStack is the maximum goroutine stack in a worker, in bytes
+	// (debug.SetMaxStack), so runaway recursion dies quickly. Zero means
+	// 64 MiB.
+	WorkerStack int
+	// WorkerCalls retires a worker after that many calls, bounding what a
+	// long-lived interpreter accumulates. Zero means 10,000.
+	WorkerCalls int
+	// WorkerCommand is the program and arguments to start a worker with,
+	// when the host binary itself cannot serve (see ServeIfWorker). Nil
+	// means the running executable.
+	WorkerCommand []string
+
+	// GenerationMethods is how many methods one interpreter generation
+	// compiles before the next compile starts a fresh generation (Yaegi
+	// never frees code; a dropped generation does). Zero means 128.
+	GenerationMethods int
+
+	// Audit checks and instruments source before it is compiled. Nil means
+	// the guardian's audit; tests may supply their own.
+	Audit AuditFunc
+	// Imports is the allowlist of standard-library packages whose symbols
+	// interpreted code may use. Nil means the guardian's allowlist. Packages
+	// that reach the process, files, network, reflection or blocking
+	// primitives are never exported, whatever the list says.
+	Imports []string
+
+	// Logger receives worker starts, deaths and generation changes. Nil
+	// discards.
+	Logger *slog.Logger
+
+	// skipRuntimeChecks turns off the runtime's own refusal of goroutines,
+	// channels and package state, so that tests can show containment when
+	// an audit misses something. It is reachable from internal tests only.
+	skipRuntimeChecks bool
+}
+
+// AuditFunc audits source written for selector and returns the
+// instrumented source to compile, or an error explaining the refusal.
+type AuditFunc func(src, selector string) (instrumented string, err error)
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	var o Options
+	o.fill()
+	return o
+}
+
+func (o *Options) fill() {
+	if o.Policy == "" {
+		o.Policy = PolicyIsolated
+	}
+	if o.Fuel <= 0 {
+		o.Fuel = 50_000_000
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 10_000
+	}
+	if o.MaxHeapGrowth <= 0 {
+		o.MaxHeapGrowth = 512 << 20
+	}
+	if o.MaxResultBytes <= 0 {
+		o.MaxResultBytes = 64 << 20
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Workers == 0 {
+		o.Workers = 2
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 8
+	}
+	if o.Workers > o.MaxWorkers {
+		o.MaxWorkers = o.Workers
+	}
+	if o.WorkerMemory <= 0 {
+		o.WorkerMemory = 1 << 30
+	}
+	if o.WorkerStack <= 0 {
+		o.WorkerStack = 64 << 20
+	}
+	if o.WorkerCalls <= 0 {
+		o.WorkerCalls = 10_000
+	}
+	if o.GenerationMethods <= 0 {
+		o.GenerationMethods = 128
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Audit == nil {
+		o.Audit = guardianAudit
+	}
+	if o.Imports == nil {
+		o.Imports = guardianImports()
+	}
+}

@@ -1,0 +1,352 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// proc is the parent's handle on one worker process.
+type proc struct {
+	cmd    *exec.Cmd
+	reqW   *os.File
+	respR  *os.File
+	enc    *gob.Encoder
+	bw     *bufio.Writer
+	dec    *gob.Decoder
+	stderr *tail
+	known  map[string]bool // source keys the worker has
+	calls  int
+	exited chan struct{}
+
+	mu         sync.Mutex
+	killReason string // why we killed it, if we did
+	waitErr    error
+}
+
+// handshakeTimeout bounds a worker's start: a host binary that does not
+// call ServeIfWorker never answers.
+const handshakeTimeout = 10 * time.Second
+
+// startProc starts a worker and waits for its handshake.
+func startProc(ctx context.Context, o *Options) (*proc, error) {
+	if !isolationSupported {
+		return nil, fmt.Errorf("%w: isolation is implemented for linux only", ErrNoWorker)
+	}
+	argv := o.WorkerCommand
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNoWorker, err)
+		}
+		argv = []string{exe}
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoWorker, err)
+	}
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, fmt.Errorf("%w: %v", ErrNoWorker, err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Args = []string{workerArg0, protocolVersion}
+	cmd.ExtraFiles = []*os.File{reqR, respW}
+	cmd.Env = []string{"GOTRACEBACK=single"}
+	st := &tail{max: 16 << 10}
+	cmd.Stderr = st
+	cmd.SysProcAttr = workerAttr()
+	if err := cmd.Start(); err != nil {
+		reqR.Close()
+		reqW.Close()
+		respR.Close()
+		respW.Close()
+		return nil, fmt.Errorf("%w: starting %s: %v", ErrNoWorker, argv[0], err)
+	}
+	reqR.Close()
+	respW.Close()
+	p := &proc{cmd: cmd, reqW: reqW, respR: respR, stderr: st, known: map[string]bool{}, exited: make(chan struct{})}
+	p.bw = bufio.NewWriterSize(reqW, 64<<10)
+	p.enc = gob.NewEncoder(p.bw)
+	p.dec = gob.NewDecoder(bufio.NewReaderSize(respR, 64<<10))
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.waitErr = err
+		p.mu.Unlock()
+		close(p.exited)
+	}()
+
+	timer := time.AfterFunc(handshakeTimeout, func() { p.kill("no handshake") })
+	stop := context.AfterFunc(ctx, func() { p.kill("canceled") })
+	defer stop()
+	defer timer.Stop()
+	cfg := &workerConfig{
+		Protocol:    protocolVersion,
+		Memory:      o.WorkerMemory,
+		Stack:       o.WorkerStack,
+		Imports:     o.Imports,
+		PerGen:      o.GenerationMethods,
+		ResultBytes: o.MaxResultBytes,
+		HeapGrowth:  o.MaxHeapGrowth,
+		SkipChecks:  o.skipRuntimeChecks,
+	}
+	var ready response
+	if err := p.write(&request{Op: opConfig, Config: cfg}); err == nil {
+		err = p.dec.Decode(&ready)
+	}
+	if err != nil || ready.Op != opCompiled {
+		p.kill("no handshake")
+		<-p.exited
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		detail := strings.TrimSpace(p.stderr.String())
+		return nil, fmt.Errorf("%w: the worker did not answer the handshake (does the host's main, or TestMain, call live.ServeIfWorker first?): %s", ErrNoWorker, clip(detail, 512))
+	}
+	return p, nil
+}
+
+func (p *proc) write(r *request) error {
+	if err := p.enc.Encode(r); err != nil {
+		return err
+	}
+	return p.bw.Flush()
+}
+
+func (p *proc) read() (*response, error) {
+	var r response
+	if err := p.dec.Decode(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// kill ends the worker, remembering the first reason given.
+func (p *proc) kill(reason string) {
+	p.mu.Lock()
+	if p.killReason == "" {
+		p.killReason = reason
+	}
+	p.mu.Unlock()
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func (p *proc) reason() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killReason
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return p.reason() == ""
+	}
+}
+
+// close ends a worker politely (it exits on EOF), killing it if it lingers.
+func (p *proc) close() {
+	p.reqW.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(time.Second):
+		p.kill("closed")
+		<-p.exited
+	}
+	p.respR.Close()
+}
+
+// tail keeps the last bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, b...)
+	if len(t.b) > t.max {
+		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// pool keeps workers warm and bounds how many run at once.
+type pool struct {
+	o      *Options
+	logger *slog.Logger
+	sem    chan struct{} // one token per checked-out worker
+	mu     sync.Mutex
+	idle   []*proc
+	filling bool
+	closed bool
+	failed  error // set when a start failed; cleared by a later success
+	wg     sync.WaitGroup
+	done   chan struct{}
+}
+
+func newPool(o *Options) *pool {
+	return &pool{o: o, logger: o.Logger, sem: make(chan struct{}, o.MaxWorkers), done: make(chan struct{})}
+}
+
+// get checks out a worker, starting one if none is idle.
+func (pl *pool) get(ctx context.Context) (*proc, error) {
+	if pl.o.Workers < 0 {
+		return nil, fmt.Errorf("%w: Options.Workers is negative", ErrNoWorker)
+	}
+	select {
+	case pl.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	for {
+		pl.mu.Lock()
+		if pl.closed {
+			pl.mu.Unlock()
+			<-pl.sem
+			return nil, ErrClosed
+		}
+		var p *proc
+		if n := len(pl.idle); n > 0 {
+			p = pl.idle[n-1]
+			pl.idle = pl.idle[:n-1]
+		}
+		pl.mu.Unlock()
+		if p == nil {
+			break
+		}
+		if p.alive() {
+			pl.refill()
+			return p, nil
+		}
+		go p.close()
+	}
+	p, err := startProc(ctx, pl.o)
+	if err != nil {
+		<-pl.sem
+		return nil, err
+	}
+	pl.logger.Debug("live: worker started", "pid", p.cmd.Process.Pid)
+	pl.refill()
+	return p, nil
+}
+
+// put returns a worker after a call; a broken or worn one is ended.
+func (pl *pool) put(p *proc, healthy bool) {
+	defer func() { <-pl.sem }()
+	p.calls++
+	pl.mu.Lock()
+	keep := healthy && !pl.closed && p.alive() && p.calls < pl.o.WorkerCalls && len(pl.idle) < pl.o.Workers
+	if keep {
+		pl.idle = append(pl.idle, p)
+	}
+	pl.mu.Unlock()
+	if !keep {
+		pl.wg.Add(1)
+		go func() {
+			defer pl.wg.Done()
+			p.close()
+		}()
+		pl.refill()
+	}
+}
+
+// refill starts workers in the background until Workers are idle.
+func (pl *pool) refill() {
+	pl.mu.Lock()
+	if pl.filling || pl.closed || len(pl.idle) >= pl.o.Workers {
+		pl.mu.Unlock()
+		return
+	}
+	pl.filling = true
+	pl.wg.Add(1)
+	pl.mu.Unlock()
+	go func() {
+		defer pl.wg.Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-pl.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		for {
+			pl.mu.Lock()
+			if pl.closed || len(pl.idle) >= pl.o.Workers {
+				pl.filling = false
+				pl.mu.Unlock()
+				return
+			}
+			pl.mu.Unlock()
+			p, err := startProc(ctx, pl.o)
+			pl.mu.Lock()
+			if err != nil {
+				pl.failed = err
+				pl.filling = false
+				pl.mu.Unlock()
+				pl.logger.Warn("live: starting a warm worker failed", "err", err)
+				return
+			}
+			pl.failed = nil
+			if pl.closed {
+				pl.mu.Unlock()
+				p.close()
+				return
+			}
+			pl.idle = append(pl.idle, p)
+			pl.mu.Unlock()
+		}
+	}()
+}
+
+// count reports idle workers.
+func (pl *pool) count() int {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return len(pl.idle)
+}
+
+// close ends every idle worker and waits for background starts.
+func (pl *pool) close() {
+	pl.mu.Lock()
+	if pl.closed {
+		pl.mu.Unlock()
+		return
+	}
+	pl.closed = true
+	close(pl.done)
+	idle := pl.idle
+	pl.idle = nil
+	pl.mu.Unlock()
+	for _, p := range idle {
+		p.close()
+	}
+	pl.wg.Wait()
+}
+
+var errKilled = errors.New("killed")

@@ -1,0 +1,139 @@
+package live
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"strconv"
+	"strings"
+)
+
+// prepared is audited, instrumented source ready for an interpreter: its
+// package clause renamed so that every method version has a package of its
+// own (imports of two sources never collide).
+type prepared struct {
+	Key      string // hex SHA-256 of selector and instrumented source
+	Pkg      string // the package name given to the source
+	Source   string // the renamed source
+	Selector string // the entry function
+}
+
+// prepare checks instrumented source with the runtime's own rules and
+// renames its package. The runtime's rules are a second line behind the
+// guardian: whatever an audit misses, the runtime never compiles a go
+// statement, a channel operation, a select, package-level variables or an
+// init function, and never resolves a relative import. check=false skips
+// them (internal tests only).
+func prepare(src, selector string, version int, check bool) (prepared, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "method.go", src, parser.SkipObjectResolution)
+	if err != nil {
+		return prepared{}, compileErrorFrom(selector, version, err)
+	}
+	refuse := func(n ast.Node, format string, args ...any) error {
+		p := fset.Position(n.Pos())
+		return &CompileError{Selector: selector, Version: version, Line: p.Line, Col: p.Column, Msg: fmt.Sprintf(format, args...), refused: true}
+	}
+	if f.Name.Name == "main" {
+		return prepared{}, refuse(f.Name, "package main is not allowed; name the package after the method")
+	}
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		if p == "" || strings.HasPrefix(p, ".") || strings.HasPrefix(p, "/") || strings.Contains(p, "..") {
+			return prepared{}, refuse(imp, "import %s is not a standard-library path", imp.Path.Value)
+		}
+		if refusedPackage(p) {
+			return prepared{}, refuse(imp, "import %q is never available to methods", p)
+		}
+	}
+	var entry *ast.FuncDecl
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			if check && d.Tok == token.VAR {
+				return prepared{}, refuse(d, "package-level variables are not allowed")
+			}
+		case *ast.FuncDecl:
+			if d.Recv == nil && d.Name.Name == selector {
+				entry = d
+			}
+			if check && d.Recv == nil && d.Name.Name == "init" {
+				return prepared{}, refuse(d, "init functions are not allowed")
+			}
+		}
+	}
+	if entry == nil {
+		return prepared{}, &CompileError{Selector: selector, Version: version, Msg: fmt.Sprintf("no function named %s (the entry function is named after the selector)", selector)}
+	}
+	if check {
+		var bad error
+		ast.Inspect(f, func(n ast.Node) bool {
+			if bad != nil {
+				return false
+			}
+			switch x := n.(type) {
+			case *ast.GoStmt:
+				bad = refuse(x, "go statements are not allowed")
+			case *ast.SelectStmt:
+				bad = refuse(x, "select statements are not allowed")
+			case *ast.SendStmt:
+				bad = refuse(x, "channel sends are not allowed")
+			case *ast.ChanType:
+				bad = refuse(x, "channels are not allowed")
+			case *ast.UnaryExpr:
+				if x.Op == token.ARROW {
+					bad = refuse(x, "channel receives are not allowed")
+				}
+			}
+			return bad == nil
+		})
+		if bad != nil {
+			return prepared{}, bad
+		}
+	}
+	sum := sha256.Sum256([]byte(selector + "\x00" + src))
+	key := hex.EncodeToString(sum[:])
+	pkg := "m" + key[:20]
+	off := fset.Position(f.Name.Pos()).Offset
+	renamed := src[:off] + pkg + src[off+len(f.Name.Name):]
+	return prepared{Key: key, Pkg: pkg, Source: renamed, Selector: selector}, nil
+}
+
+// compileErrorFrom turns a parser or interpreter error into a *CompileError
+// with a position in the submitted source and no host file paths.
+func compileErrorFrom(sel string, version int, err error) *CompileError {
+	ce := &CompileError{Selector: sel, Version: version}
+	var list scanner.ErrorList
+	switch e := err.(type) {
+	case scanner.ErrorList:
+		list = e
+	case *scanner.Error:
+		list = scanner.ErrorList{e}
+	}
+	if len(list) > 0 {
+		ce.Line, ce.Col, ce.Msg = list[0].Pos.Line, list[0].Pos.Column, list[0].Msg
+		if len(list) > 1 {
+			ce.Msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
+		}
+		return ce
+	}
+	msg, _ := errorText(err)
+	// Yaegi reports "file:line:col: message" or "line:col: message".
+	parts := strings.SplitN(msg, ": ", 2)
+	if len(parts) == 2 {
+		pos := strings.Split(parts[0], ":")
+		if n := len(pos); n >= 2 {
+			l, err1 := strconv.Atoi(pos[n-2])
+			c, err2 := strconv.Atoi(pos[n-1])
+			if err1 == nil && err2 == nil {
+				ce.Line, ce.Col, msg = l, c, parts[1]
+			}
+		}
+	}
+	ce.Msg = clip(msg, 2048)
+	return ce
+}

@@ -1,0 +1,364 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"github.com/batos-dev/batos/uvm"
+)
+
+// Runner compiles and runs methods stored as Go source. It implements
+// uvm.MethodRunner: put it in uvm.Options.Runner. It is safe for
+// concurrent use; Close it when done to stop its workers.
+type Runner struct {
+	opts Options
+	eng  *engine
+	pool *pool
+	seed maphash.Seed
+
+	mu     sync.Mutex
+	preps  map[uint64][]*prepEntry // audited sources, by hash of selector and source
+	nPreps int
+	closed bool
+}
+
+// prepEntry is the outcome of auditing and preparing one source.
+type prepEntry struct {
+	selector, src string
+	p             prepared
+	err           error
+}
+
+// maxPreps bounds the audited-source cache; past it, the cache starts over.
+const maxPreps = 8192
+
+var _ uvm.MethodRunner = (*Runner)(nil)
+
+// New returns a Runner with the given options (zero values mean the
+// defaults). Workers start lazily, on the first isolated call.
+func New(opts Options) (*Runner, error) {
+	opts.fill()
+	if err := checkPolicy(opts.Policy); err != nil {
+		return nil, err
+	}
+	syms, _, err := sandboxSymbols(opts.Imports, hostSymbols())
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{
+		opts:  opts,
+		eng:   newEngine(syms, opts.GenerationMethods, opts.Logger),
+		seed:  maphash.MakeSeed(),
+		preps: map[uint64][]*prepEntry{},
+	}
+	r.pool = newPool(&r.opts)
+	return r, nil
+}
+
+// Close stops the Runner's workers. Calls still running finish; later
+// calls fail with ErrClosed.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.pool.close()
+	return nil
+}
+
+func (r *Runner) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+func checkPolicy(p string) error {
+	switch p {
+	case "", PolicyIsolated, PolicyInProcess:
+		return nil
+	}
+	return fmt.Errorf("%w: %q (want %q or %q)", ErrPolicy, p, PolicyIsolated, PolicyInProcess)
+}
+
+// prepare audits, instruments and prepares source, caching the outcome by
+// source so that a method is audited once per process, not once per send.
+func (r *Runner) prepare(src, selector string, version int) (prepared, error) {
+	h := maphash.String(r.seed, selector) ^ maphash.String(r.seed, src)*31
+	r.mu.Lock()
+	for _, e := range r.preps[h] {
+		if e.selector == selector && e.src == src {
+			r.mu.Unlock()
+			if e.err != nil {
+				return prepared{}, withVersionErr(e.err, version)
+			}
+			return e.p, nil
+		}
+	}
+	r.mu.Unlock()
+
+	e := &prepEntry{selector: selector, src: src}
+	inst, err := r.audit(src, selector)
+	if err != nil {
+		e.err = err
+	} else {
+		e.p, e.err = prepare(inst, selector, version, !r.opts.skipRuntimeChecks)
+	}
+	r.mu.Lock()
+	if r.nPreps >= maxPreps {
+		r.preps, r.nPreps = map[uint64][]*prepEntry{}, 0
+	}
+	r.preps[h] = append(r.preps[h], e)
+	r.nPreps++
+	r.mu.Unlock()
+	if e.err != nil {
+		return prepared{}, withVersionErr(e.err, version)
+	}
+	return e.p, nil
+}
+
+// audit runs the audit, turning a panic in it into an error.
+func (r *Runner) audit(src, selector string) (inst string, err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("live: the audit of %q panicked: %s", selector, describePanic(rec))
+		}
+	}()
+	return r.opts.Audit(src, selector)
+}
+
+func withVersionErr(err error, version int) error {
+	var ce *CompileError
+	if errors.As(err, &ce) && ce.Version != version {
+		return withVersion(ce, version)
+	}
+	return err
+}
+
+// Run implements uvm.MethodRunner: it runs c.Method on c.Receiver inside
+// the sender's transaction, in the place its policy names.
+func (r *Runner) Run(ctx context.Context, c *uvm.Call) (any, error) {
+	if c == nil || c.Method == nil || c.Receiver == nil || c.Tx == nil {
+		return nil, errors.New("live: Run needs a call with a transaction, a receiver and a method")
+	}
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	m := c.Method
+	policy, err := r.policyFor(c.Tx, m)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.prepare(m.Source, m.Selector, m.Version)
+	if err != nil {
+		return nil, err
+	}
+	if policy == PolicyInProcess {
+		return r.runInProcess(ctx, c, m, p)
+	}
+	return r.runIsolated(ctx, c, m, p)
+}
+
+// policyFor resolves where m runs: its own policy, else the image's, else
+// Options.Policy.
+func (r *Runner) policyFor(tx *uvm.Tx, m *uvm.Method) (string, error) {
+	if m.Policy != "" {
+		if err := checkPolicy(m.Policy); err != nil {
+			return "", fmt.Errorf("method %s: %w", methodName(m.Selector, m.Version), err)
+		}
+		return m.Policy, nil
+	}
+	p, err := ImagePolicy(tx)
+	if err != nil {
+		return "", err
+	}
+	if p != "" {
+		return p, nil
+	}
+	return r.opts.Policy, nil
+}
+
+// policyNS and policyKey locate the image's execution policy record.
+const (
+	policyNS  = "live"
+	policyKey = "policy"
+)
+
+// ImagePolicy reads the execution policy recorded in the image ("" when
+// none is, meaning the Runner's Options.Policy).
+func ImagePolicy(tx *uvm.Tx) (string, error) {
+	b, err := tx.GetRecord(policyNS, policyKey)
+	if errors.Is(err, uvm.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	p := string(b)
+	if err := checkPolicy(p); err != nil {
+		return "", fmt.Errorf("live: the image records policy %q: %w", p, err)
+	}
+	return p, nil
+}
+
+// SetImagePolicy records the image's execution policy in tx: the policy
+// of every method whose own Policy is empty. "" removes the record.
+func SetImagePolicy(tx *uvm.Tx, policy string) error {
+	if err := checkPolicy(policy); err != nil {
+		return err
+	}
+	if policy == "" {
+		return tx.DeleteRecord(policyNS, policyKey)
+	}
+	return tx.PutRecord(policyNS, policyKey, []byte(policy))
+}
+
+// chainKey and budgetKey carry a synchronous call chain and its budget
+// through nested sends.
+type (
+	chainKey  struct{}
+	budgetKey struct{}
+)
+
+// runInProcess runs a prepared method in this process.
+func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p prepared) (any, error) {
+	ch, _ := ctx.Value(chainKey{}).(*chain)
+	b, _ := ctx.Value(budgetKey{}).(*budget)
+	if ch == nil || b == nil {
+		ch = &chain{}
+		b = newBudget(ctx, &r.opts)
+		ctx = context.WithValue(context.WithValue(ctx, chainKey{}, ch), budgetKey{}, b)
+	}
+	comp, err := r.eng.get(ch, p, m.Version)
+	if err != nil {
+		return nil, err
+	}
+	info := &callInfo{selector: m.Selector, version: m.Version}
+	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), info: info, b: b}
+	comp.gen.begin(ch)
+	res, rerr, pv, panicked := invoke(comp.fn, s, c.Args)
+	comp.gen.end(ch)
+	s.ended.Store(true)
+	if err := callError(info, b, rerr, pv, panicked); err != nil {
+		return nil, err
+	}
+	return toResult(res, r.opts.MaxResultBytes, m.Selector, m.Version)
+}
+
+// Check audits and compiles source for selector without running it, in a
+// worker when isolation is available (so a candidate that never gets
+// installed costs the host no interpreter memory), else in this process.
+func (r *Runner) Check(ctx context.Context, src, selector string) error {
+	if r.isClosed() {
+		return ErrClosed
+	}
+	if err := uvm.CheckName(selector); err != nil {
+		return err
+	}
+	p, err := r.prepare(src, selector, 0)
+	if err != nil {
+		return err
+	}
+	if r.opts.Workers < 0 || !isolationSupported {
+		_, err := r.eng.get(&chain{}, p, 0)
+		return err
+	}
+	return r.compileInWorker(ctx, p, 0)
+}
+
+// compileInWorker compiles p in a warm worker.
+func (r *Runner) compileInWorker(ctx context.Context, p prepared, version int) error {
+	w, err := r.pool.get(ctx)
+	if err != nil {
+		return err
+	}
+	healthy := false
+	defer func() { r.pool.put(w, healthy) }()
+	timer := context.AfterFunc(ctx, func() { w.kill("canceled") })
+	defer timer()
+	src := source{Key: p.Key, Pkg: p.Pkg, Selector: p.Selector}
+	if !w.known[p.Key] {
+		src.Text = p.Source
+	}
+	if err := w.write(&request{Op: opCompile, Comp: &compileRequest{Src: src, Version: version}}); err != nil {
+		return r.workerFailed(ctx, &active{p: w}, &uvm.Method{Selector: p.Selector, Version: version}, err)
+	}
+	resp, err := w.read()
+	if err != nil {
+		return r.workerFailed(ctx, &active{p: w}, &uvm.Method{Selector: p.Selector, Version: version}, err)
+	}
+	w.known[p.Key] = true
+	healthy = resp.Op == opCompiled
+	return errorFromWire(resp.Err, p.Selector, version)
+}
+
+// Install audits and compiles m and installs it on o as the next version of
+// its selector (see uvm.Tx.InstallMethod). The compile happens where the
+// method will run: in this process for PolicyInProcess, in a worker
+// otherwise.
+func (r *Runner) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method) (uvm.Method, error) {
+	if r.isClosed() {
+		return uvm.Method{}, ErrClosed
+	}
+	if err := uvm.CheckName(m.Selector); err != nil {
+		return uvm.Method{}, err
+	}
+	policy, err := r.policyFor(tx, &m)
+	if err != nil {
+		return uvm.Method{}, err
+	}
+	p, err := r.prepare(m.Source, m.Selector, 0)
+	if err != nil {
+		return uvm.Method{}, err
+	}
+	if policy == PolicyInProcess || r.opts.Workers < 0 || !isolationSupported {
+		if _, err := r.eng.get(&chain{}, p, 0); err != nil {
+			return uvm.Method{}, err
+		}
+	} else if err := r.compileInWorker(ctx, p, 0); err != nil {
+		return uvm.Method{}, err
+	}
+	return tx.InstallMethod(o, m)
+}
+
+// DryRun runs candidate m on o, without installing it, in a worker
+// whatever its policy, inside tx: what it writes is applied to tx like any
+// method's writes, so a caller that discards tx afterwards leaves the image
+// as it was. Sends the candidate makes reach the image's real methods.
+func (r *Runner) DryRun(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error) {
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	m.Policy = PolicyIsolated
+	if tx.Image().Options().Runner == uvm.MethodRunner(r) {
+		return tx.Run(ctx, o, m, args...)
+	}
+	nargs := make([]any, len(args))
+	for i, a := range args {
+		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a, 0)
+		if err != nil {
+			return nil, err
+		}
+		nargs[i] = n
+	}
+	p, err := r.prepare(m.Source, m.Selector, m.Version)
+	if err != nil {
+		return nil, err
+	}
+	return r.runIsolated(ctx, &uvm.Call{Tx: tx, Receiver: o, Holder: o, Selector: m.Selector, Args: nargs, Method: &m}, &m, p)
+}
+
+// Stats describe a Runner's compiled code and workers.
+type Stats struct {
+	Generations       int // interpreter generations the cache refers to
+	CurrentGeneration int // the number of the generation compiles go to
+	Compiled          int // methods compiled in this process and cached
+	IdleWorkers       int
+}
+
+// Stats reports the Runner's state, for tests and monitoring.
+func (r *Runner) Stats() Stats {
+	g, n, cur := r.eng.stats()
+	return Stats{Generations: g, CurrentGeneration: cur, Compiled: n, IdleWorkers: r.pool.count()}
+}

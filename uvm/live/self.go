@@ -1,0 +1,105 @@
+package live
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/batos-dev/batos/uvm"
+)
+
+// budgeted is implemented by the Self values this package hands to
+// interpreted code; its method is unexported, so interpreted code cannot
+// implement it.
+type budgeted interface {
+	budgetOf() (*budget, *callInfo)
+}
+
+// hostStep, hostEnter and hostLeave are the budget checks exported to
+// interpreted code as batos.Step, batos.Enter and batos.Leave. They find
+// the call's budget through the Self the method was given; any other value
+// (nil, or one interpreted code made up) is ignored.
+func hostStep(s uvm.Self) {
+	if bs, ok := s.(budgeted); ok {
+		b, info := bs.budgetOf()
+		b.step(info)
+	}
+}
+
+func hostEnter(s uvm.Self) {
+	if bs, ok := s.(budgeted); ok {
+		b, info := bs.budgetOf()
+		b.enter(info)
+	}
+}
+
+func hostLeave(s uvm.Self) {
+	if bs, ok := s.(budgeted); ok {
+		b, _ := bs.budgetOf()
+		b.leave()
+	}
+}
+
+// hostSelf is the batos.Self of a method running in the host process: the
+// receiver's uvm.Self view, cut off when the method returns, and printed
+// without host internals.
+type hostSelf struct {
+	view  uvm.Self
+	oid   uint64
+	info  *callInfo
+	b     *budget
+	ended atomic.Bool
+}
+
+func (s *hostSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
+
+func (s *hostSelf) OID() uint64 { return s.oid }
+
+func (s *hostSelf) Get(slot string) any {
+	if s.ended.Load() {
+		return nil
+	}
+	return s.view.Get(slot)
+}
+
+func (s *hostSelf) Has(slot string) bool {
+	if s.ended.Load() {
+		return false
+	}
+	return s.view.Has(slot)
+}
+
+func (s *hostSelf) Set(slot string, value any) error {
+	if s.ended.Load() {
+		return ErrSelfEnded
+	}
+	return s.view.Set(slot, value)
+}
+
+func (s *hostSelf) Delete(slot string) error {
+	if s.ended.Load() {
+		return ErrSelfEnded
+	}
+	return s.view.Delete(slot)
+}
+
+func (s *hostSelf) Send(selector string, args ...any) (any, error) {
+	if s.ended.Load() {
+		return nil, ErrSelfEnded
+	}
+	return s.view.Send(selector, args...)
+}
+
+func (s *hostSelf) MarkChanged() {
+	if !s.ended.Load() {
+		s.view.MarkChanged()
+	}
+}
+
+// Format prints the object's id and nothing of the host, whatever the verb.
+func (s *hostSelf) Format(f fmt.State, verb rune) { fmt.Fprintf(f, "batos.Self(object %d)", s.oid) }
+
+// String and GoString agree with Format.
+func (s *hostSelf) String() string { return fmt.Sprintf("batos.Self(object %d)", s.oid) }
+
+// GoString agrees with Format.
+func (s *hostSelf) GoString() string { return s.String() }
