@@ -43,7 +43,7 @@ type generation struct {
 	// guarded by mu:
 	leases    map[*chain]int
 	compiling *chain
-	fns       map[string]*compiled   // by prepared key
+	fns       map[string]*compiled // by prepared key
 	failed    map[string]*CompileError
 	methods   int
 }

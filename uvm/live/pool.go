@@ -196,16 +196,16 @@ func (t *tail) String() string {
 
 // pool keeps workers warm and bounds how many run at once.
 type pool struct {
-	o      *Options
-	logger *slog.Logger
-	sem    chan struct{} // one token per checked-out worker
-	mu     sync.Mutex
-	idle   []*proc
+	o       *Options
+	logger  *slog.Logger
+	sem     chan struct{} // one token per checked-out worker
+	mu      sync.Mutex
+	idle    []*proc
 	filling bool
-	closed bool
+	closed  bool
 	failed  error // set when a start failed; cleared by a later success
-	wg     sync.WaitGroup
-	done   chan struct{}
+	wg      sync.WaitGroup
+	done    chan struct{}
 }
 
 func newPool(o *Options) *pool {
