@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/anthropic"
+	"github.com/tmc/langchaingo/llms/ollama"
+	"github.com/tmc/langchaingo/llms/openai"
 )
 
 type personaKey struct{}
@@ -32,11 +35,26 @@ func PersonaFrom(ctx context.Context) string {
 // guarded is an llms.Model that enforces Limits and turns every way a call
 // can go wrong into a *ModelError.
 type guarded struct {
-	inner   llms.Model
-	persona string
-	name    string
-	lim     Limits
-	log     *slog.Logger
+	inner    llms.Model
+	persona  string
+	name     string
+	provider string // ProviderOpenAI, … when known: some checks are the protocol's
+	lim      Limits
+	log      *slog.Logger
+}
+
+func providerOf(m llms.Model) string {
+	switch m.(type) {
+	case *ollama.LLM:
+		return ProviderOllama
+	case *openai.LLM:
+		return ProviderOpenAI
+	case *anthropic.LLM:
+		return ProviderAnthropic
+	case *Scripted:
+		return ProviderScripted
+	}
+	return ""
 }
 
 // Guard wraps m so that every call made through it, for the given persona:
@@ -59,8 +77,8 @@ func Guard(m llms.Model, persona string, lim Limits) llms.Model {
 		c.lim = lim.withDefaults()
 		return &c
 	}
-	return &guarded{inner: m, persona: canon(persona), name: fmt.Sprintf("%T", m), lim: lim.withDefaults(),
-		log: slog.New(slog.DiscardHandler)}
+	return &guarded{inner: m, persona: canon(persona), name: fmt.Sprintf("%T", m), provider: providerOf(m),
+		lim: lim.withDefaults(), log: slog.New(slog.DiscardHandler)}
 }
 
 // Call implements llms.Model.
@@ -111,6 +129,12 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 	var co llms.CallOptions
 	for _, o := range options {
 		o(&co)
+	}
+	streamed := co.StreamingFunc != nil
+	if co.StreamingFunc == nil && g.provider == ProviderOllama {
+		// Ollama streams whether asked or not; counting the chunks stops a
+		// runaway reply at the cap instead of at its end.
+		co.StreamingFunc = func(context.Context, []byte) error { return nil }
 	}
 	if orig := co.StreamingFunc; orig != nil {
 		var n atomic.Int64
@@ -165,7 +189,7 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 		}
 		return nil, g.fail(ErrModelFailed, "", "", res.err)
 	}
-	return g.check(res.resp, tail)
+	return g.check(res.resp, tail, streamed)
 }
 
 func (g *guarded) ctxFail(err error) *ModelError {
@@ -180,7 +204,7 @@ var (
 	truncReasons = map[string]bool{"length": true, "max_tokens": true, "model_length": true, "max_output_tokens": true}
 )
 
-func (g *guarded) check(resp *llms.ContentResponse, tail string) (*llms.ContentResponse, error) {
+func (g *guarded) check(resp *llms.ContentResponse, tail string, streamed bool) (*llms.ContentResponse, error) {
 	if resp == nil || len(resp.Choices) == 0 || resp.Choices[0] == nil {
 		return nil, g.fail(ErrEmptyReply, "no choice in the response", "", nil)
 	}
@@ -198,6 +222,8 @@ func (g *guarded) check(resp *llms.ContentResponse, tail string) (*llms.ContentR
 		return nil, g.fail(ErrTruncated, fmt.Sprintf("the model stopped at its token limit (stop reason %q)", c.StopReason), c.Content, nil)
 	case ollamaLength.MatchString(tail):
 		return nil, g.fail(ErrTruncated, `the model stopped at its token limit (done_reason "length")`, c.Content, nil)
+	case streamed && g.provider == ProviderOpenAI && c.StopReason == "" && len(c.ToolCalls) == 0:
+		return nil, g.fail(ErrTruncated, "the stream ended without a finish reason", c.Content, nil)
 	case hasOpenFence(c.Content):
 		return nil, g.fail(ErrTruncated, "a code fence is opened and never closed", c.Content, nil)
 	}

@@ -44,7 +44,7 @@ func NewRouter(opts Options) (*Router, error) {
 		return m, sp.String(), nil
 	}
 	wrap := func(m llms.Model, name, persona string) *guarded {
-		return &guarded{inner: m, persona: persona, name: name, lim: o.Limits, log: o.Logger}
+		return &guarded{inner: m, persona: persona, name: name, provider: providerOf(m), lim: o.Limits, log: o.Logger}
 	}
 	host := map[string]llms.Model{}
 	for p, m := range o.Models {

@@ -1,0 +1,264 @@
+package persona_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batos-dev/batos/persona"
+	"github.com/batos-dev/batos/persona/personatest"
+	"github.com/tmc/langchaingo/llms"
+)
+
+// Wire faults that only a real client against a server shows: what
+// langchaingo's clients do with them, and what the guard makes of it.
+func TestWireFaults(t *testing.T) {
+	ctx := context.Background()
+	type server func(t *testing.T, turns ...personatest.Turn) (spec string)
+	ollamaSrv := func(t *testing.T, turns ...personatest.Turn) string {
+		return "ollama:qwen2.5-coder:7b@" + personatest.NewOllama(t, turns...).URL
+	}
+	openaiSrv := func(t *testing.T, turns ...personatest.Turn) string {
+		return "openai:local-model@" + personatest.NewOpenAI(t, turns...).URL + "/v1"
+	}
+	streaming := persona.WithCallOptions(llms.WithStreamingFunc(func(context.Context, []byte) error { return nil }))
+	for _, tc := range []struct {
+		name   string
+		srv    server
+		turn   personatest.Turn
+		opts   []persona.AskOption
+		want   error
+		status int // the *HTTPError's status, when want is ErrHTTPStatus
+	}{
+		{name: "Ollama500JSON", srv: ollamaSrv, turn: personatest.Turn{Status: 500}, want: persona.ErrHTTPStatus, status: 500},
+		// langchaingo's Ollama client returns "" and a nil error for this one.
+		{name: "Ollama500EmptyBody", srv: ollamaSrv, turn: personatest.Turn{Status: 500, Body: " "}, want: persona.ErrHTTPStatus, status: 500},
+		{name: "Ollama404ModelMissing", srv: ollamaSrv, turn: personatest.Turn{Status: 404, Body: `{"error":"model \"x\" not found, try pulling it first"}`}, want: persona.ErrHTTPStatus, status: 404},
+		{name: "OllamaStreamWithoutFinal", srv: ollamaSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, want: persona.ErrEmptyReply},
+		{name: "OllamaEmptyBody200", srv: ollamaSrv, turn: personatest.Turn{NoFinal: true}, want: persona.ErrEmptyReply},
+		{name: "OllamaBlankLine200", srv: ollamaSrv, turn: personatest.Turn{Body: "\n"}, want: persona.ErrModelFailed},
+		{name: "OllamaGarbage200", srv: ollamaSrv, turn: personatest.Turn{Body: "<html>proxy error</html>\n"}, want: persona.ErrModelFailed},
+		{name: "OllamaDoneReasonLength", srv: ollamaSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "func f() {", StopReason: "length"}}, want: persona.ErrTruncated},
+		{name: "OpenAI500", srv: openaiSrv, turn: personatest.Turn{Status: 500}, want: persona.ErrHTTPStatus, status: 500},
+		{name: "OpenAI500Streaming", srv: openaiSrv, turn: personatest.Turn{Status: 503}, opts: []persona.AskOption{streaming}, want: persona.ErrHTTPStatus, status: 503},
+		{name: "OpenAI401", srv: openaiSrv, turn: personatest.Turn{Status: 401, Body: `{"error":{"message":"Incorrect API key provided"}}`}, want: persona.ErrHTTPStatus, status: 401},
+		{name: "OpenAIEmptyBody200", srv: openaiSrv, turn: personatest.Turn{Body: " "}, want: persona.ErrModelFailed},
+		{name: "OpenAIStreamWithoutFinish", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		{name: "OpenAIFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, want: persona.ErrTruncated},
+		{name: "OpenAIStreamFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		{name: "OpenAIHangStreaming", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Hang: true}}, opts: []persona.AskOption{streaming, persona.WithTimeout(100 * time.Millisecond)}, want: persona.ErrTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustModel(t, tc.srv(t, tc.turn), persona.Options{})
+			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second)}, tc.opts...)...)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %q, %v; want an error matching %v", got, err, tc.want)
+			}
+			var me *persona.ModelError
+			if !errors.As(err, &me) || me.Persona != persona.BRICK {
+				t.Fatalf("got %#v, want a *ModelError for BRICK", err)
+			}
+			if tc.status != 0 {
+				var he *persona.HTTPError
+				if !errors.As(err, &he) || he.StatusCode != tc.status {
+					t.Fatalf("got %v, want an *HTTPError with status %d", err, tc.status)
+				}
+			}
+		})
+	}
+}
+
+// The wire cap stops reading a runaway body long before its end.
+func TestWireCap(t *testing.T) {
+	var written int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		chunk := strings.Repeat("x", 64<<10)
+		io.WriteString(w, `{"choices":[{"message":{"role":"assistant","content":"`)
+		for i := 0; i < 64; i++ { // 4 MiB, unless the client hangs up
+			n, err := io.WriteString(w, chunk)
+			written += int64(n)
+			if err != nil {
+				return
+			}
+		}
+		io.WriteString(w, `"},"finish_reason":"stop"}]}`)
+	}))
+	defer srv.Close()
+	m := mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{})
+	_, err := persona.Ask(context.Background(), m, persona.BABS, "go on", persona.WithMaxReplyBytes(1<<10))
+	if !errors.Is(err, persona.ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if !strings.Contains(err.Error(), "65536 bytes on the wire") {
+		t.Errorf("got %q, want the wire cap (64 × 1 KiB) named", err)
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	for _, spec := range []string{"ollama:m@http://" + addr, "openai:m@http://" + addr + "/v1"} {
+		t.Run(spec[:strings.IndexByte(spec, ':')], func(t *testing.T) {
+			_, err := persona.Ask(context.Background(), mustModel(t, spec, persona.Options{}), "", "hello")
+			if !errors.Is(err, persona.ErrModelFailed) {
+				t.Fatalf("got %v, want ErrModelFailed", err)
+			}
+		})
+	}
+}
+
+// What the clients put on the wire: the model, the system message from the
+// codex, the prompt, and no key from the environment.
+func TestWireRequests(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Ollama", func(t *testing.T) {
+		srv := personatest.NewOllama(t, personatest.Replies(persona.Reply{Text: "ok"})...)
+		r, err := persona.NewRouter(persona.Options{Specs: map[string]string{persona.ROBIN: "ollama:robin-7b@" + srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Ask(ctx, persona.ROBIN, "what is this for?", persona.WithSystem("You are ROBIN.")); err != nil {
+			t.Fatal(err)
+		}
+		reqs := srv.Requests()
+		if len(reqs) != 1 || reqs[0].Model != "robin-7b" || reqs[0].Prompt != "You are ROBIN.\nwhat is this for?" {
+			t.Fatalf("got requests %+v, want one for robin-7b with system and prompt", reqs)
+		}
+	})
+	t.Run("OpenAIKey", func(t *testing.T) {
+		var auth []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			auth = append(auth, r.Header.Get("Authorization"))
+			json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{
+				"message": map[string]any{"role": "assistant", "content": "ok"}, "finish_reason": "stop"}}})
+		}))
+		defer srv.Close()
+		for _, key := range []persona.Secret{"sk-test-123", ""} {
+			m := mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{OpenAIKey: key})
+			if _, err := persona.Ask(ctx, m, "", "hi"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := []string{"Bearer sk-test-123", "Bearer no-key"}; strings.Join(auth, ",") != strings.Join(want, ",") {
+			t.Fatalf("got Authorization %q, want %q", auth, want)
+		}
+	})
+}
+
+// anthropic:MODEL@URL through langchaingo's Anthropic client.
+func TestAnthropicWire(t *testing.T) {
+	var gotKey, gotModel string
+	stop := "end_turn"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/messages" {
+			http.NotFound(w, r)
+			return
+		}
+		var req struct {
+			Model string `json:"model"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		gotKey, gotModel = r.Header.Get("x-api-key"), req.Model
+		json.NewEncoder(w).Encode(map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": req.Model,
+			"content": []any{map[string]any{"type": "text", "text": "hello from claude"}}, "stop_reason": stop,
+			"usage": map[string]any{"input_tokens": 3, "output_tokens": 4}})
+	}))
+	defer srv.Close()
+	if _, err := persona.NewModel("anthropic:claude-x@"+srv.URL+"/v1", persona.Options{}); !errors.Is(err, persona.ErrMissingKey) {
+		t.Fatalf("without a key: got %v, want ErrMissingKey", err)
+	}
+	m := mustModel(t, "anthropic:claude-x@"+srv.URL+"/v1", persona.Options{AnthropicKey: "ak-1"})
+	got, err := persona.Ask(context.Background(), m, persona.ROBIN, "hi")
+	if err != nil || got != "hello from claude" || gotKey != "ak-1" || gotModel != "claude-x" {
+		t.Fatalf("got %q, %v (key %q, model %q)", got, err, gotKey, gotModel)
+	}
+	stop = "max_tokens"
+	if _, err := persona.Ask(context.Background(), m, persona.ROBIN, "hi"); !errors.Is(err, persona.ErrTruncated) {
+		t.Fatalf("stop_reason max_tokens: got %v, want ErrTruncated", err)
+	}
+}
+
+// A host's model that ignores its context still returns at the deadline.
+func TestGuardModelIgnoringContext(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	m := ignoring{block}
+	start := time.Now()
+	_, err := persona.Ask(context.Background(), m, persona.ALFRED, "hello", persona.WithTimeout(50*time.Millisecond))
+	if !errors.Is(err, persona.ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("took %s, want about 50ms", took)
+	}
+}
+
+type ignoring struct{ block chan struct{} }
+
+func (m ignoring) GenerateContent(context.Context, []llms.MessageContent, ...llms.CallOption) (*llms.ContentResponse, error) {
+	<-m.block
+	return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: "too late"}}}, nil
+}
+
+func (m ignoring) Call(ctx context.Context, p string, o ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, m, p, o...)
+}
+
+// A model that panics is a ModelFailed error, not a crash.
+func TestGuardPanickingModel(t *testing.T) {
+	_, err := persona.Ask(context.Background(), panicking{}, persona.ALFRED, "hello")
+	if !errors.Is(err, persona.ErrModelFailed) || !strings.Contains(err.Error(), "kaboom") {
+		t.Fatalf("got %v, want ErrModelFailed naming the panic", err)
+	}
+}
+
+type panicking struct{}
+
+func (panicking) GenerateContent(context.Context, []llms.MessageContent, ...llms.CallOption) (*llms.ContentResponse, error) {
+	panic("kaboom")
+}
+
+func (p panicking) Call(ctx context.Context, s string, o ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, p, s, o...)
+}
+
+// No choices at all is an empty reply.
+func TestGuardNoChoices(t *testing.T) {
+	_, err := persona.Ask(context.Background(), noChoices{}, persona.ALFRED, "hello")
+	if !errors.Is(err, persona.ErrEmptyReply) {
+		t.Fatalf("got %v, want ErrEmptyReply", err)
+	}
+}
+
+type noChoices struct{}
+
+func (noChoices) GenerateContent(context.Context, []llms.MessageContent, ...llms.CallOption) (*llms.ContentResponse, error) {
+	return &llms.ContentResponse{}, nil
+}
+
+func (n noChoices) Call(ctx context.Context, s string, o ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, n, s, o...)
+}
+
+// Why the guard exists: langchaingo's Ollama client, on its own, answers a
+// stream that ends without its final message with "" and a nil error.
+func TestOllamaClientAloneSwallowsMissingFinal(t *testing.T) {
+	srv := personatest.NewOllama(t, personatest.Turn{Reply: persona.Reply{Text: "half"}, NoFinal: true})
+	m := mustModel(t, "ollama:m@"+srv.URL, persona.Options{})
+	resp, err := m.GenerateContent(context.Background(), []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, "hi")})
+	if err != nil || len(resp.Choices) != 1 || resp.Choices[0].Content != "" {
+		t.Fatalf("got %+v, %v; want one empty choice and no error (langchaingo's behaviour changed?)", resp, err)
+	}
+}
