@@ -26,6 +26,8 @@ type parts struct {
 	audit func(src, selector string) error
 	// compile compiles audited source without running it.
 	compile func(ctx context.Context, src, selector string) error
+	// dryRun runs a candidate on o inside tx (which the caller discards).
+	dryRun func(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error)
 	// recall searches memory for each query and returns context snippets.
 	recall func(ctx context.Context, queries []string) ([]string, error)
 	// skills finds installed methods similar to the mission.
@@ -341,7 +343,7 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		key := flightKey{oid: mission.Target, sel: mission.Selector}
 		m.flights.setCandidate(key, &candidate)
 		defer m.flights.setCandidate(key, nil)
-		answer, runErr = tx.Run(ctx, target, candidate, mission.Args...)
+		answer, runErr = m.parts.dryRun(ctx, tx, target, candidate, mission.Args...)
 		if runErr == nil {
 			runErr = tx.CheckCovenant()
 		}

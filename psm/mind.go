@@ -9,14 +9,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batos-dev/batos/memory"
+	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
 	"github.com/tmc/langchaingo/llms"
 )
 
 // Execution policies for generated methods (see uvm/live).
 const (
-	PolicyIsolated  = "isolated"
-	PolicyInProcess = "inprocess"
+	PolicyIsolated  = live.PolicyIsolated
+	PolicyInProcess = live.PolicyInProcess
 )
 
 // ImageVersion is the version of the primordial objects this library
@@ -24,31 +27,38 @@ const (
 // ErrImageVersion.
 const ImageVersion = 1
 
-// Options configure a Mind. The zero value, plus a Model, is a working
-// in-memory-free, durable mind; DefaultOptions documents every default.
+// Options configure a Mind. The zero value plus a model (Model, or specs
+// in Personas) is a working durable mind; DefaultOptions documents every
+// default.
 type Options struct {
 	// InMemory keeps the image in memory (tests); the directory must be "".
 	InMemory bool
 	// NoSync turns off fsync per commit (tests, benchmarks of logic).
 	NoSync bool
-	// Model answers for every persona without a model of its own in Models.
+	// Model answers for every persona without a model of its own; it is
+	// shorthand for Personas.Models[""].
 	Model llms.Model
-	// Models maps persona names (ALFRED, BRICK, ROBIN, BABS) to models.
-	Models map[string]llms.Model
-	// ModelTimeout bounds each model call. Zero means 2 minutes.
-	ModelTimeout time.Duration
-	// MaxReplyBytes caps a model reply. Zero means 1 MiB.
-	MaxReplyBytes int
+	// Personas routes personas to models (specs, per-persona models, keys,
+	// per-call limits: deadline and reply size). See persona.Options.
+	Personas persona.Options
+	// Memory configures the knowledge catalog (embedder, chunking). Its
+	// Codex is ignored: the awakening ingests memory.DefaultCodex().
+	Memory memory.Options
+	// Live configures the runtime of generated methods (budgets, workers).
+	// Its Policy is overridden by Policy.
+	Live live.Options
 	// MaxAttempts bounds SYNTHESIZING→VALIDATING rounds. Zero means 3.
 	MaxAttempts int
 	// MaxNesting bounds cycles started from inside other cycles' dry runs
 	// or generated methods. Zero means 2; negative means none.
 	MaxNesting int
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
-	// Zero means no bound beyond the caller's.
+	// Zero means no bound beyond the caller's (each model call still has
+	// its own deadline, from Personas.Limits).
 	CycleTimeout time.Duration
 	// Policy is the image's default execution policy for generated
-	// methods: PolicyIsolated (the default) or PolicyInProcess.
+	// methods, recorded in the image at the awakening: PolicyIsolated (the
+	// default) or PolicyInProcess.
 	Policy string
 	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
 	// means no audit file (records in the image are still written).
@@ -65,12 +75,6 @@ func DefaultOptions() Options {
 }
 
 func (o *Options) fill() {
-	if o.ModelTimeout == 0 {
-		o.ModelTimeout = 2 * time.Minute
-	}
-	if o.MaxReplyBytes == 0 {
-		o.MaxReplyBytes = 1 << 20
-	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 3
 	}

@@ -22,9 +22,6 @@ type wiring struct {
 
 func open(ctx context.Context, dir string, opts Options, w wiring) (_ *Mind, err error) {
 	opts.fill()
-	if opts.Model == nil && len(opts.Models) == 0 {
-		return nil, errors.New("psm: open: no model configured (set Options.Model or Options.Models)")
-	}
 	auditLogger := slog.New(slog.DiscardHandler)
 	if opts.AuditLog != nil {
 		auditLogger = slog.New(slog.NewJSONHandler(opts.AuditLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
