@@ -305,3 +305,16 @@ func TestCheckCovenant(t *testing.T) {
 	})
 	require.ErrorIs(t, err, discard)
 }
+
+func TestFingerprintExclude(t *testing.T) {
+	im := memImage(t)
+	all, err := im.Fingerprint(ctx)
+	require.NoError(t, err)
+	part, err := im.Fingerprint(ctx, "audit")
+	require.NoError(t, err)
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error { return tx.PutRecord("audit", "1", []byte("x")) }))
+	all2, _ := im.Fingerprint(ctx)
+	part2, _ := im.Fingerprint(ctx, "audit")
+	require.NotEqual(t, all, all2)
+	require.Equal(t, part, part2)
+}
