@@ -4,27 +4,31 @@ import (
 	"context"
 	"runtime/metrics"
 	"time"
+
+	"github.com/batos-dev/batos/uvm"
 )
 
-// budget bounds one call (and the nested sends that run in the same place,
-// which share it). Instrumented code reaches it through the Self it was
-// given; see hostStep and friends. A budget is used by one goroutine.
+// budget bounds one call and the nested sends that run in the same place
+// (which share it). It is used by one goroutine.
 type budget struct {
 	ctx       context.Context
 	deadline  time.Time
 	timeLimit int64 // ms the call was given
 
-	fuel      int64 // remaining steps
+	fuelLeft  int64 // steps not yet handed to a Meter
 	fuelLimit int64
 	depth     int
 	maxDepth  int
+
+	allocLeft  int64 // elements the call may still request through Alloc
+	allocLimit int64
 
 	heapCap  int64
 	heapBase uint64
 	heap     []metrics.Sample
 
-	steps int64
-	// err is the first exhaustion; it is sticky, so a model that recovers
+	refuels int64
+	// err is the first exhaustion; it is sticky, so a method that recovers
 	// the abort panic is stopped again at its next check.
 	err *BudgetError
 }
@@ -32,28 +36,50 @@ type budget struct {
 // abort is the panic value a budget check raises to unwind interpreted code.
 type abort struct{ err *BudgetError }
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+const (
+	heapMetric = "/memory/classes/heap/objects:bytes"
+	// fuelChunk is how many steps a Meter gets per Refuel.
+	fuelChunk = 1024
+)
 
-func newBudget(ctx context.Context, o *Options) *budget {
+// limits are the budget settings of one call.
+type limits struct {
+	fuel, alloc, heap int64
+	depth             int
+	timeout           time.Duration
+}
+
+func limitsOf(o *Options) limits {
+	return limits{fuel: o.Fuel, alloc: o.MaxAlloc, heap: o.MaxHeapGrowth, depth: o.MaxDepth, timeout: o.Timeout}
+}
+
+func newBudget(ctx context.Context, l limits) *budget {
 	b := &budget{
-		ctx:       ctx,
-		fuel:      o.Fuel,
-		fuelLimit: o.Fuel,
-		maxDepth:  o.MaxDepth,
-		heapCap:   o.MaxHeapGrowth,
-		heap:      []metrics.Sample{{Name: heapMetric}},
+		ctx:        ctx,
+		fuelLeft:   l.fuel,
+		fuelLimit:  l.fuel,
+		maxDepth:   l.depth,
+		allocLeft:  4 * l.alloc,
+		allocLimit: l.alloc,
+		heapCap:    l.heap,
+		heap:       []metrics.Sample{{Name: heapMetric}},
 	}
 	now := time.Now()
-	b.deadline = now.Add(o.Timeout)
+	b.deadline = now.Add(l.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(b.deadline) {
 		b.deadline = d
 	}
 	b.timeLimit = b.deadline.Sub(now).Milliseconds()
+	b.heapBase = b.readHeap()
+	return b
+}
+
+func (b *budget) readHeap() uint64 {
 	metrics.Read(b.heap)
 	if b.heap[0].Value.Kind() == metrics.KindUint64 {
-		b.heapBase = b.heap[0].Value.Uint64()
+		return b.heap[0].Value.Uint64()
 	}
-	return b
+	return 0
 }
 
 // exhaust records the first exhaustion and unwinds.
@@ -64,58 +90,131 @@ func (b *budget) exhaust(who *callInfo, resource string, limit int64, unit strin
 	panic(abort{b.err})
 }
 
-// step spends one unit of fuel and, every so often, checks the deadline,
-// the context and the heap.
-func (b *budget) step(who *callInfo) {
+// check runs the slower checks: context, deadline, heap.
+func (b *budget) check(who *callInfo) {
 	if b.err != nil {
 		panic(abort{b.err})
 	}
-	b.fuel--
-	b.steps++
-	if b.fuel < 0 {
-		b.exhaust(who, "fuel", b.fuelLimit, "steps")
-	}
-	if b.steps&1023 == 0 {
-		b.slowCheck(who)
-	}
-}
-
-func (b *budget) slowCheck(who *callInfo) {
 	if b.ctx.Err() != nil || !time.Now().Before(b.deadline) {
 		b.exhaust(who, "time", b.timeLimit, "ms")
 	}
-	if b.steps&4095 == 0 {
+	b.refuels++
+	if b.refuels&3 == 0 {
 		b.checkHeap(who)
 	}
 }
 
 func (b *budget) checkHeap(who *callInfo) {
-	metrics.Read(b.heap)
-	if b.heap[0].Value.Kind() != metrics.KindUint64 {
-		return
-	}
-	if now := b.heap[0].Value.Uint64(); now > b.heapBase && int64(now-b.heapBase) > b.heapCap {
+	if now := b.readHeap(); now > b.heapBase && int64(now-b.heapBase) > b.heapCap {
 		b.exhaust(who, "heap", b.heapCap, "bytes")
 	}
 }
 
-// enter records one more nested interpreted call.
-func (b *budget) enter(who *callInfo) {
+// Meter is one call's budget as instrumented code sees it. The guardian
+// instruments every generated method to reach the runtime through it:
+//
+//	func greet(self batos.Self, args []any) (any, error) {
+//		__meter := batos.Enter(self) // counts a frame
+//		defer __meter.Leave()
+//		for ... {
+//			__meter.Fuel--
+//			if __meter.Fuel < 0 {
+//				__meter.Refuel() // checks time, heap and total fuel
+//			}
+//			...
+//		}
+//		buf := make([]byte, __meter.Alloc(n))
+//	}
+//
+// Helpers receive the meter as a first parameter and call Enter and Leave
+// themselves. A check that finds the budget exhausted panics with a value
+// of an unexported type, which unwinds the interpreted code; the runtime
+// reports it as a *BudgetError. Only the runtime makes meters; methods may
+// not name them (the runtime refuses source that does).
+type Meter struct {
+	// Fuel is what is left of the meter's current allotment of steps.
+	// Instrumented loops decrement it and call Refuel when it drops below
+	// zero.
+	Fuel int
+
+	b    *budget
+	info *callInfo
+}
+
+// Enter is batos.Enter: it returns the meter of the call that self belongs
+// to and counts one frame. A self that is not the runtime's gets a meter
+// whose every check fails.
+func Enter(self uvm.Self) *Meter {
+	bs, ok := self.(budgeted)
+	if !ok {
+		m := &Meter{b: &budget{err: &BudgetError{Resource: "meter", Unit: "(batos.Enter needs the method's own self)"}}, info: &callInfo{}}
+		m.b.ctx = context.Background()
+		return m
+	}
+	m := bs.meter()
+	m.Enter()
+	return m
+}
+
+// Enter counts one more nested frame and spends a step.
+func (m *Meter) Enter() {
+	b := m.b
 	if b.err != nil {
 		panic(abort{b.err})
 	}
 	b.depth++
 	if b.depth > b.maxDepth {
-		b.exhaust(who, "depth", int64(b.maxDepth), "frames")
+		b.exhaust(m.info, "depth", int64(b.maxDepth), "frames")
 	}
-	b.step(who)
+	m.Fuel--
+	if m.Fuel < 0 {
+		m.Refuel()
+	}
 }
 
-// leave records the end of a nested interpreted call.
-func (b *budget) leave() {
-	if b.depth > 0 {
-		b.depth--
+// Leave ends a frame counted by Enter.
+func (m *Meter) Leave() {
+	if m.b.depth > 0 {
+		m.b.depth--
 	}
+}
+
+// Refuel checks the call's deadline, context and heap growth, and refills
+// Fuel from the call's total fuel.
+func (m *Meter) Refuel() {
+	b := m.b
+	b.check(m.info)
+	if b.fuelLeft <= 0 {
+		b.exhaust(m.info, "fuel", b.fuelLimit, "steps")
+	}
+	grant := int64(fuelChunk)
+	if grant > b.fuelLeft {
+		grant = b.fuelLeft
+	}
+	b.fuelLeft -= grant
+	m.Fuel = int(grant)
+}
+
+// Alloc approves a request for n elements (the size given to make,
+// strings.Repeat, bytes.Repeat or Grow, or the length of a slice about to
+// be appended) and returns n. A request over Options.MaxAlloc, or one that
+// brings the call's total over four times that, exhausts the budget.
+func (m *Meter) Alloc(n int) int {
+	b := m.b
+	if b.err != nil {
+		panic(abort{b.err})
+	}
+	if n <= 0 {
+		return n
+	}
+	if int64(n) > b.allocLimit || int64(n) > b.allocLeft {
+		b.exhaust(m.info, "alloc", b.allocLimit, "elements")
+	}
+	b.allocLeft -= int64(n)
+	if n >= 1<<20 {
+		b.checkHeap(m.info)
+	}
+	return n
 }
 
 // callInfo names the method a Self belongs to, for budget errors.

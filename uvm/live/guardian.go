@@ -52,24 +52,45 @@ func selfParam(ft *ast.FuncType) string {
 	return ""
 }
 
-func checkCall(fn, self string) ast.Stmt {
-	return &ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ast.NewIdent("batos"), Sel: ast.NewIdent(fn)}, Args: []ast.Expr{ast.NewIdent(self)}}}
+func meterCall(method string) ast.Stmt {
+	return &ast.ExprStmt{X: &ast.CallExpr{Fun: &ast.SelectorExpr{X: ast.NewIdent("__meter"), Sel: ast.NewIdent(method)}}}
+}
+
+func fuelCheck() []ast.Stmt {
+	fuel := &ast.SelectorExpr{X: ast.NewIdent("__meter"), Sel: ast.NewIdent("Fuel")}
+	return []ast.Stmt{
+		&ast.IncDecStmt{X: fuel, Tok: token.DEC},
+		&ast.IfStmt{Cond: &ast.BinaryExpr{X: fuel, Op: token.LSS, Y: &ast.BasicLit{Kind: token.INT, Value: "0"}},
+			Body: &ast.BlockStmt{List: []ast.Stmt{meterCall("Refuel")}}},
+	}
+}
+
+func enterLeave() []ast.Stmt {
+	return []ast.Stmt{meterCall("Enter"), &ast.DeferStmt{Call: meterCall("Leave").(*ast.ExprStmt).X.(*ast.CallExpr)}}
 }
 
 func instrument(body *ast.BlockStmt, self string, entry bool) {
 	ast.Inspect(body, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.ForStmt:
-			x.Body.List = append([]ast.Stmt{checkCall("Step", self)}, x.Body.List...)
+			x.Body.List = append(fuelCheck(), x.Body.List...)
 		case *ast.RangeStmt:
-			x.Body.List = append([]ast.Stmt{checkCall("Step", self)}, x.Body.List...)
+			x.Body.List = append(fuelCheck(), x.Body.List...)
 		case *ast.FuncLit:
-			x.Body.List = append([]ast.Stmt{checkCall("Step", self)}, x.Body.List...)
+			x.Body.List = append(enterLeave(), x.Body.List...)
+		case *ast.CallExpr:
+			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "make" && len(x.Args) > 1 {
+				if _, lit := x.Args[1].(*ast.BasicLit); !lit {
+					x.Args[1] = &ast.CallExpr{Fun: &ast.SelectorExpr{X: ast.NewIdent("__meter"), Sel: ast.NewIdent("Alloc")}, Args: []ast.Expr{x.Args[1]}}
+				}
+			}
 		}
 		return true
 	})
 	if entry {
-		leave := &ast.DeferStmt{Call: checkCall("Leave", self).(*ast.ExprStmt).X.(*ast.CallExpr)}
-		body.List = append([]ast.Stmt{checkCall("Enter", self), leave}, body.List...)
+		enter := &ast.AssignStmt{Lhs: []ast.Expr{ast.NewIdent("__meter")}, Tok: token.DEFINE,
+			Rhs: []ast.Expr{&ast.CallExpr{Fun: &ast.SelectorExpr{X: ast.NewIdent("batos"), Sel: ast.NewIdent("Enter")}, Args: []ast.Expr{ast.NewIdent(self)}}}}
+		leave := &ast.DeferStmt{Call: meterCall("Leave").(*ast.ExprStmt).X.(*ast.CallExpr)}
+		body.List = append([]ast.Stmt{enter, leave}, body.List...)
 	}
 }

@@ -76,7 +76,7 @@ func (r *Runner) exchange(ctx context.Context, a *active, c *uvm.Call, m *uvm.Me
 	}
 	req := &runRequest{
 		Src: src, Version: m.Version, Receiver: uint64(c.Receiver.OID()), Snap: snap,
-		Args: wireList(c.Args), Fuel: r.opts.Fuel, Depth: r.opts.MaxDepth,
+		Args: wireList(c.Args), Fuel: r.opts.Fuel, Alloc: r.opts.MaxAlloc, Depth: r.opts.MaxDepth,
 		Timeout: left, CPU: left + time.Second,
 	}
 	if err := w.write(&request{Op: opRun, Run: req}); err != nil {

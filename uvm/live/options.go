@@ -33,8 +33,15 @@ type Options struct {
 	// 50,000,000 (a few seconds of interpreted work).
 	Fuel int64
 	// MaxDepth bounds how deeply interpreted functions may nest within one
-	// call. Zero means 10,000.
+	// call. Zero means 5,000 (a method that exhausts it
+	// unwinds in well under a second; Yaegi unwinds panics in quadratic
+	// time, about 2.6 s at 10,000 frames).
 	MaxDepth int
+	// MaxAlloc bounds one allocation request of instrumented code (the
+	// size given to make, strings.Repeat, bytes.Repeat or Grow), in
+	// elements; a call may request four times that in all. Zero means
+	// 64 Mi elements.
+	MaxAlloc int64
 	// MaxHeapGrowth bounds how much the heap may grow during one call, in
 	// bytes, checked every few thousand fuel steps. Zero means 512 MiB.
 	MaxHeapGrowth int64
@@ -110,7 +117,10 @@ func (o *Options) fill() {
 		o.Fuel = 50_000_000
 	}
 	if o.MaxDepth <= 0 {
-		o.MaxDepth = 10_000
+		o.MaxDepth = 5_000
+	}
+	if o.MaxAlloc <= 0 {
+		o.MaxAlloc = 64 << 20
 	}
 	if o.MaxHeapGrowth <= 0 {
 		o.MaxHeapGrowth = 512 << 20

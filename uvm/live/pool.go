@@ -62,7 +62,9 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Args = []string{workerArg0, protocolVersion}
 	cmd.ExtraFiles = []*os.File{reqR, respW}
-	cmd.Env = []string{"GOTRACEBACK=single"}
+	// A fatal error in a worker prints only its message, not every
+	// goroutine's stack (which can be megabytes after deep recursion).
+	cmd.Env = []string{"GOTRACEBACK=none"}
 	st := &tail{max: 16 << 10}
 	cmd.Stderr = st
 	cmd.SysProcAttr = workerAttr()
@@ -171,27 +173,42 @@ func (p *proc) close() {
 	p.respR.Close()
 }
 
-// tail keeps the last bytes written to it.
+// tail keeps the first and the last bytes written to it (a crash report
+// says what happened at its start and where at its end).
 type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
+	mu      sync.Mutex
+	max     int
+	head    []byte
+	b       []byte
+	dropped bool
 }
 
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	n := len(b)
+	if room := t.max/4 - len(t.head); room > 0 {
+		if room > len(b) {
+			room = len(b)
+		}
+		t.head = append(t.head, b[:room]...)
+		b = b[room:]
+	}
 	t.b = append(t.b, b...)
 	if len(t.b) > t.max {
 		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+		t.dropped = true
 	}
-	return len(b), nil
+	return n, nil
 }
 
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.b)
+	if t.dropped {
+		return string(t.head) + "\n[...]\n" + string(t.b)
+	}
+	return string(t.head) + string(t.b)
 }
 
 // pool keeps workers warm and bounds how many run at once.

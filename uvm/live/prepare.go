@@ -103,6 +103,55 @@ func prepare(src, selector string, version int, check bool) (prepared, error) {
 	return prepared{Key: key, Pkg: pkg, Source: renamed, Selector: selector}, nil
 }
 
+// checkHostUse refuses source that names parts of the host package other
+// than Self, Ref and OID: the meter and batos.Enter belong to the
+// instrumentation, and a method that could reach its own meter could refill
+// it.
+func checkHostUse(src, selector string) error {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "method.go", src, parser.SkipObjectResolution)
+	if err != nil {
+		return compileErrorFrom(selector, 0, err)
+	}
+	host := ""
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == HostPackage {
+			host = HostPackage
+			if imp.Name != nil {
+				host = imp.Name.Name
+			}
+		}
+	}
+	if host == "" {
+		return nil
+	}
+	var bad error
+	ast.Inspect(f, func(n ast.Node) bool {
+		if bad != nil {
+			return false
+		}
+		if id, ok := n.(*ast.Ident); ok && strings.HasPrefix(id.Name, "__") {
+			p := fset.Position(id.Pos())
+			bad = &CompileError{Selector: selector, Line: p.Line, Col: p.Column, Msg: fmt.Sprintf("identifier %s is reserved for the instrumentation", id.Name), refused: true}
+			return false
+		}
+		se, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if x, ok := se.X.(*ast.Ident); ok && x.Name == host {
+			switch se.Sel.Name {
+			case "Self", "Ref", "OID":
+			default:
+				p := fset.Position(se.Pos())
+				bad = &CompileError{Selector: selector, Line: p.Line, Col: p.Column, Msg: fmt.Sprintf("%s.%s is reserved for the instrumentation; methods use %s.Self, %s.Ref and %s.OID only", host, se.Sel.Name, host, host, host), refused: true}
+			}
+		}
+		return true
+	})
+	return bad
+}
+
 // compileErrorFrom turns a parser or interpreter error into a *CompileError
 // with a position in the submitted source and no host file paths.
 func compileErrorFrom(sel string, version int, err error) *CompileError {

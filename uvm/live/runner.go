@@ -99,7 +99,10 @@ func (r *Runner) prepare(src, selector string, version int) (prepared, error) {
 	r.mu.Unlock()
 
 	e := &prepEntry{selector: selector, src: src}
-	inst, err := r.audit(src, selector)
+	inst, err := "", checkHostUse(src, selector)
+	if err == nil {
+		inst, err = r.audit(src, selector)
+	}
 	if err != nil {
 		e.err = err
 	} else {
@@ -227,7 +230,7 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 	b, _ := ctx.Value(budgetKey{}).(*budget)
 	if ch == nil || b == nil {
 		ch = &chain{}
-		b = newBudget(ctx, &r.opts)
+		b = newBudget(ctx, limitsOf(&r.opts))
 		ctx = context.WithValue(context.WithValue(ctx, chainKey{}, ch), budgetKey{}, b)
 	}
 	comp, err := r.eng.get(ch, p, m.Version)
@@ -235,7 +238,7 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 		return nil, err
 	}
 	info := &callInfo{selector: m.Selector, version: m.Version}
-	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), info: info, b: b}
+	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), m: &Meter{b: b, info: info}}
 	comp.gen.begin(ch)
 	res, rerr, pv, panicked := invoke(comp.fn, s, c.Args)
 	comp.gen.end(ch)

@@ -9,34 +9,9 @@ import (
 
 // budgeted is implemented by the Self values this package hands to
 // interpreted code; its method is unexported, so interpreted code cannot
-// implement it.
+// implement it. batos.Enter uses it to find the call's meter.
 type budgeted interface {
-	budgetOf() (*budget, *callInfo)
-}
-
-// hostStep, hostEnter and hostLeave are the budget checks exported to
-// interpreted code as batos.Step, batos.Enter and batos.Leave. They find
-// the call's budget through the Self the method was given; any other value
-// (nil, or one interpreted code made up) is ignored.
-func hostStep(s uvm.Self) {
-	if bs, ok := s.(budgeted); ok {
-		b, info := bs.budgetOf()
-		b.step(info)
-	}
-}
-
-func hostEnter(s uvm.Self) {
-	if bs, ok := s.(budgeted); ok {
-		b, info := bs.budgetOf()
-		b.enter(info)
-	}
-}
-
-func hostLeave(s uvm.Self) {
-	if bs, ok := s.(budgeted); ok {
-		b, _ := bs.budgetOf()
-		b.leave()
-	}
+	meter() *Meter
 }
 
 // hostSelf is the batos.Self of a method running in the host process: the
@@ -45,12 +20,11 @@ func hostLeave(s uvm.Self) {
 type hostSelf struct {
 	view  uvm.Self
 	oid   uint64
-	info  *callInfo
-	b     *budget
+	m     *Meter
 	ended atomic.Bool
 }
 
-func (s *hostSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
+func (s *hostSelf) meter() *Meter { return s.m }
 
 func (s *hostSelf) OID() uint64 { return s.oid }
 

@@ -85,8 +85,7 @@ func hostSymbols() map[string]reflect.Value {
 		"Ref":  reflect.ValueOf((*uvm.Ref)(nil)),
 		"OID":  reflect.ValueOf((*uvm.OID)(nil)),
 
-		"Step":  reflect.ValueOf(hostStep),
-		"Enter": reflect.ValueOf(hostEnter),
-		"Leave": reflect.ValueOf(hostLeave),
+		"Meter": reflect.ValueOf((*Meter)(nil)),
+		"Enter": reflect.ValueOf(Enter),
 	}
 }

@@ -233,6 +233,7 @@ type runRequest struct {
 	Snap     snapshot
 	Args     []wval
 	Fuel     int64
+	Alloc    int64
 	Depth    int
 	Timeout  time.Duration // wall-clock left for the call
 	CPU      time.Duration

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"sync/atomic"
 
 	"github.com/batos-dev/batos/uvm"
 )
@@ -150,15 +151,15 @@ func (p *workerProc) run(rr *runRequest) error {
 		return p.send(&response{Op: opDone, Err: wireErrorOf(err)})
 	}
 	setCPULimit(rr.CPU)
-	o := p.opts
-	o.Fuel, o.MaxDepth, o.Timeout = rr.Fuel, rr.Depth, rr.Timeout
-	b := newBudget(context.Background(), &o)
+	l := limitsOf(&p.opts)
+	l.fuel, l.depth, l.alloc, l.timeout = rr.Fuel, rr.Depth, rr.Alloc, rr.Timeout
+	b := newBudget(context.Background(), l)
 	s := newWorkerSelf(p, rr, info, b)
 
 	c.gen.begin(p.ch)
 	res, rerr, pv, panicked := invoke(c.fn, s, fromWireList(rr.Args))
 	c.gen.end(p.ch)
-	s.ended = true
+	s.ended.Store(true)
 
 	// The writes go back whatever the outcome, as far as the method got:
 	// in the host they would be in the transaction too, and the caller
@@ -322,7 +323,7 @@ type workerSelf struct {
 	p        *workerProc
 	oid      uint64
 	info     *callInfo
-	b        *budget
+	m        *Meter
 	readOnly bool
 	own      map[string]bool
 	view     map[string]slotView
@@ -330,11 +331,11 @@ type workerSelf struct {
 	exposed  map[slotKey]*exposure
 	marked   bool
 	stale    bool // a Delete or a parents change: the inherited view may be wrong
-	ended    bool
+	ended    atomic.Bool
 }
 
 func newWorkerSelf(p *workerProc, rr *runRequest, info *callInfo, b *budget) *workerSelf {
-	s := &workerSelf{p: p, oid: rr.Receiver, info: info, b: b}
+	s := &workerSelf{p: p, oid: rr.Receiver, info: info, m: &Meter{b: b, info: info}}
 	s.reset(&rr.Snap)
 	return s
 }
@@ -356,7 +357,7 @@ func (s *workerSelf) reset(snap *snapshot) {
 	s.stale = false
 }
 
-func (s *workerSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
+func (s *workerSelf) meter() *Meter { return s.m }
 
 func (s *workerSelf) OID() uint64 { return s.oid }
 
@@ -371,7 +372,7 @@ func (s *workerSelf) lookup(slot string) (slotView, bool) {
 }
 
 func (s *workerSelf) Get(slot string) any {
-	if s.ended {
+	if s.ended.Load() {
 		return nil
 	}
 	v, ok := s.lookup(slot)
@@ -389,7 +390,7 @@ func (s *workerSelf) Get(slot string) any {
 }
 
 func (s *workerSelf) Has(slot string) bool {
-	if s.ended {
+	if s.ended.Load() {
 		return false
 	}
 	_, ok := s.lookup(slot)
@@ -397,7 +398,7 @@ func (s *workerSelf) Has(slot string) bool {
 }
 
 func (s *workerSelf) Set(slot string, value any) error {
-	if s.ended {
+	if s.ended.Load() {
 		return ErrSelfEnded
 	}
 	if s.readOnly {
@@ -424,7 +425,7 @@ func (s *workerSelf) Set(slot string, value any) error {
 }
 
 func (s *workerSelf) Delete(slot string) error {
-	if s.ended {
+	if s.ended.Load() {
 		return ErrSelfEnded
 	}
 	if s.readOnly {
@@ -442,13 +443,13 @@ func (s *workerSelf) Delete(slot string) error {
 }
 
 func (s *workerSelf) MarkChanged() {
-	if !s.ended {
+	if !s.ended.Load() {
 		s.marked = true
 	}
 }
 
 func (s *workerSelf) Send(selector string, args ...any) (any, error) {
-	if s.ended {
+	if s.ended.Load() {
 		return nil, ErrSelfEnded
 	}
 	nargs := make([]any, len(args))
