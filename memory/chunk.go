@@ -181,7 +181,7 @@ func packBySize(sents []string, maxB int) []string {
 }
 
 // splitSentences cuts text into sentences: paragraphs at blank lines, list
-// items at their markers, fenced code blocks whole, and prose at ., ! or ?
+// items at their markers, headings alone, fenced code blocks whole, and prose at ., ! or ?
 // followed by space and a capital, digit or quote (not after common
 // abbreviations). No sentence is longer than maxB: longer ones are cut at
 // spaces.
@@ -238,6 +238,9 @@ func splitSentences(text string, maxB int) []string {
 			addCode(strings.Join(code, "\n"))
 		case trim == "":
 			flush()
+		case strings.HasPrefix(trim, "#"):
+			flush()
+			add(trim)
 		case isListItem(trim):
 			flush()
 			para = append(para, trim)
@@ -250,7 +253,7 @@ func splitSentences(text string, maxB int) []string {
 }
 
 func isListItem(s string) bool {
-	if strings.HasPrefix(s, "- ") || strings.HasPrefix(s, "* ") || strings.HasPrefix(s, "+ ") || strings.HasPrefix(s, "#") {
+	if strings.HasPrefix(s, "- ") || strings.HasPrefix(s, "* ") || strings.HasPrefix(s, "+ ") {
 		return true
 	}
 	i := 0

@@ -1,0 +1,117 @@
+package memory
+
+import (
+	"context"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/batos-dev/batos/uvm"
+)
+
+func TestSplitSentences(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"plain", "One thing. Two things! Three?", []string{"One thing.", "Two things!", "Three?"}},
+		{"abbreviation", "Use e.g. Badger here. Then stop.", []string{"Use e.g. Badger here.", "Then stop."}},
+		{"initial", "Ask J. Smith today. Done.", []string{"Ask J. Smith today.", "Done."}},
+		{"decimal and lower case", "Pi is 3.14 roughly. ok then.", []string{"Pi is 3.14 roughly. ok then."}},
+		{"quotes", `He said "Stop." Then left.`, []string{`He said "Stop."`, "Then left."}},
+		{"list items", "Steps:\n- first\n- second\n1. third", []string{"Steps:", "- first", "- second", "1. third"}},
+		{"wrapped lines join", "Alpha beta\ngamma.\n\nDelta.", []string{"Alpha beta gamma.", "Delta."}},
+		{"headings", "# Title\nText here.", []string{"# Title", "Text here."}},
+		{"code fence kept whole", "Look:\n```\nx := 1\ny := 2\n```\nDone.", []string{"Look:", "```\nx := 1\ny := 2\n```", "Done."}},
+		{"unclosed fence", "```\ncode", []string{"```\ncode"}},
+		{"CRLF", "One.\r\nTwo.\r\n\r\nThree.", []string{"One.", "Two.", "Three."}},
+		{"blank", " \n\n\t", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := splitSentences(tt.text, 1000); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{0.9, 0.1, 0.5, 0.3, 0.7}
+	tests := []struct{ p, want float64 }{{0, 0.1}, {100, 0.9}, {50, 0.5}, {5, 0.14}, {25, 0.3}, {90, 0.82}}
+	for _, tt := range tests {
+		if got := percentile(xs, tt.p); got < tt.want-1e-9 || got > tt.want+1e-9 {
+			t.Errorf("percentile(%v): got %v, want %v", tt.p, got, tt.want)
+		}
+	}
+	if got := percentile([]float64{0.4}, 5); got != 0.4 {
+		t.Errorf("one value: got %v, want 0.4", got)
+	}
+}
+
+// Commit hooks of one document may run out of commit order (each runs on
+// its own committing goroutine); the index must end at the newest state.
+func TestApplyOrder(t *testing.T) {
+	im, err := uvm.Open("", uvm.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	c, err := Open(context.Background(), im, Options{Embedder: OfflineEmbedder(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := []float32{1, 0, 0, 0, 0, 0, 0, 0}
+	mk := func(gen uint64, text string, deleted bool) change {
+		return change{id: "d", gen: gen, kind: "k", deleted: deleted, meta: map[string]string{KeyDocument: "d"},
+			texts: []string{text}, vecs: [][]float32{v}}
+	}
+	c.apply(mk(2, "second", false))
+	c.apply(mk(1, "first", false)) // late hook of an older commit
+	rs, err := c.Search(context.Background(), "anything", 5, nil)
+	if err != nil || len(rs) != 1 || rs[0].Text != "second" {
+		t.Fatalf("got %+v, %v; want only the second version", rs, err)
+	}
+	c.apply(mk(4, "", true))
+	c.apply(mk(3, "third", false))
+	if s := c.Stats(); s.Documents != 0 || s.Chunks != 0 {
+		t.Errorf("got %+v after a delete and a late older hook, want nothing", s)
+	}
+	c.apply(mk(5, "fifth", false))
+	if s := c.Stats(); s.Documents != 1 || s.Chunks != 1 {
+		t.Errorf("got %+v after re-adding, want one document", s)
+	}
+}
+
+// memory sits on uvm and imports no other package of the project.
+func TestImportsPointDown(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if strings.HasPrefix(p, "github.com/batos-dev/batos/") && p != "github.com/batos-dev/batos/uvm" {
+				t.Errorf("%s imports %s; memory may import only uvm of the project", f, p)
+			}
+		}
+	}
+}
