@@ -24,7 +24,7 @@ type budget struct {
 	allocLimit int64
 
 	heapCap  int64
-	heapBase uint64
+	heapBase uint64 // 0 until the first heap check
 	heap     []metrics.Sample
 
 	refuels int64
@@ -70,7 +70,6 @@ func newBudget(ctx context.Context, l limits) *budget {
 		b.deadline = d
 	}
 	b.timeLimit = b.deadline.Sub(now).Milliseconds()
-	b.heapBase = b.readHeap()
 	return b
 }
 
@@ -104,8 +103,16 @@ func (b *budget) check(who *callInfo) {
 	}
 }
 
+// checkHeap compares the heap with its size at the first check. Calls
+// too short to be checked at all (most) never pay for reading it; large
+// single allocations go through Alloc, which checks.
 func (b *budget) checkHeap(who *callInfo) {
-	if now := b.readHeap(); now > b.heapBase && int64(now-b.heapBase) > b.heapCap {
+	now := b.readHeap()
+	if b.heapBase == 0 {
+		b.heapBase = now
+		return
+	}
+	if now > b.heapBase && int64(now-b.heapBase) > b.heapCap {
 		b.exhaust(who, "heap", b.heapCap, "bytes")
 	}
 }
@@ -209,6 +216,9 @@ func (m *Meter) Alloc(n int) int {
 	}
 	if int64(n) > b.allocLimit || int64(n) > b.allocLeft {
 		b.exhaust(m.info, "alloc", b.allocLimit, "elements")
+	}
+	if n >= 1<<20 && b.heapBase == 0 {
+		b.checkHeap(m.info) // take the baseline before the allocation
 	}
 	b.allocLeft -= int64(n)
 	if n >= 1<<20 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"weak"
 
 	"github.com/batos-dev/batos/uvm"
 )
@@ -19,10 +20,11 @@ type Runner struct {
 	pool *pool
 	seed maphash.Seed
 
-	mu     sync.Mutex
-	preps  map[uint64][]*prepEntry // audited sources, by hash of selector and source
-	nPreps int
-	closed bool
+	mu       sync.Mutex
+	preps    map[uint64][]*prepEntry // audited sources, by hash of selector and source
+	nPreps   int
+	policies map[weak.Pointer[uvm.Image]]string // committed image policies
+	closed   bool
 }
 
 // prepEntry is the outcome of auditing and preparing one source.
@@ -52,7 +54,8 @@ func New(opts Options) (*Runner, error) {
 		opts:  opts,
 		eng:   newEngine(syms, opts.GenerationMethods, opts.Logger),
 		seed:  maphash.MakeSeed(),
-		preps: map[uint64][]*prepEntry{},
+		preps:    map[uint64][]*prepEntry{},
+		policies: map[weak.Pointer[uvm.Image]]string{},
 	}
 	r.pool = newPool(&r.opts)
 	return r, nil
@@ -149,7 +152,7 @@ func (r *Runner) Run(ctx context.Context, c *uvm.Call) (any, error) {
 		return nil, ErrClosed
 	}
 	m := c.Method
-	policy, err := r.policyFor(c.Tx, m)
+	policy, err := r.policyFor(ctx, c.Tx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -165,14 +168,14 @@ func (r *Runner) Run(ctx context.Context, c *uvm.Call) (any, error) {
 
 // policyFor resolves where m runs: its own policy, else the image's, else
 // Options.Policy.
-func (r *Runner) policyFor(tx *uvm.Tx, m *uvm.Method) (string, error) {
+func (r *Runner) policyFor(ctx context.Context, tx *uvm.Tx, m *uvm.Method) (string, error) {
 	if m.Policy != "" {
 		if err := checkPolicy(m.Policy); err != nil {
 			return "", fmt.Errorf("method %s: %w", methodName(m.Selector, m.Version), err)
 		}
 		return m.Policy, nil
 	}
-	p, err := ImagePolicy(tx)
+	p, err := r.imagePolicy(ctx, tx.Image())
 	if err != nil {
 		return "", err
 	}
@@ -180,6 +183,37 @@ func (r *Runner) policyFor(tx *uvm.Tx, m *uvm.Method) (string, error) {
 		return p, nil
 	}
 	return r.opts.Policy, nil
+}
+
+// imagePolicy returns the image's committed policy, read once and cached
+// until SetImagePolicy changes it.
+func (r *Runner) imagePolicy(ctx context.Context, im *uvm.Image) (string, error) {
+	key := weak.Make(im)
+	r.mu.Lock()
+	p, ok := r.policies[key]
+	r.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	err := im.View(ctx, func(tx *uvm.Tx) error {
+		var err error
+		p, err = ImagePolicy(tx)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	if len(r.policies) >= 16 {
+		for k := range r.policies {
+			if k.Value() == nil {
+				delete(r.policies, k)
+			}
+		}
+	}
+	r.policies[key] = p
+	r.mu.Unlock()
+	return p, nil
 }
 
 // policyNS and policyKey locate the image's execution policy record.
@@ -205,34 +239,50 @@ func ImagePolicy(tx *uvm.Tx) (string, error) {
 	return p, nil
 }
 
-// SetImagePolicy records the image's execution policy in tx: the policy
-// of every method whose own Policy is empty. "" removes the record.
-func SetImagePolicy(tx *uvm.Tx, policy string) error {
+// SetImagePolicy records the image's execution policy in tx: the policy of
+// every method whose own Policy is empty. "" removes the record, leaving
+// Options.Policy in charge. It takes effect when tx commits. Runners cache
+// an image's policy, so change it through the Runner that runs the image.
+func (r *Runner) SetImagePolicy(tx *uvm.Tx, policy string) error {
 	if err := checkPolicy(policy); err != nil {
 		return err
 	}
+	var err error
 	if policy == "" {
-		return tx.DeleteRecord(policyNS, policyKey)
+		err = tx.DeleteRecord(policyNS, policyKey)
+	} else {
+		err = tx.PutRecord(policyNS, policyKey, []byte(policy))
 	}
-	return tx.PutRecord(policyNS, policyKey, []byte(policy))
+	if err != nil {
+		return err
+	}
+	key := weak.Make(tx.Image())
+	tx.OnCommit(func() {
+		r.mu.Lock()
+		delete(r.policies, key)
+		r.mu.Unlock()
+	})
+	return nil
 }
 
-// chainKey and budgetKey carry a synchronous call chain and its budget
-// through nested sends.
-type (
-	chainKey  struct{}
-	budgetKey struct{}
-)
+// stateKey carries a synchronous call chain and its budget through nested
+// sends that run in this process.
+type stateKey struct{}
+
+type callState struct {
+	ch *chain
+	b  *budget
+}
 
 // runInProcess runs a prepared method in this process.
 func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p prepared) (any, error) {
-	ch, _ := ctx.Value(chainKey{}).(*chain)
-	b, _ := ctx.Value(budgetKey{}).(*budget)
-	if ch == nil || b == nil {
-		ch = &chain{}
-		b = newBudget(ctx, limitsOf(&r.opts))
-		ctx = context.WithValue(context.WithValue(ctx, chainKey{}, ch), budgetKey{}, b)
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	if st == nil {
+		st = &callState{ch: &chain{}}
+		st.b = newBudget(ctx, limitsOf(&r.opts))
+		ctx = context.WithValue(ctx, stateKey{}, st)
 	}
+	ch, b := st.ch, st.b
 	comp, err := r.eng.get(ch, p, m.Version)
 	if err != nil {
 		return nil, err
@@ -307,7 +357,7 @@ func (r *Runner) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.M
 	if err := uvm.CheckName(m.Selector); err != nil {
 		return uvm.Method{}, err
 	}
-	policy, err := r.policyFor(tx, &m)
+	policy, err := r.policyFor(ctx, tx, &m)
 	if err != nil {
 		return uvm.Method{}, err
 	}
