@@ -17,7 +17,7 @@ import (
 // nastyCase is a method that tries to hurt the host.
 type nastyCase struct {
 	name     string
-	src      string   // entry function "nasty"
+	src      string // entry function "nasty"
 	args     []any
 	policies []string // where it is run
 	raw      bool     // without audit, instrumentation or runtime checks

@@ -51,9 +51,9 @@ func New(opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{
-		opts:  opts,
-		eng:   newEngine(syms, opts.GenerationMethods, opts.Logger),
-		seed:  maphash.MakeSeed(),
+		opts:     opts,
+		eng:      newEngine(syms, opts.GenerationMethods, opts.Logger),
+		seed:     maphash.MakeSeed(),
 		preps:    map[uint64][]*prepEntry{},
 		policies: map[weak.Pointer[uvm.Image]]string{},
 	}
