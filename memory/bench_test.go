@@ -1,0 +1,231 @@
+package memory_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batos-dev/batos/memory"
+	"github.com/batos-dev/batos/uvm"
+)
+
+// benchWords is a vocabulary of made-up and real words for synthetic chunks.
+func benchWords(r *rand.Rand, n int) []string {
+	real := strings.Fields("object slot method image commit guardian audit persona memory chunk vector search " +
+		"transaction rollback covenant cycle state model prompt answer source compile interpreter badger record " +
+		"index skill selector intent signature codex voice research philosophy code orchestrate delegate parent")
+	words := append([]string{}, real...)
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	for len(words) < n {
+		b := make([]byte, 3+r.Intn(7))
+		for i := range b {
+			b[i] = letters[r.Intn(len(letters))]
+		}
+		words = append(words, string(b))
+	}
+	return words
+}
+
+func benchSentence(r *rand.Rand, words []string) string {
+	n := 12 + r.Intn(20)
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = words[r.Intn(len(words))]
+	}
+	return strings.Join(parts, " ") + "."
+}
+
+// build10k fills an image with 9,900 one-chunk documents and 100 skills:
+// 10,000 chunks of 384 dimensions.
+func build10k(b *testing.B) (*uvm.Image, []string) {
+	b.Helper()
+	ctx := context.Background()
+	im, err := uvm.Open(b.TempDir(), uvm.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { im.Close() })
+	c, err := memory.Open(ctx, im, memory.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(1))
+	words := benchWords(r, 3000)
+	start := time.Now()
+	const docs, skills, batch = 9900, 100, 500
+	for lo := 0; lo < docs; lo += batch {
+		err := im.Update(ctx, func(tx *uvm.Tx) error {
+			for i := lo; i < min(lo+batch, docs); i++ {
+				d := memory.Document{ID: fmt.Sprintf("doc/%05d", i), Text: benchSentence(r, words),
+					Metadata: map[string]string{"group": fmt.Sprintf("g%d", i%10)}}
+				if err := c.Add(ctx, tx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	err = im.Update(ctx, func(tx *uvm.Tx) error {
+		for i := range skills {
+			s := memory.Skill{OID: uvm.OID(i + 1), Selector: fmt.Sprintf("skill_%d_%s", i, words[r.Intn(len(words))]),
+				Version: 1, Intent: benchSentence(r, words)}
+			if err := c.IndexSkill(ctx, tx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s := c.Stats(); s.Chunks != 10000 || s.Dimensions != 384 {
+		b.Fatalf("got %+v, want 10,000 chunks of 384 dimensions", s)
+	}
+	b.Logf("built 10,000 chunks in %v", time.Since(start).Round(time.Millisecond))
+	queries := make([]string, 256)
+	for i := range queries {
+		queries[i] = benchSentence(r, words)[:40]
+	}
+	return im, queries
+}
+
+// BenchmarkQuery10k: top 5 among 10,000 chunks of 384 dimensions. The query
+// is embedded by the offline embedder on every call (no cache), so the time
+// is the embedding plus chromem-go's exhaustive search.
+func BenchmarkQuery10k(b *testing.B) {
+	ctx := context.Background()
+	im, queries := build10k(b)
+	c, err := memory.Open(ctx, im, memory.Options{CacheSize: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, filter map[string]string, want int) {
+		i := 0
+		start := time.Now()
+		for b.Loop() {
+			rs, err := c.Search(ctx, queries[i%len(queries)], 5, filter)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(rs) != want {
+				b.Fatalf("got %d results, want %d", len(rs), want)
+			}
+			i++
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(i), "ms/query")
+	}
+	b.Run("all", func(b *testing.B) { run(b, nil, 5) })
+	b.Run("metadata-filter", func(b *testing.B) { run(b, map[string]string{"group": "g3"}, 5) })
+	b.Run("kind-filter-100-skills", func(b *testing.B) { run(b, map[string]string{"kind": memory.SkillKind}, 5) })
+	b.Run("embed-only", func(b *testing.B) {
+		e := memory.OfflineEmbedder(0)
+		i := 0
+		start := time.Now()
+		for b.Loop() {
+			if _, err := e.Embed(ctx, queries[i%len(queries)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(i), "ms/query")
+	})
+}
+
+// BenchmarkRebuild10k: Open on an image holding 10,000 chunks, which reads
+// every document, chunk and vector record and rebuilds the chromem-go index.
+func BenchmarkRebuild10k(b *testing.B) {
+	ctx := context.Background()
+	im, _ := build10k(b)
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		c, err := memory.Open(ctx, im, memory.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.Stats().Chunks != 10000 {
+			b.Fatal("short rebuild")
+		}
+		n++
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/rebuild")
+}
+
+// BenchmarkIngestCodex: the shipped codex ingested into a fresh image
+// (parse, chunk, embed with the offline embedder, write, index), and the
+// same codex ingested again (nothing to embed).
+func BenchmarkIngestCodex(b *testing.B) {
+	ctx := context.Background()
+	codex := memory.DefaultCodex()
+	entries, _, err := memory.ParseCodex(bytes.NewReader(codex))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ingest := func(b *testing.B, c *memory.Catalog, im *uvm.Image) memory.IngestReport {
+		var rep memory.IngestReport
+		err := im.Update(ctx, func(tx *uvm.Tx) error {
+			var err error
+			rep, err = c.IngestCodex(ctx, tx, bytes.NewReader(codex), memory.IngestOptions{})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rep
+	}
+	b.Run("fresh", func(b *testing.B) {
+		var elapsed time.Duration
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			im, err := uvm.Open("", uvm.Options{InMemory: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := memory.Open(ctx, im, memory.Options{CacheSize: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			t0 := time.Now()
+			if rep := ingest(b, c, im); rep.Added != len(entries) {
+				b.Fatalf("got %+v", rep)
+			}
+			elapsed += time.Since(t0)
+			n++
+			b.StopTimer()
+			im.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(len(entries)*n)/elapsed.Seconds(), "entries/s")
+		b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(n), "ms/codex")
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		im, err := uvm.Open("", uvm.Options{InMemory: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer im.Close()
+		c, err := memory.Open(ctx, im, memory.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ingest(b, c, im)
+		n := 0
+		start := time.Now()
+		for b.Loop() {
+			if rep := ingest(b, c, im); rep.Unchanged != len(entries) {
+				b.Fatalf("got %+v", rep)
+			}
+			n++
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/codex")
+	})
+}
