@@ -107,23 +107,57 @@ func hasOpenFence(s string) bool {
 // answer between <think> and </think> (or <thinking> tags). A reasoning
 // block that never closes takes the rest of the reply with it.
 func StripThinking(s string) string {
-	for _, tag := range []string{"think", "thinking"} {
-		open, end := "<"+tag+">", "</"+tag+">"
-		for {
-			lower := strings.ToLower(s)
-			i := strings.Index(lower, open)
-			if i < 0 {
-				break
-			}
-			j := strings.Index(lower[i:], end)
-			if j < 0 {
-				s = s[:i]
-				break
-			}
-			s = s[:i] + s[i+j+len(end):]
-		}
+	if !strings.Contains(s, "<") {
+		return s
 	}
-	return s
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			break
+		}
+		j += i
+		tag := ""
+		for _, t := range []string{"<think>", "<thinking>"} {
+			if hasPrefixFold(s[j:], t) {
+				tag = t
+			}
+		}
+		if tag == "" {
+			b.WriteString(s[i : j+1])
+			i = j + 1
+			continue
+		}
+		b.WriteString(s[i:j])
+		end := "</" + tag[1:]
+		k := indexFold(s[j+len(tag):], end)
+		if k < 0 {
+			return b.String()
+		}
+		i = j + len(tag) + k + len(end)
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// indexFold finds an ASCII tag starting with '<' in s, ignoring case.
+func indexFold(s, tag string) int {
+	for off := 0; off < len(s); {
+		j := strings.IndexByte(s[off:], '<')
+		if j < 0 {
+			return -1
+		}
+		if hasPrefixFold(s[off+j:], tag) {
+			return off + j
+		}
+		off += j + 1
+	}
+	return -1
 }
 
 var goLangs = map[string]bool{"go": true, "golang": true}
@@ -142,9 +176,10 @@ var notGo = map[string]bool{
 // "import" or "func") to the last line starting with "}". Prose around the
 // code and <think> blocks are dropped. A reply with no code returns
 // ErrNoCode; a Go block left open, or unfenced code that never closes its
-// brace, returns ErrTruncated. The code is returned with one final newline.
+// brace, returns ErrTruncated. The code is returned with \n line endings
+// and one final newline.
 func ExtractCode(reply string) (string, error) {
-	r := StripThinking(reply)
+	r := strings.ReplaceAll(StripThinking(reply), "\r\n", "\n")
 	bs := fences(r)
 	var marked, unmarked []block
 	for _, b := range bs {

@@ -1,0 +1,189 @@
+package persona_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batos-dev/batos/persona"
+)
+
+const goSrc = "package m\n\nfunc hello(self batos.Self, args []any) (any, error) {\n\treturn \"hi\", nil\n}\n"
+
+func TestExtractCode(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply, want string
+		err               error
+	}{
+		{"Bare", goSrc, goSrc, nil},
+		{"FencedGo", "```go\n" + goSrc + "```", goSrc, nil},
+		{"FencedGolangWithProse", "Here you go:\n\n```golang\n" + goSrc + "```\nThis returns hi.", goSrc, nil},
+		{"TildeFence", "~~~go\n" + goSrc + "~~~\n", goSrc, nil},
+		{"IndentedFence", "1. The code:\n   ```go\n" + goSrc + "   ```\n", goSrc, nil},
+		{"UnmarkedFence", "```\n" + goSrc + "```", goSrc, nil},
+		{"CRLF", strings.ReplaceAll("```go\n"+goSrc+"```\n", "\n", "\r\n"), goSrc, nil},
+		{"ClosingFenceGlued", "```go\npackage m\n\nfunc f() {\n}```\nDone.", "package m\n\nfunc f() {\n}\n", nil},
+		{"PrefersPackageBlock", "Usage:\n```go\nx := hello(self, nil)\n```\nImplementation:\n```go\n" + goSrc + "```", goSrc, nil},
+		{"SkipsJSONBlock", "```json\n{\"a\": 1}\n```\n```go\n" + goSrc + "```", goSrc, nil},
+		{"ThinkingDropped", "<think>\n```go\npackage wrong\nfunc x() {}\n```\n</think>\n```go\n" + goSrc + "```", goSrc, nil},
+		{"ProseAroundUnfenced", "Sure! Below is the method.\n\n" + goSrc + "\nLet me know if you need changes.", goSrc, nil},
+		{"FuncOnlyUnfenced", "Here:\nfunc f(self batos.Self, args []any) (any, error) {\n\treturn nil, nil\n}\nThanks", "func f(self batos.Self, args []any) (any, error) {\n\treturn nil, nil\n}\n", nil},
+		{"Prose", "I am sorry, I cannot write that method.", "", persona.ErrNoCode},
+		{"Empty", "", "", persona.ErrNoCode},
+		{"OnlyJSON", "```json\n[\"a\"]\n```", "", persona.ErrNoCode},
+		{"OpenGoFence", "```go\npackage m\nfunc f() {\n", "", persona.ErrTruncated},
+		{"OpenUnmarkedFence", "Here:\n```\npackage m\nfunc f() {\n", "", persona.ErrTruncated},
+		{"UnfencedNeverCloses", "package m\n\nfunc f() {\n\treturn", "", persona.ErrTruncated},
+		{"EmptyGoBlock", "```go\n```", "", persona.ErrNoCode},
+		{"UnclosedThinking", "<think>I will write package m and func f() {", "", persona.ErrNoCode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := persona.ExtractCode(tc.reply)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || got != "" {
+					t.Fatalf("got %q, %v; want error %v", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePlan(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply string
+		want        []string
+		err         error
+	}{
+		{"List", `["greeting", "architect name"]`, []string{"greeting", "architect name"}, nil},
+		{"Object", `{"queries": ["a", "b", "c"]}`, []string{"a", "b", "c"}, nil},
+		{"SearchQueries", `{"search_queries": ["a"]}`, []string{"a"}, nil},
+		{"ObjectsWithQuery", `[{"query": "a", "why": "x"}, {"query": "b"}]`, []string{"a", "b"}, nil},
+		{"Nested", `{"plan": {"queries": ["deep"]}}`, []string{"deep"}, nil},
+		{"Fenced", "```json\n[\"a\"]\n```", []string{"a"}, nil},
+		{"ChattyAround", "Sure! Here are the queries:\n[\"x\", \"y\"]\nThese should cover it. {not json}", []string{"x", "y"}, nil},
+		{"SkipsCitation", "As noted in [1], we need:\n{\"queries\": [\"q\"]}", []string{"q"}, nil},
+		{"TrimsAndDedupes", `["  a ", "A", "", "b"]`, []string{"a", "b"}, nil},
+		{"ThinkingFirst", "<think>[\"wrong\"]</think>[\"right\"]", []string{"right"}, nil},
+		{"Prose", "I would search for greetings.", nil, persona.ErrNoJSON},
+		{"EmptyList", "[]", nil, persona.ErrEmptyPlan},
+		{"Numbers", "[1, 2]", nil, persona.ErrEmptyPlan},
+		{"EmptyStrings", `{"queries": ["", "  "]}`, nil, persona.ErrEmptyPlan},
+		{"Truncated", `{"queries": ["a", "b`, nil, persona.ErrTruncated},
+		{"TruncatedFence", "```json\n[\"a\",", nil, persona.ErrTruncated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := persona.ParsePlan(tc.reply)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || len(got.Queries) != 0 {
+					t.Fatalf("got %q, %v; want error %v", got.Queries, err, tc.err)
+				}
+				return
+			}
+			if err != nil || strings.Join(got.Queries, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("got %q, %v; want %q", got.Queries, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestExtractJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply, want string
+		err               error
+	}{
+		{"Object", `{"a": 1}`, `{"a": 1}`, nil},
+		{"TrailingText", `{"a": [1, 2]} and then some`, `{"a": [1, 2]}`, nil},
+		{"LeadingText", `The answer: [true, null]`, `[true, null]`, nil},
+		{"FencePreferred", "{\"outside\": 1}\n```json\n{\"inside\": 2}\n```", `{"inside": 2}`, nil},
+		{"BracesInStrings", `{"s": "}{]["}`, `{"s": "}{]["}`, nil},
+		{"None", "no json here", "", persona.ErrNoJSON},
+		{"Truncated", `{"a": "b`, "", persona.ErrTruncated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := persona.ExtractJSON(tc.reply)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("got %s, %v; want %v", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("got %s, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	var v struct {
+		Selector string `json:"selector"`
+		Args     []any  `json:"args"`
+	}
+	reply := "First an unrelated value {\"note\": 1}, then the brief:\n```json\n{\"selector\": \"greet\", \"args\": [\"Ada\"]}\n```"
+	if err := persona.DecodeJSON(reply, &v); err != nil || v.Selector != "greet" || len(v.Args) != 1 {
+		t.Fatalf("got %+v, %v", v, err)
+	}
+	if err := persona.DecodeJSON(`{"other": true}`, &v); !errors.Is(err, persona.ErrNoJSON) {
+		t.Fatalf("got %v, want ErrNoJSON for a value that does not fit", err)
+	}
+}
+
+func TestStripThinking(t *testing.T) {
+	for in, want := range map[string]string{
+		"<think>hmm</think>answer":                  "answer",
+		"a<THINK>x</THINK>b<thinking>y</thinking>c": "abc",
+		"answer <think>never closed":                "answer ",
+		"no tags":                                   "no tags",
+	} {
+		if got := persona.StripThinking(in); got != want {
+			t.Errorf("StripThinking(%q): got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Untrusted replies never panic, and success always means something usable.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{goSrc, "```go\n" + goSrc + "```", "```", "~~~~\n```\n", "<think>", `{"queries":["a"]}`, "[", "```json\n[\"a\"", "}```"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if code, err := persona.ExtractCode(s); err == nil && strings.TrimSpace(code) == "" {
+			t.Fatalf("ExtractCode(%q): empty code without error", s)
+		}
+		if p, err := persona.ParsePlan(s); err == nil && len(p.Queries) == 0 {
+			t.Fatalf("ParsePlan(%q): empty plan without error", s)
+		}
+		if v, err := persona.ExtractJSON(s); err == nil && len(v) == 0 {
+			t.Fatalf("ExtractJSON(%q): empty value without error", s)
+		}
+	})
+}
+
+// A hostile 1 MiB reply is handled in well under a second (no quadratic
+// scans): StripThinking once took 15 s on the "think" case.
+func TestExtractWorstCaseInputs(t *testing.T) {
+	for name, s := range map[string]string{
+		"think":         strings.Repeat("<think>a</think>", 1<<16),
+		"unclosedThink": "<think>" + strings.Repeat("<think>", 1<<17),
+		"fences":        strings.Repeat("```\n", 1<<18),
+		"goFences":      strings.Repeat("```go\nfunc f() {\n}\n```\n", 1<<15),
+		"brackets":      strings.Repeat("[", 1<<20),
+		"objects":       strings.Repeat(`{"a":`, 1<<18),
+		"braceLines":    strings.Repeat("}\n", 1<<19),
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			persona.ExtractCode(s)
+			persona.ParsePlan(s)
+			persona.ExtractJSON(s)
+			if took := time.Since(start); took > 2*time.Second {
+				t.Fatalf("took %s on %d bytes, want well under a second", took, len(s))
+			}
+		})
+	}
+}
