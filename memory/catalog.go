@@ -59,10 +59,11 @@ type Options struct {
 	// Zero means "memory". Two catalogs with different namespaces can share
 	// an image.
 	Namespace string
-	// Codex, if not nil, is a JSONL codex ingested by Open (strictly, in
-	// transactions of its own) when the image does not hold it yet: entries
-	// new since the last seeding are added, entries no longer in it removed.
-	// DefaultCodex() is the project's own.
+	// Codex, if not nil, is a JSONL codex ingested by Open (strictly: a bad
+	// line fails Open) in transactions of its own, when the image does not
+	// hold this exact codex yet: entries new since the last seeding are
+	// added, entries no longer in it removed. An interrupted seeding resumes
+	// on the next Open. DefaultCodex() is the project's own.
 	Codex []byte
 	// CodexSource names the seeded codex (its documents' Source and ID
 	// prefix). Zero means "codex".
@@ -151,7 +152,9 @@ type Result struct {
 	Chunk      int
 	Kind       string
 	Source     string
-	Text       string
+	// Text is the chunk's text: runs of white space are folded to one space,
+	// except inside fenced code blocks.
+	Text string
 	// Metadata holds the document's metadata and the catalog's keys
 	// (kind, source, document, chunk). It is the caller's to keep.
 	Metadata map[string]string

@@ -68,7 +68,8 @@ func (o ChunkOptions) withDefaults() ChunkOptions {
 }
 
 // Chunk cuts text into chunks by the options, using embed for the sentence
-// vectors of ChunkSemantic (embed may be nil for ChunkBySize). It is what
+// vectors of ChunkSemantic (embed must return one vector per text; with a
+// nil embed, ChunkSemantic falls back to ChunkBySize). It is what
 // Catalog.Add does before embedding the chunks.
 func Chunk(ctx context.Context, text string, opts ChunkOptions, embed func(ctx context.Context, texts []string) ([][]float32, error)) ([]string, error) {
 	opts = opts.withDefaults()

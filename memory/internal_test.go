@@ -115,3 +115,35 @@ func TestImportsPointDown(t *testing.T) {
 		}
 	}
 }
+
+// The chromem-go collections hold the catalog's embedder, never chromem-go's
+// default (which would call OpenAI over the network).
+func TestNoChromemDefaultEmbedder(t *testing.T) {
+	ctx := context.Background()
+	im, err := uvm.Open("", uvm.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	calls := 0
+	off := OfflineEmbedder(8)
+	e := Embedder{Name: "counted", Embed: func(ctx context.Context, s string) ([]float32, error) {
+		calls++
+		return off.Embed(ctx, s)
+	}}
+	c, err := Open(ctx, im, Options{Embedder: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, Document{ID: "a", Kind: "k", Text: "hello"}) }); err != nil {
+		t.Fatal(err)
+	}
+	before := calls
+	rs, err := c.cols["k"].Query(ctx, "hello", 1, nil, nil) // chromem-go embeds the query itself
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("got %v, %v", rs, err)
+	}
+	if calls != before+1 {
+		t.Errorf("chromem-go's query did not use the catalog's embedder (%d calls, want %d)", calls, before+1)
+	}
+}
