@@ -20,6 +20,9 @@ const (
 	// MaxBytes is cut at its least similar neighbour pair instead.
 	// Documents of fewer than three sentences, or too short to be cut
 	// into two chunks of MinBytes, are chunked by size (no embedding).
+	// Otherwise it costs one embedding per distinct sentence (the catalog
+	// reuses them for chunks that are one sentence): for large corpora and
+	// a remote model, ChunkBySize is much cheaper.
 	ChunkSemantic ChunkMethod = iota
 	// ChunkBySize packs whole sentences into chunks of at most MaxBytes.
 	ChunkBySize
@@ -122,13 +125,11 @@ func percentile(xs []float64, p float64) float64 {
 // outgrow max.
 func semanticCut(sents []string, sims []float64, thr float64, minB, maxB int) []string {
 	var chunks []string
-	size := func(a, b int) int { // bytes of sents[a..b] joined by spaces
-		n := b - a
-		for _, s := range sents[a : b+1] {
-			n += len(s)
-		}
-		return n
+	cum := make([]int, len(sents)+1) // cum[i]: bytes of sents[:i]
+	for i, s := range sents {
+		cum[i+1] = cum[i] + len(s)
 	}
+	size := func(a, b int) int { return cum[b+1] - cum[a] + b - a } // sents[a..b] joined by spaces
 	emit := func(a, b int) { chunks = append(chunks, strings.Join(sents[a:b+1], " ")) }
 	start := 0
 	for i := 0; i < len(sents); i++ {
@@ -306,11 +307,11 @@ func proseSentences(p string) []string {
 // isAbbreviation reports whether the text before a full stop ends with an
 // abbreviation after which a sentence rarely ends.
 func isAbbreviation(before string) bool {
-	f := strings.Fields(before)
-	if len(f) == 0 {
+	last := before[strings.LastIndexAny(before, " \t\n")+1:]
+	w := strings.ToLower(strings.TrimLeft(last, `"'(`))
+	if w == "" {
 		return false
 	}
-	w := strings.ToLower(strings.TrimLeft(f[len(f)-1], `"'(`))
 	switch w {
 	case "e.g", "i.e", "etc", "vs", "cf", "mr", "mrs", "ms", "dr", "prof", "st", "no", "fig", "approx", "incl":
 		return true

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batos-dev/batos/memory"
 )
@@ -134,5 +135,30 @@ func TestChunkBounds(t *testing.T) {
 				t.Errorf("method %d trial %d: words lost or reordered", method, trial)
 			}
 		}
+	}
+}
+
+// Pathological input stays fast: no quadratic paths in the splitter or the cutter.
+func TestChunkLargeInput(t *testing.T) {
+	ctx := context.Background()
+	for name, text := range map[string]string{
+		"abbreviations": strings.Repeat("see e.g. A ", 100000),
+		"tiny sentences": strings.Repeat("A. ", 300000),
+		"no spaces":      strings.Repeat("x", 1<<20),
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			chunks, err := memory.Chunk(ctx, text, memory.ChunkOptions{}, offlineBatch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if len(chunks) == 0 {
+				t.Error("no chunks")
+			}
+			t.Logf("%d chunks in %v", len(chunks), time.Since(start).Round(time.Millisecond))
+		})
 	}
 }
