@@ -142,7 +142,7 @@ func TestChunkBounds(t *testing.T) {
 func TestChunkLargeInput(t *testing.T) {
 	ctx := context.Background()
 	for name, text := range map[string]string{
-		"abbreviations": strings.Repeat("see e.g. A ", 100000),
+		"abbreviations":  strings.Repeat("see e.g. A ", 100000),
 		"tiny sentences": strings.Repeat("A. ", 300000),
 		"no spaces":      strings.Repeat("x", 1<<20),
 	} {
