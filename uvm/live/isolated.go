@@ -117,8 +117,11 @@ func (r *Runner) exchange(ctx context.Context, a *active, c *uvm.Call, m *uvm.Me
 					res, serr = pl.convert("the answer", res, 0)
 				}
 				if serr != nil {
-					text, _ := errorText(serr)
+					text, safe := errorText(serr)
 					reply.Err = &wireError{Kind: weOther, Text: text}
+					if safe {
+						reply.Err.Sentinels = sentinelsOf(serr)
+					}
 				} else {
 					reply.Result = toWire(res)
 				}

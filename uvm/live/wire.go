@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
@@ -293,7 +294,57 @@ type wireError struct {
 	Path     string
 	Type     string
 	Refused  bool
-	Sentinel string // a known host sentinel the error matched, for errors.Is
+	// Sentinels are the known sentinels (see sentinels) the error matched,
+	// so that errors.Is keeps working across the pipe.
+	Sentinels []uint8
+}
+
+// sentinels lists the host sentinels whose identity survives the pipe. The
+// parent and the worker are the same binary, so indices agree.
+func sentinels() []error {
+	return []error{
+		uvm.ErrNotFound, uvm.ErrSlotNotFound, uvm.ErrBadName, uvm.ErrUnstorable,
+		uvm.ErrNilObject, uvm.ErrTxDone, uvm.ErrReadOnly, uvm.ErrCorrupt,
+		uvm.ErrCovenant, uvm.ErrConflict, uvm.ErrPanic, uvm.ErrNotUnderstood,
+		uvm.ErrAmbiguous, uvm.ErrNotMethod, uvm.ErrNoPrimitive, uvm.ErrNoRunner,
+		uvm.ErrTooDeep, uvm.ErrNotParent, uvm.ErrClosed,
+		ErrCompile, ErrRefused, ErrBudget, ErrPanic, ErrMethod, ErrResult,
+		ErrWorker, ErrSelfEnded, ErrPolicy, ErrClosed, ErrNoWorker,
+	}
+}
+
+// sentinelsOf lists the known sentinels err matches. It is only called on
+// errors whose chain is made of host types (see errorText).
+func sentinelsOf(err error) []uint8 {
+	var out []uint8
+	for i, s := range sentinels() {
+		if errors.Is(err, s) {
+			out = append(out, uint8(i))
+		}
+	}
+	return out
+}
+
+// sentinelSet is what a MethodError unwraps to after the pipe: the
+// sentinels the original error matched.
+type sentinelSet []error
+
+func (s sentinelSet) Error() string { return "sentinels" }
+
+func (s sentinelSet) Unwrap() []error { return s }
+
+func sentinelsFrom(idx []uint8) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	all := sentinels()
+	var out sentinelSet
+	for _, i := range idx {
+		if int(i) < len(all) {
+			out = append(out, all[i])
+		}
+	}
+	return out
 }
 
 // Kinds of wireError.

@@ -258,7 +258,11 @@ func wireErrorOf(err error) *wireError {
 	case errors.As(err, &be):
 		return &wireError{Kind: weBudget, Resource: be.Resource, Limit: be.Limit, Unit: be.Unit}
 	case errors.As(err, &me):
-		return &wireError{Kind: weMethod, Text: me.Text}
+		we := &wireError{Kind: weMethod, Text: me.Text}
+		if me.err != nil {
+			we.Sentinels = sentinelsOf(me.err)
+		}
+		return we
 	case errors.As(err, &pe):
 		return &wireError{Kind: wePanic, Text: pe.Value}
 	case errors.As(err, &ce):
@@ -266,8 +270,12 @@ func wireErrorOf(err error) *wireError {
 	case errors.As(err, &re):
 		return &wireError{Kind: weResult, Path: re.Path, Type: re.Type}
 	}
-	text, _ := errorText(err)
-	return &wireError{Kind: weOther, Text: text}
+	text, safe := errorText(err)
+	we := &wireError{Kind: weOther, Text: text}
+	if safe {
+		we.Sentinels = sentinelsOf(err)
+	}
+	return we
 }
 
 // errorFromWire rebuilds a typed error for the method sel, version.
@@ -279,7 +287,7 @@ func errorFromWire(w *wireError, sel string, version int) error {
 	case weBudget:
 		return &BudgetError{Selector: sel, Version: version, Resource: w.Resource, Limit: w.Limit, Unit: w.Unit}
 	case weMethod:
-		return &MethodError{Selector: sel, Version: version, Text: w.Text}
+		return &MethodError{Selector: sel, Version: version, Text: w.Text, err: sentinelsFrom(w.Sentinels)}
 	case wePanic:
 		return &PanicError{Selector: sel, Version: version, Value: w.Text}
 	case weCompile:
@@ -287,13 +295,19 @@ func errorFromWire(w *wireError, sel string, version int) error {
 	case weResult:
 		return &ResultError{Selector: sel, Version: version, Path: w.Path, Type: w.Type}
 	}
-	return &remoteError{text: w.Text}
+	return &remoteError{text: w.Text, is: sentinelsFrom(w.Sentinels)}
 }
 
-// remoteError is an error from the other side of the pipe, as text.
-type remoteError struct{ text string }
+// remoteError is an error from the other side of the pipe, as text and the
+// sentinels it matched.
+type remoteError struct {
+	text string
+	is   error
+}
 
 func (e *remoteError) Error() string { return e.text }
+
+func (e *remoteError) Unwrap() error { return e.is }
 
 // slotKey names a slot of an object.
 type slotKey struct {
@@ -473,7 +487,7 @@ func (s *workerSelf) Send(selector string, args ...any) (any, error) {
 	}
 	s.reset(&reply.Snap)
 	if reply.Err != nil {
-		return nil, &remoteError{text: reply.Err.Text}
+		return nil, &remoteError{text: reply.Err.Text, is: sentinelsFrom(reply.Err.Sentinels)}
 	}
 	return fromWire(reply.Result), nil
 }
