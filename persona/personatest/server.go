@@ -50,6 +50,9 @@ type Request struct {
 	Prompt    string // every message's text, joined by newlines (see persona.PromptText)
 	KeepAlive any    // Ollama's keep_alive, as sent
 	Body      []byte // the raw request body
+	// AdapterLoaded reports whether Model was a loaded adapter (see
+	// EngineCalls) when the request arrived.
+	AdapterLoaded bool
 }
 
 // EngineCall is one adapter load or unload a fake server received.
@@ -196,8 +199,9 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (req chatRequest, 
 	}
 	prompt := strings.Join(texts, "\n")
 	s.mu.Lock()
+	_, loaded := s.loaded[req.Model]
 	s.requests = append(s.requests, Request{Path: r.URL.Path, Model: req.Model, Stream: req.Stream != nil && *req.Stream,
-		Prompt: prompt, KeepAlive: req.Keep, Body: body})
+		Prompt: prompt, KeepAlive: req.Keep, Body: body, AdapterLoaded: loaded})
 	if s.next >= len(s.turns) {
 		s.mu.Unlock()
 		s.protoError(w, http.StatusInternalServerError, fmt.Sprintf("personatest: script exhausted after %d turns", len(s.turns)))
