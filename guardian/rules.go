@@ -1,0 +1,50 @@
+package guardian
+
+// Rule identifiers. Each [Finding] carries one; they are stable and safe to
+// match on. The package documentation explains every rule.
+const (
+	RuleSourceSize  = "source.size"  // the source is larger than Options.MaxSourceBytes
+	RuleSourceParse = "source.parse" // the source is not valid Go
+
+	RulePackageMain = "package.main" // package main
+
+	RuleEntryMissing   = "entry.missing"   // no function named for the selector
+	RuleEntryDuplicate = "entry.duplicate" // more than one
+	RuleEntrySignature = "entry.signature" // wrong parameters or results
+
+	RuleDeclInit      = "decl.init"      // func init
+	RuleDeclMain      = "decl.main"      // func main
+	RuleDeclVar       = "decl.var"       // package-level variable
+	RuleDeclMethod    = "decl.method"    // method declaration (func with a receiver)
+	RuleDeclExported  = "decl.exported"  // exported helper, constant or type
+	RuleDeclDuplicate = "decl.duplicate" // two top-level declarations with one name
+	RuleDeclBody      = "decl.body"      // function declared without a body
+
+	RuleImportForbidden = "import.forbidden" // path not on the allowlist
+	RuleImportRelative  = "import.relative"  // "./x", "../x", "/x"
+	RuleImportDot       = "import.dot"       // import . "x"
+	RuleImportBlank     = "import.blank"     // import _ "x"
+	RuleImportAlias     = "import.alias"     // the host package under another name
+
+	RuleGoStatement     = "stmt.go"        // go statement
+	RuleSelectStatement = "stmt.select"    // select statement
+	RuleGotoStatement   = "stmt.goto"      // goto
+	RuleChan            = "chan.forbidden" // channel types, sends, receives
+	RuleCallForbidden   = "call.forbidden" // time.Sleep, timers, fmt.Print*, print, ...
+	RuleArraySize       = "alloc.array"    // array type too large or of unknown length
+
+	RuleIdentReserved = "ident.reserved" // identifier starting with "__"
+	RuleIdentShadow   = "ident.shadow"   // a declaration named like the host package
+
+	RuleGeneric     = "yaegi.generic"     // type parameters
+	RuleRangeInt    = "yaegi.rangeint"    // range over an integer
+	RuleRangeString = "yaegi.rangestring" // range over a string (rewritten, never rejected)
+	RuleRangeFunc   = "yaegi.rangefunc"   // range over a function (iterator)
+	RuleMinMax      = "yaegi.minmax"      // builtins min and max
+	RuleClear       = "yaegi.clear"       // builtin clear
+	RuleLoopVar     = "yaegi.loopvar"     // closure capturing a per-iteration loop variable
+
+	RuleFuncValue = "instrument.funcvalue" // a helper used as a value where it cannot be wrapped
+
+	RuleCovenant = "covenant.unmarked" // a write can reach a return without MarkChanged
+)

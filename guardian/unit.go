@@ -1,0 +1,202 @@
+package guardian
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"strings"
+)
+
+// A unit is one audit in progress: the parsed source and everything the
+// passes learn about it. It lives for one call of Audit.
+type unit struct {
+	opts     Options
+	selector string
+	src      []byte
+	fset     *token.FileSet
+	file     *ast.File
+	tfile    *token.File
+
+	findings []Finding // broken rules
+	notes    []Finding // rewrites performed
+	edits    []edit    // text edits producing the output
+
+	host      string            // local name of the host import; "" if not imported
+	pkgNames  map[string]string // local name → path of the imports a selector may name
+	pathNames map[string]string // path → local name
+	entry     *ast.FuncDecl
+	selfName  string // name of the entry's Self parameter in the output
+	helpers   map[string]*ast.FuncDecl
+	helperSeq []*ast.FuncDecl
+
+	names    map[string]bool // every identifier spelled in the file
+	declared map[string]bool // every name declared anywhere in the file
+
+	addImports []string // import paths rewrites need
+	addFuncs   []string // helper functions rewrites append (source text)
+	genNames   map[string]string
+	genOrder   []string
+	reported   map[string]bool
+
+	fns *fnIndex // functions of the file, built by the analyses
+}
+
+func newUnit(src []byte, selector string, opts Options) *unit {
+	return &unit{
+		opts:      opts,
+		selector:  selector,
+		src:       src,
+		fset:      token.NewFileSet(),
+		pkgNames:  map[string]string{},
+		pathNames: map[string]string{},
+		helpers:   map[string]*ast.FuncDecl{},
+		names:     map[string]bool{},
+		declared:  map[string]bool{},
+		reported:  map[string]bool{},
+		genNames:  map[string]string{},
+	}
+}
+
+// parse parses the source, reporting syntax errors as findings. It reports
+// whether the audit can go on.
+func (u *unit) parse() bool {
+	f, err := parser.ParseFile(u.fset, "", u.src, parser.ParseComments|parser.AllErrors)
+	if err != nil {
+		if list, ok := err.(scanner.ErrorList); ok {
+			for _, e := range list {
+				u.findings = append(u.findings, Finding{
+					Rule:    RuleSourceParse,
+					Pos:     token.Position{Line: e.Pos.Line, Column: e.Pos.Column, Offset: e.Pos.Offset},
+					Message: "syntax error: " + e.Msg + " (the source must be one complete Go file: a package clause, imports, then declarations)",
+				})
+			}
+		}
+		if len(u.findings) == 0 {
+			u.findings = append(u.findings, Finding{Rule: RuleSourceParse, Pos: token.Position{Line: 1, Column: 1}, Message: "syntax error: " + err.Error()})
+		}
+		return false
+	}
+	u.file = f
+	u.tfile = u.fset.File(f.Package)
+	if u.tfile == nil {
+		u.findings = append(u.findings, Finding{Rule: RuleSourceParse, Pos: token.Position{Line: 1, Column: 1}, Message: "syntax error: no package clause"})
+		return false
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			u.names[id.Name] = true
+			if id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos() {
+				u.declared[id.Name] = true
+			}
+		}
+		return true
+	})
+	return true
+}
+
+// audit runs every pass in order.
+func (u *unit) audit() {
+	u.checkImports()
+	u.checkDecls()
+	u.checkSyntax()
+	u.fns = u.indexFuncs()
+	u.compat()
+	u.covenant()
+}
+
+// position converts a token.Pos of the audited source.
+func (u *unit) position(p token.Pos) token.Position {
+	if !p.IsValid() {
+		return token.Position{Line: 1, Column: 1}
+	}
+	pos := u.fset.Position(p)
+	pos.Filename = ""
+	return pos
+}
+
+// offset converts a token.Pos to a byte offset in the source.
+func (u *unit) offset(p token.Pos) int {
+	return u.tfile.Offset(p)
+}
+
+// text returns the source text of a node.
+func (u *unit) text(n ast.Node) string {
+	return string(u.src[u.offset(n.Pos()):u.offset(n.End())])
+}
+
+// reject records a broken rule.
+func (u *unit) reject(rule string, p token.Pos, format string, args ...any) {
+	u.findings = append(u.findings, Finding{Rule: rule, Pos: u.position(p), Message: fmt.Sprintf(format, args...)})
+}
+
+// rejectOnce records a broken rule once per key.
+func (u *unit) rejectOnce(key, rule string, p token.Pos, format string, args ...any) {
+	if u.reported[key] {
+		return
+	}
+	u.reported[key] = true
+	u.reject(rule, p, format, args...)
+}
+
+// note records a rewrite.
+func (u *unit) note(rule string, p token.Pos, format string, args ...any) {
+	u.notes = append(u.notes, Finding{Rule: rule, Pos: u.position(p), Message: fmt.Sprintf(format, args...)})
+}
+
+// fresh returns a name spelled nowhere in the file, based on base, and
+// reserves it.
+func (u *unit) fresh(base string) string {
+	name := base
+	for i := 1; u.names[name] || isPredeclared(name) || u.pkgNames[name] != ""; i++ {
+		name = fmt.Sprintf("%s%d", base, i)
+	}
+	u.names[name] = true
+	return name
+}
+
+// isPkg reports whether id names an imported package (and nothing local).
+func (u *unit) isPkg(id *ast.Ident, path string) bool {
+	return id.Obj == nil && u.pkgNames[id.Name] == path
+}
+
+// pkgOf returns the import path a selector's qualifier names, or "".
+func (u *unit) pkgOf(e ast.Expr) string {
+	id, ok := e.(*ast.Ident)
+	if !ok || id.Obj != nil {
+		return ""
+	}
+	if id.Name == u.host && u.host != "" {
+		return HostPackage
+	}
+	return u.pkgNames[id.Name]
+}
+
+// isBuiltin reports whether id is the predeclared identifier name, not
+// shadowed by the file.
+func isBuiltin(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name && id.Obj == nil
+}
+
+func isPredeclared(name string) bool {
+	switch name {
+	case "any", "bool", "byte", "comparable", "complex64", "complex128", "error", "float32", "float64",
+		"int", "int8", "int16", "int32", "int64", "rune", "string",
+		"uint", "uint8", "uint16", "uint32", "uint64", "uintptr",
+		"true", "false", "iota", "nil",
+		"append", "cap", "clear", "close", "complex", "copy", "delete", "imag", "len", "make",
+		"max", "min", "new", "panic", "print", "println", "real", "recover":
+		return true
+	}
+	return false
+}
+
+// lastElem returns the default package name of an import path.
+func lastElem(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
