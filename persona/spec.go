@@ -1,6 +1,7 @@
 package persona
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -139,6 +140,10 @@ func (s Secret) GoString() string { return s.String() }
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
+// MarshalJSON writes the redacted form, so JSON logs of a struct holding a
+// Secret do not reveal it either.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
 // Options configure how personas reach their models. The zero value means
 // the defaults that [DefaultOptions] documents.
 type Options struct {
@@ -169,6 +174,21 @@ type Options struct {
 	// Logger receives one record per model call (persona, model, duration,
 	// bytes, error). Nil discards.
 	Logger *slog.Logger
+}
+
+// LogValue describes the options for logs: specs and limits, and whether
+// each key is set, never the keys.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("default", o.Default),
+		slog.Any("specs", o.Specs),
+		slog.Int("host_models", len(o.Models)),
+		slog.Bool("openai_key", o.OpenAIKey != ""),
+		slog.Bool("anthropic_key", o.AnthropicKey != ""),
+		slog.String("ollama_url", redactURL(o.OllamaURL)),
+		slog.Duration("timeout", o.Limits.Timeout),
+		slog.Int64("max_reply_bytes", o.Limits.MaxReplyBytes),
+	)
 }
 
 // Limits bound a model call. The zero value means the defaults that
