@@ -2,7 +2,6 @@ package psm_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"

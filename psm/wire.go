@@ -69,7 +69,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Mind, error) {
 			if err := persona.Incarnate(ctx, tx); err != nil {
 				return fmt.Errorf("personas: %w", err)
 			}
-			if err := live.SetImagePolicy(tx, m.opts.Policy); err != nil {
+			if err := runner.SetImagePolicy(tx, m.opts.Policy); err != nil {
 				return fmt.Errorf("policy: %w", err)
 			}
 			if _, err := catalog.IngestCodex(ctx, tx, bytes.NewReader(memory.DefaultCodex()), memory.IngestOptions{}); err != nil {
