@@ -17,7 +17,7 @@ import (
 )
 
 // stage writes a file of n random bytes (a stand-in for LoRA weights).
-func stage(t *testing.T, path string, n int) []byte {
+func stage(t testing.TB, path string, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	rand.Read(b)
@@ -30,7 +30,7 @@ func stage(t *testing.T, path string, n int) []byte {
 	return b
 }
 
-func absorb(t *testing.T, im *uvm.Image, dir string) persona.AbsorbReport {
+func absorb(t testing.TB, im *uvm.Image, dir string) persona.AbsorbReport {
 	t.Helper()
 	rep, err := persona.AbsorbAdapters(context.Background(), im, dir)
 	if err != nil {

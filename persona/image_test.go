@@ -13,7 +13,7 @@ import (
 	"github.com/batos-dev/batos/uvm"
 )
 
-func openImage(t *testing.T, dir string, opts uvm.Options) *uvm.Image {
+func openImage(t testing.TB, dir string, opts uvm.Options) *uvm.Image {
 	t.Helper()
 	if dir == "" {
 		opts.InMemory = true

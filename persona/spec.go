@@ -162,6 +162,10 @@ type Options struct {
 	AnthropicKey Secret
 	// OllamaURL serves ollama specs without @URL. "" means DefaultOllamaURL.
 	OllamaURL string
+	// OllamaKeepAlive is sent as keep_alive with every Ollama call: how
+	// long the model stays loaded after it ("30m", "-1" for ever, "0" to
+	// unload at once). "" leaves it to the server (five minutes).
+	OllamaKeepAlive string
 	// HTTPClient is the base of the clients built for specs; its Transport
 	// is wrapped, never changed. Nil means a new client with
 	// http.DefaultTransport.
@@ -339,7 +343,11 @@ func newModel(sp Spec, opts Options) (llms.Model, error) {
 			return nil, &SpecError{Spec: sp.String(), Reason: "ollama URL must be http:// or https://host:port"}
 		}
 		// WithServerURL would log.Fatal on a bad URL: it was checked above.
-		m, err := ollama.New(ollama.WithModel(sp.Model), ollama.WithServerURL(u.String()), ollama.WithHTTPClient(hc))
+		oopts := []ollama.Option{ollama.WithModel(sp.Model), ollama.WithServerURL(u.String()), ollama.WithHTTPClient(hc)}
+		if opts.OllamaKeepAlive != "" {
+			oopts = append(oopts, ollama.WithKeepAlive(opts.OllamaKeepAlive))
+		}
+		m, err := ollama.New(oopts...)
 		if err != nil {
 			return nil, fmt.Errorf("persona: %s: %w", sp, err)
 		}

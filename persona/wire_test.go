@@ -125,7 +125,7 @@ func TestWireRequests(t *testing.T) {
 	ctx := context.Background()
 	t.Run("Ollama", func(t *testing.T) {
 		srv := personatest.NewOllama(t, personatest.Replies(persona.Reply{Text: "ok"})...)
-		r, err := persona.NewRouter(persona.Options{Specs: map[string]string{persona.ROBIN: "ollama:robin-7b@" + srv.URL}})
+		r, err := persona.NewRouter(persona.Options{Specs: map[string]string{persona.ROBIN: "ollama:robin-7b@" + srv.URL}, OllamaKeepAlive: "30m"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +133,8 @@ func TestWireRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		reqs := srv.Requests()
-		if len(reqs) != 1 || reqs[0].Model != "robin-7b" || reqs[0].Prompt != "You are ROBIN.\nwhat is this for?" {
-			t.Fatalf("got requests %+v, want one for robin-7b with system and prompt", reqs)
+		if len(reqs) != 1 || reqs[0].Model != "robin-7b" || reqs[0].Prompt != "You are ROBIN.\nwhat is this for?" || reqs[0].KeepAlive != "30m" {
+			t.Fatalf("got requests %+v, want one for robin-7b with system and prompt, keep_alive 30m", reqs)
 		}
 	})
 	t.Run("OpenAIKey", func(t *testing.T) {
