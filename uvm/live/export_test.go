@@ -7,3 +7,6 @@ func RawOptions(o Options) Options {
 	o.Audit = func(src, selector string) (string, error) { return src, nil }
 	return o
 }
+
+// RaceEnabled reports a -race build, in which workers have no RLIMIT_AS.
+const RaceEnabled = raceEnabled

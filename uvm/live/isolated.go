@@ -101,7 +101,7 @@ func (r *Runner) exchange(ctx context.Context, a *active, c *uvm.Call, m *uvm.Me
 				a.broken = true
 			}
 			if resp.Err != nil {
-				return nil, errorFromWire(resp.Err, m.Selector, m.Version)
+				return nil, remap(errorFromWire(resp.Err, m.Selector, m.Version), p)
 			}
 			return fromWire(resp.Result), nil
 		case opSend, opSync:

@@ -21,6 +21,7 @@ type nastyCase struct {
 	args     []any
 	policies []string // where it is run
 	raw      bool     // without audit, instrumentation or runtime checks
+	memory   bool     // relies on the worker's address-space limit
 	want     error    // errors.Is target
 	check    func(t *testing.T, v any, err error)
 }
@@ -59,7 +60,7 @@ func nasty(self batos.Self, args []any) (any, error) {
 	b := make([]byte, int(args[0].(int64)))
 	return len(b), nil
 }`},
-		{name: "make of 1<<40 bytes, uninstrumented", policies: iso, raw: true, want: live.ErrWorker, args: []any{1 << 40}, src: `
+		{name: "make of 1<<40 bytes, uninstrumented", policies: iso, raw: true, memory: true, want: live.ErrWorker, args: []any{1 << 40}, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	b := make([]byte, int(args[0].(int64)))
 	return len(b), nil
@@ -71,7 +72,7 @@ func nasty(self batos.Self, args []any) (any, error) {
 		s = append(s, int64(len(s)))
 	}
 }`},
-		{name: "slice growth in a loop, uninstrumented", policies: iso, raw: true, want: live.ErrWorker, src: `
+		{name: "slice growth in a loop, uninstrumented", policies: iso, raw: true, memory: true, want: live.ErrWorker, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	var s [][]byte
 	for {
@@ -193,6 +194,9 @@ func TestNasty(t *testing.T) {
 	for _, nc := range nastyCases() {
 		for _, policy := range nc.policies {
 			t.Run(nc.name+"/"+policy, func(t *testing.T) {
+				if nc.memory && live.RaceEnabled {
+					t.Skip("-race builds run workers without RLIMIT_AS")
+				}
 				t.Parallel()
 				opts := live.Options{
 					Policy:        policy,

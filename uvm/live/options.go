@@ -69,10 +69,9 @@ type Options struct {
 	// WorkerCalls retires a worker after that many calls, bounding what a
 	// long-lived interpreter accumulates. Zero means 10,000.
 	WorkerCalls int
-	// WorkerCommand is the program and arguments to start a worker with,
-	// when the host binary itself cannot serve (see ServeIfWorker). Nil
-	// means the running executable.
-	WorkerCommand []string
+	// WorkerPath is the executable workers are started from; it must call
+	// ServeIfWorker first thing. Empty means the running executable.
+	WorkerPath string
 
 	// GenerationMethods is how many methods one interpreter generation
 	// compiles before the next compile starts a fresh generation (Yaegi

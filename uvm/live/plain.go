@@ -219,9 +219,11 @@ func toResult(v any, limit int64, sel string, version int) (any, error) {
 }
 
 // hostType reports whether values of t run only host code when their
-// methods are called: it is a named type declared in a compiled Go package.
+// methods are called: a named type declared in a compiled Go package.
 // Types the interpreter builds for model-written declarations are unnamed
-// (reflect.StructOf and friends) or belong to the interpreter's wrappers.
+// (reflect.StructOf and friends); the interpreter's wrappers, which call
+// back into interpreted code, are named with a leading underscore; and
+// interp.Panic formats a value that may be interpreted.
 func hostType(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		if t.Name() != "" {
@@ -229,10 +231,10 @@ func hostType(t reflect.Type) bool {
 		}
 		t = t.Elem()
 	}
-	if t.Name() == "" || t.PkgPath() == "" {
+	if t.Name() == "" || t.PkgPath() == "" || strings.HasPrefix(t.Name(), "_") {
 		return false
 	}
-	return !strings.HasPrefix(t.PkgPath(), "github.com/traefik/yaegi")
+	return !(t.PkgPath() == "github.com/traefik/yaegi/interp" && t.Name() == "Panic")
 }
 
 // errorText returns err's message, calling Error only when every error

@@ -41,13 +41,12 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 	if !isolationSupported {
 		return nil, fmt.Errorf("%w: isolation is implemented for linux only", ErrNoWorker)
 	}
-	argv := o.WorkerCommand
-	if len(argv) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
+	exe := o.WorkerPath
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNoWorker, err)
 		}
-		argv = []string{exe}
 	}
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
@@ -59,7 +58,7 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("%w: %v", ErrNoWorker, err)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := exec.Command(exe)
 	cmd.Args = []string{workerArg0, protocolVersion}
 	cmd.ExtraFiles = []*os.File{reqR, respW}
 	// A fatal error in a worker prints only its message, not every
@@ -73,7 +72,7 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 		reqW.Close()
 		respR.Close()
 		respW.Close()
-		return nil, fmt.Errorf("%w: starting %s: %v", ErrNoWorker, argv[0], err)
+		return nil, fmt.Errorf("%w: starting %s: %v", ErrNoWorker, exe, err)
 	}
 	reqR.Close()
 	respW.Close()

@@ -3,6 +3,7 @@ package live
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -10,6 +11,8 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
+
+	"github.com/traefik/yaegi/interp"
 )
 
 // prepared is audited, instrumented source ready for an interpreter: its
@@ -20,6 +23,7 @@ type prepared struct {
 	Pkg      string // the package name given to the source
 	Source   string // the renamed source
 	Selector string // the entry function
+	Orig     string // the source as submitted, for error positions
 }
 
 // prepare checks instrumented source with the runtime's own rules and
@@ -103,6 +107,47 @@ func prepare(src, selector string, version int, check bool) (prepared, error) {
 	return prepared{Key: key, Pkg: pkg, Source: renamed, Selector: selector}, nil
 }
 
+// remap moves a compile error's position from the instrumented source to
+// the source as submitted, by finding the offending line's text there.
+// When the line was written by the instrumentation (or is ambiguous), the
+// error quotes the line instead.
+func remap(err error, p prepared) error {
+	var ce *CompileError
+	if !errors.As(err, &ce) || ce.Line <= 0 || p.Orig == "" {
+		return err
+	}
+	inst := strings.Split(p.Source, "\n")
+	if ce.Line > len(inst) {
+		return err
+	}
+	line := inst[ce.Line-1]
+	text := strings.TrimSpace(line)
+	best := 0
+	for i, l := range strings.Split(p.Orig, "\n") {
+		if strings.TrimSpace(l) == text && (best == 0 || abs(i+1-ce.Line) < abs(best-ce.Line)) {
+			best = i + 1
+			if ce.Col > 0 {
+				ce.Col += (len(l) - len(strings.TrimLeft(l, " \t"))) - (len(line) - len(strings.TrimLeft(line, " \t")))
+			}
+		}
+	}
+	c := *ce
+	if best == 0 {
+		c.Line, c.Col = 0, 0
+		c.Msg += fmt.Sprintf(" (in %q)", clip(text, 200))
+	} else {
+		c.Line = best
+	}
+	return &c
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // checkHostUse refuses source that names parts of the host package other
 // than Self, Ref and OID: the meter and batos.Enter belong to the
 // instrumentation, and a method that could reach its own meter could refill
@@ -168,6 +213,11 @@ func compileErrorFrom(sel string, version int, err error) *CompileError {
 		if len(list) > 1 {
 			ce.Msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
 		}
+		return ce
+	}
+	var p interp.Panic
+	if errors.As(err, &p) {
+		ce.Msg = "the interpreter panicked: " + describePanic(p.Value)
 		return ce
 	}
 	msg, _ := errorText(err)

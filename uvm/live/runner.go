@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"hash/maphash"
 	"sync"
 	"weak"
@@ -77,6 +78,18 @@ func (r *Runner) isClosed() bool {
 	return r.closed
 }
 
+// checkSelector accepts the selectors a generated method can have: Go
+// identifiers (the entry function is named after the selector).
+func checkSelector(s string) error {
+	if err := uvm.CheckName(s); err != nil {
+		return err
+	}
+	if !token.IsIdentifier(s) {
+		return &uvm.NameError{Name: s, Reason: "a method's selector must be a Go identifier"}
+	}
+	return nil
+}
+
 func checkPolicy(p string) error {
 	switch p {
 	case "", PolicyIsolated, PolicyInProcess:
@@ -110,6 +123,7 @@ func (r *Runner) prepare(src, selector string, version int) (prepared, error) {
 		e.err = err
 	} else {
 		e.p, e.err = prepare(inst, selector, version, !r.opts.skipRuntimeChecks)
+		e.p.Orig = src
 	}
 	r.mu.Lock()
 	if r.nPreps >= maxPreps {
@@ -285,7 +299,7 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 	ch, b := st.ch, st.b
 	comp, err := r.eng.get(ch, p, m.Version)
 	if err != nil {
-		return nil, err
+		return nil, remap(err, p)
 	}
 	info := &callInfo{selector: m.Selector, version: m.Version}
 	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), m: &Meter{b: b, info: info}}
@@ -306,7 +320,7 @@ func (r *Runner) Check(ctx context.Context, src, selector string) error {
 	if r.isClosed() {
 		return ErrClosed
 	}
-	if err := uvm.CheckName(selector); err != nil {
+	if err := checkSelector(selector); err != nil {
 		return err
 	}
 	p, err := r.prepare(src, selector, 0)
@@ -315,9 +329,9 @@ func (r *Runner) Check(ctx context.Context, src, selector string) error {
 	}
 	if r.opts.Workers < 0 || !isolationSupported {
 		_, err := r.eng.get(&chain{}, p, 0)
-		return err
+		return remap(err, p)
 	}
-	return r.compileInWorker(ctx, p, 0)
+	return remap(r.compileInWorker(ctx, p, 0), p)
 }
 
 // compileInWorker compiles p in a warm worker.
@@ -354,7 +368,7 @@ func (r *Runner) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.M
 	if r.isClosed() {
 		return uvm.Method{}, ErrClosed
 	}
-	if err := uvm.CheckName(m.Selector); err != nil {
+	if err := checkSelector(m.Selector); err != nil {
 		return uvm.Method{}, err
 	}
 	policy, err := r.policyFor(ctx, tx, &m)
@@ -367,10 +381,10 @@ func (r *Runner) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.M
 	}
 	if policy == PolicyInProcess || r.opts.Workers < 0 || !isolationSupported {
 		if _, err := r.eng.get(&chain{}, p, 0); err != nil {
-			return uvm.Method{}, err
+			return uvm.Method{}, remap(err, p)
 		}
 	} else if err := r.compileInWorker(ctx, p, 0); err != nil {
-		return uvm.Method{}, err
+		return uvm.Method{}, remap(err, p)
 	}
 	return tx.InstallMethod(o, m)
 }

@@ -1,0 +1,347 @@
+package live_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
+)
+
+func TestReopen(t *testing.T) {
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "image")
+			var oid uvm.OID
+			func() {
+				r, err := live.New(live.Options{Policy: policy, Workers: 1})
+				require.NoError(t, err)
+				defer r.Close()
+				im, err := uvm.Open(dir, uvm.Options{Runner: r})
+				require.NoError(t, err)
+				defer im.Close()
+				require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+					o, err := tx.New()
+					if err != nil {
+						return err
+					}
+					oid = o.OID()
+					if err := tx.SetRoot("counter", o); err != nil {
+						return err
+					}
+					_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
+					return err
+				}))
+				v, err := im.Send(ctx, oid, "bump")
+				require.NoError(t, err)
+				require.Equal(t, int64(3), v)
+			}()
+
+			r, err := live.New(live.Options{Policy: policy, Workers: 1})
+			require.NoError(t, err)
+			defer r.Close()
+			require.Equal(t, 0, r.Stats().Compiled)
+			im, err := uvm.Open(dir, uvm.Options{Runner: r})
+			require.NoError(t, err)
+			defer im.Close()
+			v, err := im.Send(ctx, oid, "bump")
+			require.NoError(t, err, "the method compiles from its stored source on first send")
+			require.Equal(t, int64(6), v)
+		})
+	}
+}
+
+// policyProbe answers whether it runs in the host: only there does the
+// runner's in-process cache hold it afterwards.
+func TestPolicies(t *testing.T) {
+	im, r := newImage(t, live.Options{Workers: 1})
+	var oid uvm.OID
+	install := func(sel, policy string) {
+		require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+			o, err := tx.Object(oid)
+			if err != nil {
+				return err
+			}
+			_, err = tx.InstallMethod(o, uvm.Method{Selector: sel, Source: methodSource(sel, "\treturn \""+sel+"\", nil"), Policy: policy})
+			return err
+		}))
+	}
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		oid = o.OID()
+		return err
+	}))
+	compiled := func() int { return r.Stats().Compiled }
+
+	install("isolatedByDefault", "")
+	_, err := im.Send(ctx, oid, "isolatedByDefault")
+	require.NoError(t, err)
+	require.Equal(t, 0, compiled(), "the default policy is isolated")
+
+	install("mine", live.PolicyInProcess)
+	_, err = im.Send(ctx, oid, "mine")
+	require.NoError(t, err)
+	require.Equal(t, 1, compiled(), "a method's own policy")
+
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error { return r.SetImagePolicy(tx, live.PolicyInProcess) }))
+	_, err = im.Send(ctx, oid, "isolatedByDefault")
+	require.NoError(t, err)
+	require.Equal(t, 2, compiled(), "the image's policy")
+	require.NoError(t, im.View(ctx, func(tx *uvm.Tx) error {
+		p, err := live.ImagePolicy(tx)
+		require.Equal(t, live.PolicyInProcess, p)
+		return err
+	}))
+
+	install("pinned", live.PolicyIsolated)
+	_, err = im.Send(ctx, oid, "pinned")
+	require.NoError(t, err)
+	require.Equal(t, 2, compiled(), "a method's own policy beats the image's")
+
+	install("bogus", "turbo")
+	_, err = im.Send(ctx, oid, "bogus")
+	require.ErrorIs(t, err, live.ErrPolicy)
+	require.ErrorIs(t, im.Update(ctx, func(tx *uvm.Tx) error { return r.SetImagePolicy(tx, "turbo") }), live.ErrPolicy)
+	_, err = live.New(live.Options{Policy: "turbo"})
+	require.ErrorIs(t, err, live.ErrPolicy)
+}
+
+func TestDryRun(t *testing.T) {
+	im, r := newImage(t, live.Options{Policy: live.PolicyInProcess, Workers: 1})
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		return o.Set("n", int64(1))
+	}))
+	fp, _ := imageState(t, im)
+	discard := errors.New("discard")
+	for _, c := range []struct {
+		name string
+		body string
+		want error
+		res  any
+	}{
+		{"writes", "\tself.Set(\"n\", int64(41))\n\tself.MarkChanged()\n\treturn self.Get(\"n\"), nil", nil, int64(41)},
+		{"unmarked", "\tself.Set(\"n\", int64(2))\n\treturn nil, nil", uvm.ErrCovenant, nil},
+		{"loops", "\tfor {\n\t}", live.ErrBudget, nil},
+		{"does not compile", "\treturn undefinedThing, nil", live.ErrCompile, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := uvm.Method{Selector: "candidate", Source: methodSource("candidate", c.body), Policy: live.PolicyInProcess}
+			var res any
+			var runErr error
+			err := im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.Object(oid)
+				if err != nil {
+					return err
+				}
+				res, runErr = r.DryRun(ctx, tx, o, m)
+				if runErr == nil {
+					runErr = tx.CheckCovenant()
+				}
+				return discard
+			})
+			require.ErrorIs(t, err, discard)
+			if c.want != nil {
+				require.ErrorIs(t, runErr, c.want)
+			} else {
+				require.NoError(t, runErr)
+				require.Equal(t, c.res, res)
+			}
+			fp2, _ := imageState(t, im)
+			require.Equal(t, fp, fp2)
+		})
+	}
+	require.Equal(t, 0, r.Stats().Compiled, "dry runs compile in a worker, whatever the policy")
+}
+
+func TestCheck(t *testing.T) {
+	_, r := newImage(t, live.Options{Workers: 1})
+	require.NoError(t, r.Check(ctx, counterSrc, "bump"))
+
+	err := r.Check(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
+	var ce *live.CompileError
+	require.ErrorAs(t, err, &ce)
+	require.ErrorIs(t, err, live.ErrCompile)
+	require.Greater(t, ce.Line, 0)
+	require.Contains(t, ce.Error(), `"bad"`)
+	require.NotContains(t, ce.Error(), "/work/", "no host paths")
+
+	err = r.Check(ctx, counterSrc, "missing")
+	require.ErrorIs(t, err, live.ErrCompile)
+
+	err = r.Check(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
+	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")
+
+	err = r.Check(ctx, counterSrc, "not a selector")
+	require.ErrorIs(t, err, uvm.ErrBadName)
+}
+
+func TestGenerations(t *testing.T) {
+	im, r := newImage(t, live.Options{Policy: live.PolicyInProcess, GenerationMethods: 4})
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		for i := range 10 {
+			sel := fmt.Sprintf("m%d", i)
+			if _, err := r.Install(ctx, tx, o, uvm.Method{Selector: sel, Source: methodSource(sel, fmt.Sprintf("\treturn %d, nil", i))}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	st := r.Stats()
+	require.GreaterOrEqual(t, st.CurrentGeneration, 3, "10 methods at 4 per generation")
+	require.LessOrEqual(t, st.Compiled, 4, "older generations were let go")
+	for round := range 2 {
+		for i := range 10 {
+			v, err := im.Send(ctx, oid, fmt.Sprintf("m%d", i))
+			require.NoError(t, err, "round %d", round)
+			require.Equal(t, int64(i), v)
+		}
+	}
+	require.LessOrEqual(t, r.Stats().Generations, 3)
+}
+
+// TestConcurrent runs sends, installs and compiles from several goroutines
+// at once; run it with -race.
+func TestConcurrent(t *testing.T) {
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			im, r := newImage(t, live.Options{Policy: policy, GenerationMethods: 8, Workers: 2})
+			const n = 4
+			oids := make([]uvm.OID, n)
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				for i := range oids {
+					o, err := tx.New()
+					if err != nil {
+						return err
+					}
+					oids[i] = o.OID()
+					if _, err := tx.InstallMethod(o, uvm.Method{Selector: "bump", Source: counterSrc}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*n)
+			for i := range n {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for range 5 {
+						if _, err := im.Send(ctx, oids[i], "bump"); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					for k := range 3 {
+						sel := fmt.Sprintf("c%d_%d", i, k)
+						err := im.Update(ctx, func(tx *uvm.Tx) error {
+							o, err := tx.Object(oids[i])
+							if err != nil {
+								return err
+							}
+							if _, err := r.Install(ctx, tx, o, uvm.Method{Selector: sel, Source: methodSource(sel, "\treturn self.Get(\"n\"), nil")}); err != nil {
+								return err
+							}
+							_, err = tx.Send(ctx, o, sel)
+							return err
+						})
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			for _, oid := range oids {
+				v, err := im.Send(ctx, oid, "bump")
+				require.NoError(t, err)
+				require.Equal(t, int64(18), v)
+			}
+		})
+	}
+}
+
+func TestCancel(t *testing.T) {
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			im, _ := newImage(t, live.Options{Policy: policy, Workers: 1})
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				if _, err := tx.InstallMethod(o, uvm.Method{Selector: "spin", Source: methodSource("spin", "\tfor {\n\t}")}); err != nil {
+					return err
+				}
+				_, err = tx.InstallMethod(o, uvm.Method{Selector: "bump", Source: counterSrc})
+				return err
+			}))
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := im.Send(cctx, oid, "spin")
+			require.Error(t, err)
+			require.Less(t, time.Since(start), 3*time.Second)
+			require.True(t, errors.Is(err, live.ErrBudget) || errors.Is(err, context.DeadlineExceeded), "got %v", err)
+			v, err := im.Send(ctx, oid, "bump")
+			require.NoError(t, err)
+			require.Equal(t, int64(3), v)
+		})
+	}
+}
+
+func TestNoWorker(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts live.Options
+	}{
+		{"workers disabled", live.Options{Workers: -1}},
+		{"binary without ServeIfWorker", live.Options{WorkerPath: "/bin/cat"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			im, _ := newImage(t, c.opts)
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				_, err = tx.InstallMethod(o, uvm.Method{Selector: "bump", Source: counterSrc})
+				return err
+			}))
+			_, err := im.Send(ctx, oid, "bump")
+			require.ErrorIs(t, err, live.ErrNoWorker)
+		})
+	}
+}
