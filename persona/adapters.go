@@ -134,8 +134,8 @@ type AbsorbReport struct {
 
 // Skipped is a staged file AbsorbAdapters left alone, and why.
 type Skipped struct {
-	Path   string
-	Reason string
+	Path   string // relative to the staging folder
+	Reason string // why it is no adapter of any persona
 }
 
 type staged struct {

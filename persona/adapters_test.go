@@ -148,6 +148,28 @@ func TestAbsorbAdapters(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+
+	// From the reopened image, cold to hot: the engine's file is the staged one.
+	res, err := persona.NewResidency(im, persona.ResidencyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close(ctx)
+	for _, name := range []string{"brick", "robin"} {
+		if err := res.Activate(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, src := range map[string]string{"brick": "brick.safetensors", "robin": "ROBIN/adapter_model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(res.Dir(), name, "adapter_model.safetensors"))
+		if err != nil || !bytes.Equal(b, files[src]) {
+			t.Fatalf("%s: hot file differs from the staged one (%v)", name, err)
+		}
+	}
+	conf, err := os.ReadFile(filepath.Join(res.Dir(), "robin", "adapter_config.json"))
+	if err != nil || string(conf) != string(files["ROBIN/adapter_config.json"]) {
+		t.Fatalf("robin's adapter_config.json: got %q, %v", conf, err)
+	}
 }
 
 func TestAbsorbAdaptersErrors(t *testing.T) {

@@ -108,6 +108,7 @@ type ModelError struct {
 	Err     error  // the underlying cause, if any
 }
 
+// Error describes the failure in one line.
 func (e *ModelError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())
@@ -143,12 +144,13 @@ func orDash(s string) string {
 // HTTPError reports an HTTP status of 400 or more from a model server or a
 // serving engine. Body holds the beginning of the response body.
 type HTTPError struct {
-	StatusCode int
-	Method     string
-	URL        string // without credentials
-	Body       string // at most 4 KiB
+	StatusCode int    // 400 or more
+	Method     string // the request's method
+	URL        string // the request's URL, without credentials
+	Body       string // the beginning of the response body, at most 4 KiB
 }
 
+// Error describes the failure in one line.
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("persona: %s %s: HTTP %d", e.Method, e.URL, e.StatusCode)
 	if b := strings.TrimSpace(e.Body); b != "" {
@@ -162,10 +164,11 @@ func (e *HTTPError) Is(target error) bool { return target == ErrHTTPStatus }
 
 // SpecError reports a model spec that cannot be used.
 type SpecError struct {
-	Spec   string
-	Reason string
+	Spec   string // the spec, credentials redacted
+	Reason string // what is wrong with it
 }
 
+// Error describes the failure in one line.
 func (e *SpecError) Error() string {
 	return fmt.Sprintf("persona: invalid model spec %q: %s", e.Spec, e.Reason)
 }
@@ -186,6 +189,7 @@ type DriftError struct {
 	Prompt      string // the beginning of the prompt received
 }
 
+// Error describes the failure in one line.
 func (e *DriftError) Error() string {
 	where := fmt.Sprintf("reply %d", e.Reply)
 	if e.Line > 0 {
@@ -205,11 +209,12 @@ func (e *DriftError) Is(target error) bool { return target == ErrDrift }
 // ExhaustedError reports a call to a [Scripted] model that has given all
 // its replies.
 type ExhaustedError struct {
-	Source  string
+	Source  string // the script's name
 	Replies int    // how many replies the script held
 	Prompt  string // the beginning of the prompt nobody answered
 }
 
+// Error describes the failure in one line.
 func (e *ExhaustedError) Error() string {
 	return fmt.Sprintf("persona: scripted replies exhausted: all %d replies of %s given; unanswered prompt begins %q",
 		e.Replies, orDash(e.Source), e.Prompt)
@@ -220,11 +225,12 @@ func (e *ExhaustedError) Is(target error) bool { return target == ErrExhausted }
 
 // ScriptError reports a script of replies that cannot be read.
 type ScriptError struct {
-	Source string
-	Line   int // from 1; 0 when the problem is not on one line
-	Reason string
+	Source string // the script's name or path
+	Line   int    // from 1; 0 when the problem is not on one line
+	Reason string // what is wrong
 }
 
+// Error describes the failure in one line.
 func (e *ScriptError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("persona: invalid script %s line %d: %s", orDash(e.Source), e.Line, e.Reason)
@@ -240,10 +246,11 @@ func (e *ScriptError) Is(target error) bool { return target == ErrScript }
 type EngineError struct {
 	Engine  string // "vllm", "ollama", …
 	Op      string // "load" or "unload"
-	Adapter string
-	Err     error
+	Adapter string // the adapter's name
+	Err     error  // the cause, usually an *HTTPError
 }
 
+// Error describes the failure in one line.
 func (e *EngineError) Error() string {
 	return fmt.Sprintf("persona: %s engine: %s adapter %q: %v", e.Engine, e.Op, e.Adapter, e.Err)
 }

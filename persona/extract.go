@@ -376,7 +376,7 @@ func DecodeJSON(reply string, v any) error {
 // Plan is what BRICK answers when asked to decompose a mission: the search
 // queries for memory.
 type Plan struct {
-	Queries []string `json:"queries"`
+	Queries []string `json:"queries"` // at least one, trimmed, without duplicates
 }
 
 // ParsePlan reads a plan of search queries from a reply. It accepts a JSON

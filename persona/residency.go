@@ -24,6 +24,7 @@ const (
 	Hot              // loaded in the serving engine
 )
 
+// String returns "hot", "warm" or "cold".
 func (t Tier) String() string {
 	switch t {
 	case Hot:
@@ -92,12 +93,12 @@ type ResidencyStats struct {
 
 // ResidencyStatus is a snapshot of a [Residency].
 type ResidencyStatus struct {
-	Active    string   // the adapter acquired last
-	Hot       []string // most recently used first
-	Warm      []string // most recently used first
-	HotBytes  int64
-	WarmBytes int64
-	Stats     ResidencyStats
+	Active    string         // the adapter acquired last
+	Hot       []string       // most recently used first
+	Warm      []string       // most recently used first
+	HotBytes  int64          // bytes loaded in the engine (within HotBudget)
+	WarmBytes int64          // bytes held in RAM (within WarmBudget)
+	Stats     ResidencyStats // counters since NewResidency
 }
 
 type resident struct {
@@ -508,8 +509,9 @@ func (r *Residency) Forget(name string) {
 	delete(r.entries, name)
 }
 
-// Close unloads every hot adapter from the engine, drops the warm ones and
-// removes the files it wrote. Unload errors are joined and returned; the
+// Close unloads every hot adapter from the engine (also those still in
+// use: their calls may fail), drops the warm ones and removes the files it
+// wrote. Unload errors are joined and returned; the
 // manager is closed all the same.
 func (r *Residency) Close(ctx context.Context) error {
 	if err := r.mu.lock(ctx); err != nil {

@@ -227,6 +227,23 @@ func TestParseScript(t *testing.T) {
 	}
 }
 
+// A script file that runs out says so, naming the file.
+func TestScriptFileExhausted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "short.jsonl")
+	os.WriteFile(path, []byte(`{"text": "the only reply"}`+"\n"), 0o644)
+	m, err := persona.NewModel("scripted:"+path, persona.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := persona.Ask(context.Background(), m, persona.BRICK, "one"); err != nil || got != "the only reply" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	_, err = persona.Ask(context.Background(), m, persona.BRICK, "two")
+	if !errors.Is(err, persona.ErrExhausted) || !strings.Contains(err.Error(), "all 1 replies of "+path) {
+		t.Fatalf("got %v, want ErrExhausted naming %s", err, path)
+	}
+}
+
 func TestParseScriptErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, data string

@@ -44,9 +44,9 @@ func Replies(rs ...persona.Reply) []Turn {
 
 // Request is one request a fake server received.
 type Request struct {
-	Path      string
-	Model     string
-	Stream    bool
+	Path      string // the URL path
+	Model     string // the model asked for
+	Stream    bool   // whether the request asked for a stream
 	Prompt    string // every message's text, joined by newlines (see persona.PromptText)
 	KeepAlive any    // Ollama's keep_alive, as sent
 	Body      []byte // the raw request body
