@@ -59,7 +59,7 @@
 // [AbsorbAdapters] takes LoRA adapter files (.safetensors) staged in a
 // folder into the image once, as content-addressed blobs recorded in their
 // persona's prototype. A [Residency] keeps the active adapter hot in a
-// serving engine ([VLLM], [Ollama]) within a byte budget, recently used ones
+// serving engine ([VLLMEngine], [OllamaEngine]) within a byte budget, recently used ones
 // warm in RAM, the rest cold in the image.
 //
 // # Caveats

@@ -24,24 +24,24 @@ type Engine interface {
 	UnloadAdapter(ctx context.Context, name string) error
 }
 
-// VLLM is the [Engine] of a vLLM server started with
+// VLLMEngine is the [Engine] of a vLLM server started with
 // VLLM_ALLOW_RUNTIME_LORA_UPDATING=True: it posts {"lora_name","lora_path"}
 // to /v1/load_lora_adapter and {"lora_name"} to /v1/unload_lora_adapter.
 // Requests then choose the adapter as their model name (see
 // [Residency.Wrap]). The server must see the manager's Dir at the same
 // path.
-type VLLM struct {
+type VLLMEngine struct {
 	BaseURL string       // e.g. http://localhost:8000 (a trailing /v1 is accepted)
 	APIKey  Secret       // sent as a bearer token when set
 	Client  *http.Client // nil means a new client with http.DefaultTransport
 }
 
-func (v *VLLM) base() string {
+func (v *VLLMEngine) base() string {
 	return strings.TrimSuffix(strings.TrimSuffix(v.BaseURL, "/"), "/v1")
 }
 
 // LoadAdapter implements Engine.
-func (v *VLLM) LoadAdapter(ctx context.Context, name, dir string) error {
+func (v *VLLMEngine) LoadAdapter(ctx context.Context, name, dir string) error {
 	err := postJSON(ctx, v.Client, v.base()+"/v1/load_lora_adapter", v.APIKey,
 		map[string]string{"lora_name": name, "lora_path": dir})
 	if isHTTP(err, http.StatusBadRequest, "already been loaded") {
@@ -54,7 +54,7 @@ func (v *VLLM) LoadAdapter(ctx context.Context, name, dir string) error {
 }
 
 // UnloadAdapter implements Engine.
-func (v *VLLM) UnloadAdapter(ctx context.Context, name string) error {
+func (v *VLLMEngine) UnloadAdapter(ctx context.Context, name string) error {
 	err := postJSON(ctx, v.Client, v.base()+"/v1/unload_lora_adapter", v.APIKey, map[string]string{"lora_name": name})
 	if isHTTP(err, http.StatusNotFound, "") || isHTTP(err, http.StatusBadRequest, "not found") ||
 		isHTTP(err, http.StatusBadRequest, "cannot be found") {
@@ -66,18 +66,18 @@ func (v *VLLM) UnloadAdapter(ctx context.Context, name string) error {
 	return nil
 }
 
-// Ollama is the [Engine] of an Ollama server. Ollama serves an adapter as
+// OllamaEngine is the [Engine] of an Ollama server. Ollama serves an adapter as
 // a model of its own (built beforehand from a Modelfile with an ADAPTER
 // line, named like the adapter), so loading means asking Ollama to keep
 // that model in memory — POST /api/generate with no prompt and
 // keep_alive — and unloading means keep_alive 0. The dir is not used.
-type Ollama struct {
+type OllamaEngine struct {
 	BaseURL   string       // "" means DefaultOllamaURL
 	KeepAlive string       // how long a loaded adapter stays; "" means "30m", "-1" forever
 	Client    *http.Client // nil means a new client with http.DefaultTransport
 }
 
-func (o *Ollama) base() string {
+func (o *OllamaEngine) base() string {
 	if o.BaseURL == "" {
 		return DefaultOllamaURL
 	}
@@ -85,7 +85,7 @@ func (o *Ollama) base() string {
 }
 
 // LoadAdapter implements Engine.
-func (o *Ollama) LoadAdapter(ctx context.Context, name, _ string) error {
+func (o *OllamaEngine) LoadAdapter(ctx context.Context, name, _ string) error {
 	keep := o.KeepAlive
 	if keep == "" {
 		keep = "30m"
@@ -98,7 +98,7 @@ func (o *Ollama) LoadAdapter(ctx context.Context, name, _ string) error {
 }
 
 // UnloadAdapter implements Engine.
-func (o *Ollama) UnloadAdapter(ctx context.Context, name string) error {
+func (o *OllamaEngine) UnloadAdapter(ctx context.Context, name string) error {
 	err := postJSON(ctx, o.Client, o.base()+"/api/generate", "",
 		map[string]any{"model": name, "keep_alive": 0, "stream": false})
 	if isHTTP(err, http.StatusNotFound, "") {

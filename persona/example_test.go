@@ -148,7 +148,7 @@ func ExampleAbsorbAdapters() {
 	rep, err = persona.AbsorbAdapters(ctx, im, staging) // nothing new
 	fmt.Println(len(rep.Absorbed), len(rep.Unchanged), err)
 
-	res, _ := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 1000}) // Engine: &persona.VLLM{…}
+	res, _ := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 1000}) // Engine: &persona.VLLMEngine{…}
 	defer res.Close(ctx)
 	res.Activate(ctx, "brick")
 	res.Activate(ctx, "robin-gentle") // does not fit beside brick: brick goes warm

@@ -46,7 +46,7 @@ func TestResidencyTiersAndEngineCalls(t *testing.T) {
 	im, staged := adapterImage(t, map[string]int{"brick": 3000, "robin": 4000, "babs": 5000, "alfred": 2000, "brick-huge": 10000})
 	vllm := personatest.NewOpenAI(t)
 	res, err := persona.NewResidency(im, persona.ResidencyOptions{
-		HotBudget: 9000, WarmBudget: 5000, Engine: &persona.VLLM{BaseURL: vllm.URL + "/v1"},
+		HotBudget: 9000, WarmBudget: 5000, Engine: &persona.VLLMEngine{BaseURL: vllm.URL + "/v1"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestResidencyOllamaKeepAlive(t *testing.T) {
 	im, _ := adapterImage(t, map[string]int{"brick": 100, "robin": 100})
 	srv := personatest.NewOllama(t)
 	res, err := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 150, Dir: t.TempDir(),
-		Engine: &persona.Ollama{BaseURL: srv.URL, KeepAlive: "-1"}})
+		Engine: &persona.OllamaEngine{BaseURL: srv.URL, KeepAlive: "-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestResidencyWrapConcurrent(t *testing.T) {
 		turns = append(turns, personatest.Turn{Reply: persona.Reply{Text: "ok"}})
 	}
 	vllm := personatest.NewOpenAI(t, turns...)
-	res, err := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 100, Engine: &persona.VLLM{BaseURL: vllm.URL}})
+	res, err := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 100, Engine: &persona.VLLMEngine{BaseURL: vllm.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
