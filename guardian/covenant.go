@@ -68,6 +68,7 @@ type node struct {
 	parent *node
 	elem   *node // what the memory contains (elements, fields, pointees)
 	fns    []*fnInfo
+	ptr    bool // may be a pointer (made by &x)
 }
 
 type valueCall struct {
@@ -88,6 +89,7 @@ type covenant struct {
 	pseudos  map[int]*fnInfo
 	anyRecov bool
 	funcFlds bool
+	resliced map[*ast.Object]bool // variables that may hold a reslice (s[i:j]) of other memory
 }
 
 func (u *unit) covenant() {
@@ -95,11 +97,12 @@ func (u *unit) covenant() {
 		return
 	}
 	c := &covenant{
-		u:       u,
-		slot:    &node{},
-		vars:    map[*ast.Object]*node{},
-		exprs:   map[ast.Expr]*node{},
-		pseudos: map[int]*fnInfo{},
+		u:        u,
+		slot:     &node{},
+		vars:     map[*ast.Object]*node{},
+		exprs:    map[ast.Expr]*node{},
+		pseudos:  map[int]*fnInfo{},
+		resliced: map[*ast.Object]bool{},
 	}
 	c.slot.elem = c.slot
 	c.funcFlds = u.hasFuncFields()
@@ -143,6 +146,7 @@ func (c *covenant) union(a, b *node) {
 		a, b = b, a
 	}
 	b.parent = a
+	a.ptr = a.ptr || b.ptr
 	for _, f := range b.fns {
 		a.fns = addFn(a.fns, f)
 	}
@@ -178,6 +182,16 @@ func (c *covenant) elem(n *node) *node {
 func (c *covenant) isSlot(e ast.Expr) bool {
 	n := c.exprs[e]
 	return n != nil && c.find(n) == c.slot
+}
+
+// pointsToSlot reports whether e is slot memory or a pointer to it.
+func (c *covenant) pointsToSlot(e ast.Expr) bool {
+	n := c.exprs[e]
+	if n == nil {
+		return false
+	}
+	r := c.find(n)
+	return r == c.slot || (r.ptr && r.elem != nil && c.find(r.elem) == c.slot)
 }
 
 func (c *covenant) varNode(obj *ast.Object) *node {
@@ -219,6 +233,7 @@ func (c *covenant) aliases() {
 	for _, f := range u.fns.all {
 		c.stmts(f, f.body.List)
 	}
+	c.findResliced()
 	// Calls through function values: bind the functions that flow to the
 	// callee until nothing new flows.
 	for changed := true; changed; {
@@ -518,7 +533,7 @@ func (c *covenant) expr1(e ast.Expr) *node {
 	case *ast.UnaryExpr:
 		x := c.expr(e.X)
 		if e.Op == token.AND {
-			p := &node{}
+			p := &node{ptr: true}
 			c.union(c.elem(p), x)
 			return p
 		}
@@ -547,7 +562,7 @@ func (c *covenant) expr1(e ast.Expr) *node {
 func (c *covenant) scalar(t ast.Expr) bool {
 	switch typeName(t) {
 	case "", "any":
-		return c.u.isHostType(t, "Ref")
+		return c.u.isHostType(t, "Ref") || c.u.isHostType(t, "OID")
 	}
 	return true
 }
@@ -664,6 +679,66 @@ func isByteOrRuneSlice(t ast.Expr) bool {
 	}
 	n := typeName(at.Elt)
 	return n == "byte" || n == "rune" || n == "uint8" || n == "int32"
+}
+
+// findResliced finds the variables that may hold a reslice of a slice:
+// appending to such a slice overwrites the elements after it.
+func (c *covenant) findResliced() {
+	type bind struct {
+		obj *ast.Object
+		rhs ast.Expr
+	}
+	var binds []bind
+	add := func(l, r ast.Expr) {
+		if id, ok := l.(*ast.Ident); ok && id.Obj != nil {
+			binds = append(binds, bind{id.Obj, r})
+		}
+	}
+	for _, f := range c.u.fns.all {
+		inspectOwn(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				if len(n.Lhs) == len(n.Rhs) {
+					for i := range n.Lhs {
+						add(n.Lhs[i], n.Rhs[i])
+					}
+				}
+			case *ast.ValueSpec:
+				if len(n.Names) == len(n.Values) {
+					for i := range n.Names {
+						add(n.Names[i], n.Values[i])
+					}
+				}
+			}
+			return true
+		})
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, b := range binds {
+			if !c.resliced[b.obj] && c.reslice(b.rhs) {
+				c.resliced[b.obj] = true
+				changed = true
+			}
+		}
+	}
+}
+
+// reslice reports whether e may be a reslice.
+func (c *covenant) reslice(e ast.Expr) bool {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.SliceExpr:
+		return true
+	case *ast.Ident:
+		return e.Obj != nil && c.resliced[e.Obj]
+	case *ast.TypeAssertExpr:
+		return c.reslice(e.X)
+	case *ast.CallExpr:
+		if isBuiltin(e.Fun, "append") && len(e.Args) > 0 {
+			return c.reslice(e.Args[0])
+		}
+	}
+	return false
 }
 
 // ---- self ----
@@ -1499,6 +1574,12 @@ func (r *run) effect(e *ast.CallExpr) (tf, bool) {
 				if len(e.Args) > 0 && c.isSlot(e.Args[0]) {
 					return tfWrite, true
 				}
+			case "append":
+				// Appending to a reslice of a slot's slice overwrites the
+				// elements after it.
+				if len(e.Args) > 1 && c.isSlot(e.Args[0]) && c.reslice(e.Args[0]) {
+					return tfWrite, true
+				}
 			}
 			return tfID, false
 		}
@@ -1533,7 +1614,7 @@ func (r *run) effect(e *ast.CallExpr) (tf, bool) {
 			return tfID, false
 		case "Send":
 			for _, a := range e.Args[min(1, len(e.Args)):] {
-				if c.isSlot(a) {
+				if c.pointsToSlot(a) {
 					return tfWrite, true
 				}
 			}
@@ -1545,7 +1626,7 @@ func (r *run) effect(e *ast.CallExpr) (tf, bool) {
 		}
 		if !readOnlyMethod(f.Sel.Name) {
 			for _, a := range e.Args {
-				if c.isSlot(a) {
+				if c.pointsToSlot(a) {
 					return tfWrite, true
 				}
 			}
@@ -1571,7 +1652,7 @@ func (r *run) viaValue(callee *node, e *ast.CallExpr) (tf, bool) {
 	fns := c.find(callee).fns
 	slotArg := false
 	for _, a := range e.Args {
-		if c.isSlot(a) {
+		if c.pointsToSlot(a) {
 			slotArg = true
 		}
 	}
@@ -1627,7 +1708,7 @@ func (r *run) withArgs(t tf, writes bool, e *ast.CallExpr) (tf, bool) {
 // mutates reports whether a standard function changes memory reachable
 // from a slot through its arguments.
 func mutates(path, name string, e *ast.CallExpr, c *covenant) bool {
-	arg := func(i int) bool { return i < len(e.Args) && c.isSlot(e.Args[i]) }
+	arg := func(i int) bool { return i < len(e.Args) && c.pointsToSlot(e.Args[i]) }
 	switch path + "." + name {
 	case "sort.Sort", "sort.Stable", "sort.Slice", "sort.SliceStable", "sort.Strings", "sort.Ints", "sort.Float64s",
 		"unicode/utf8.EncodeRune", "encoding/hex.Encode", "encoding/hex.Decode", "math/rand.Read",

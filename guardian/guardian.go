@@ -252,7 +252,7 @@ func Audit(src []byte, selector string, opts Options) (rep *Report, err error) {
 		return nil, &Rejection{Selector: selector, Findings: []Finding{{
 			Rule:    RuleSourceSize,
 			Pos:     token.Position{Line: 1, Column: 1},
-			Message: fmt.Sprintf("the source is %d bytes; the limit is %d: write a shorter method and move nothing but the method into it", len(src), opts.MaxSourceBytes),
+			Message: fmt.Sprintf("the source is %d bytes; the limit is %d: write a shorter method: only the method and the helpers it needs", len(src), opts.MaxSourceBytes),
 		}}}
 	}
 	if strings.Contains(string(src), ReservedPrefix) {

@@ -141,35 +141,52 @@ func (u *unit) mayBeFuncValue(a ast.Expr) bool {
 }
 
 // hasFuncFields reports whether the file declares a struct type with a
-// field of function type (so that x.f() may call interpreted code).
+// field of function type, directly or through an embedded or nested
+// struct (so that x.f() may call interpreted code).
 func (u *unit) hasFuncFields() bool {
 	found := false
 	ast.Inspect(u.file, func(n ast.Node) bool {
-		if st, ok := n.(*ast.StructType); ok && st.Fields != nil {
-			for _, fld := range st.Fields.List {
-				switch fld.Type.(type) {
-				case *ast.FuncType, *ast.InterfaceType, *ast.Ident, *ast.SelectorExpr, *ast.StarExpr:
-					// a func field, or a type that may be one or embed one
-					if _, isFunc := fld.Type.(*ast.FuncType); isFunc || !u.plainFieldType(fld.Type) {
-						found = true
-					}
-				}
-			}
+		if st, ok := n.(*ast.StructType); ok && u.structHasFunc(st, 0) {
+			found = true
 		}
 		return !found
 	})
 	return found
 }
 
-// plainFieldType reports whether a field type certainly holds no function.
-func (u *unit) plainFieldType(t ast.Expr) bool {
-	if typeName(t) != "" {
-		return true
+func (u *unit) structHasFunc(st *ast.StructType, depth int) bool {
+	if st.Fields == nil || depth > 8 {
+		return false
 	}
-	if sel, ok := t.(*ast.SelectorExpr); ok {
-		switch u.pkgOf(sel.X) {
-		case "time", "strings", "bytes", "regexp", HostPackage:
+	for _, fld := range st.Fields.List {
+		if u.holdsFunc(fld.Type, depth+1) {
 			return true
+		}
+	}
+	return false
+}
+
+// holdsFunc reports whether a field of type t can be called, or reaches
+// such a field by selection.
+func (u *unit) holdsFunc(t ast.Expr, depth int) bool {
+	if depth > 8 {
+		return false
+	}
+	switch t := t.(type) {
+	case *ast.FuncType:
+		return true
+	case *ast.ParenExpr:
+		return u.holdsFunc(t.X, depth+1)
+	case *ast.StarExpr:
+		return u.holdsFunc(t.X, depth+1)
+	case *ast.StructType:
+		return u.structHasFunc(t, depth+1)
+	case *ast.Ident:
+		if t.Obj == nil || t.Obj.Kind != ast.Typ {
+			return false
+		}
+		if ts, ok := t.Obj.Decl.(*ast.TypeSpec); ok {
+			return u.holdsFunc(ts.Type, depth+1)
 		}
 	}
 	return false
@@ -393,18 +410,28 @@ func (u *unit) wrapper(h *fnInfo, at *ast.Ident) string {
 // shadowed where it is placed.
 func (u *unit) checkWrapperTypes(h *fnInfo, at *ast.Ident) {
 	local := u.localNames()
-	ast.Inspect(h.typ, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.SelectorExpr:
-			return false
-		case *ast.Ident:
-			if local[n.Name] {
-				u.reject(RuleFuncValue, at.Pos(), "helper %s is used as a value, and the guardian must wrap it to pass the budget meter, but the name %s in its signature is also declared inside a function: rename that local %s, or call %s from a function literal", h.name, n.Name, n.Name, h.name)
-				return false
+	var types []ast.Expr
+	for _, fl := range []*ast.FieldList{h.typ.Params, h.typ.Results} {
+		if fl != nil {
+			for _, fld := range fl.List {
+				types = append(types, fld.Type)
 			}
 		}
-		return true
-	})
+	}
+	for _, t := range types {
+		ast.Inspect(t, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				return false
+			case *ast.Ident:
+				if local[n.Name] {
+					u.rejectOnce("funcvalue:"+h.name+":"+n.Name, RuleFuncValue, at.Pos(), "helper %s is used as a value, and the guardian must wrap it to pass the budget meter, but the type name %s in its signature is also declared inside a function: rename that local %s, or call %s from a function literal", h.name, n.Name, n.Name, h.name)
+					return false
+				}
+			}
+			return true
+		})
+	}
 }
 
 // localNames lists the names declared inside function bodies.

@@ -1,0 +1,13 @@
+package method
+
+import (
+	"os"
+
+	"batos"
+)
+
+func import_os(self batos.Self, args []any) (any, error) {
+	return nil, nil
+}
+
+// verdict: reject import.forbidden
