@@ -554,18 +554,22 @@ func (r *Residency) Wrap(m llms.Model, adapter string) llms.Model {
 	return &residentModel{r: r, name: adapter, inner: m}
 }
 
+// residentModel selects an adapter by model name, making it hot first when
+// r is set.
 type residentModel struct {
-	r     *Residency
+	r     *Residency // nil: the engine serves the adapter already
 	name  string
 	inner llms.Model
 }
 
 func (m *residentModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
-	release, err := m.r.Acquire(ctx, m.name)
-	if err != nil {
-		return nil, err
+	if m.r != nil {
+		release, err := m.r.Acquire(ctx, m.name)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
-	defer release()
 	opts := append(options[:len(options):len(options)], llms.WithModel(m.name))
 	return m.inner.GenerateContent(ctx, msgs, opts...)
 }

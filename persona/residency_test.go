@@ -320,3 +320,46 @@ func TestResidencyPrefetchAndUnload(t *testing.T) {
 		t.Fatalf("got %+v", s)
 	}
 }
+
+// A router can give a persona its adapter: with a residency manager the
+// adapter is made hot before each call; without, it is only named.
+func TestRouterAdapters(t *testing.T) {
+	ctx := context.Background()
+	im, _ := adapterImage(t, map[string]int{"brick": 100})
+	vllm := personatest.NewOpenAI(t, personatest.Replies(persona.Reply{Text: "a"}, persona.Reply{Text: "b"}, persona.Reply{Text: "c"})...)
+	res, err := persona.NewResidency(im, persona.ResidencyOptions{Engine: &persona.VLLMEngine{BaseURL: vllm.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close(ctx)
+	spec := "openai:base-model@" + vllm.URL + "/v1"
+	r, err := persona.NewRouter(persona.Options{Default: spec, Adapters: map[string]string{"brick": "brick"}, Residency: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := persona.NewRouter(persona.Options{Default: spec, Adapters: map[string]string{"ROBIN": "robin-static"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		r   *persona.Router
+		who string
+	}{{r, persona.BRICK}, {r, persona.ALFRED}, {static, persona.ROBIN}} {
+		if _, err := c.r.Ask(ctx, c.who, "hi"); err != nil {
+			t.Fatalf("%s: %v", c.who, err)
+		}
+	}
+	var got []string
+	for _, q := range vllm.Requests() {
+		got = append(got, fmt.Sprintf("%s:%v", q.Model, q.AdapterLoaded))
+	}
+	if want := "brick:true base-model:false robin-static:false"; strings.Join(got, " ") != want {
+		t.Fatalf("got requests %v, want %s", got, want)
+	}
+	if got := engineLog(vllm.EngineCalls()); got != "load brick" {
+		t.Fatalf("got engine calls %q, want one load of brick", got)
+	}
+	if got := r.Describe(persona.BRICK); got != spec+" adapter brick" {
+		t.Fatalf("Describe: got %q", got)
+	}
+}

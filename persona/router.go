@@ -81,6 +81,17 @@ func NewRouter(opts Options) (*Router, error) {
 			r.routes[n] = wrap(m, fmt.Sprintf("host model %T", m), n)
 		}
 	}
+	for p, adapter := range o.Adapters {
+		n := canon(p)
+		if n == "" || adapter == "" {
+			return nil, fmt.Errorf("%w: Adapters needs a persona and an adapter name (got %q: %q)", ErrBadSpec, p, adapter)
+		}
+		base := r.route(n)
+		g := *base
+		g.inner = &residentModel{r: o.Residency, name: adapter, inner: base.inner}
+		g.name = base.name + " adapter " + adapter
+		r.routes[n] = &g
+	}
 	return r, nil
 }
 

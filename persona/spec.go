@@ -155,6 +155,14 @@ type Options struct {
 	// Models maps a persona name to a model the host built itself; it wins
 	// over Specs. The key "" sets the default model, winning over Default.
 	Models map[string]llms.Model
+	// Adapters maps a persona to the LoRA adapter its calls use. The
+	// adapter's name is sent as each call's model, which is how vLLM (and
+	// Ollama, for a model built with the adapter) select it. With
+	// Residency set, each call first makes the adapter hot (see
+	// Residency.Wrap); without it, the engine must serve it already.
+	Adapters map[string]string
+	// Residency manages the adapters of Adapters. Nil means none.
+	Residency *Residency
 	// OpenAIKey is sent to openai specs. Local OpenAI-compatible servers
 	// need none; https://api.openai.com does.
 	OpenAIKey Secret
