@@ -147,6 +147,9 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ch
 		defer cancel()
 	}
 	c.enter(ctx, Idle, fmt.Sprintf("mission: %q for object %d", mission.Selector, mission.Target))
+	if err := c.save(ctx); err != nil {
+		return uvm.Method{}, m.fail(ctx, c, Idle, fmt.Errorf("record: %w", err))
+	}
 
 	method, state, err := m.walk(ctx, c)
 	if err != nil {
@@ -267,7 +270,7 @@ func (m *Mind) fail(ctx context.Context, c *cycle, state State, err error) error
 	c.mu.Unlock()
 	c.event(ctx, Event{State: Failed, Kind: EventState, Text: "failed in " + string(state), Error: err.Error()})
 	c.event(ctx, Event{State: Failed, Kind: EventOutcome, Error: err.Error()})
-	if serr := c.save(context.WithoutCancel(ctx), true); serr != nil {
+	if serr := c.save(context.WithoutCancel(ctx)); serr != nil {
 		err = errors.Join(err, fmt.Errorf("psm: saving the record of cycle %s: %w", c.rec.ID, serr))
 	}
 	return &CycleError{CycleID: c.rec.ID, State: state, Selector: c.rec.Mission.Selector, Attempts: attempts, Err: err}

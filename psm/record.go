@@ -73,12 +73,11 @@ func (c *cycle) event(ctx context.Context, e Event) {
 	c.bus.publish(ctx, e)
 }
 
-// enter moves the cycle to a state and saves the record (without waiting
-// for the disk: the audit log has every event already, and the final
-// record is written durably).
+// enter moves the cycle to a state. The record in the image is written
+// when the cycle starts and when it ends; the audit log and subscribers
+// see every event as it happens.
 func (c *cycle) enter(ctx context.Context, s State, text string) {
 	c.event(ctx, Event{State: s, Kind: EventState, Text: text})
-	c.save(context.WithoutCancel(ctx), false)
 }
 
 func (c *cycle) marshal() ([]byte, error) {
@@ -88,18 +87,14 @@ func (c *cycle) marshal() ([]byte, error) {
 }
 
 // save writes the record in its own transaction.
-func (c *cycle) save(ctx context.Context, durable bool) error {
+func (c *cycle) save(ctx context.Context) error {
 	b, err := c.marshal()
 	if err != nil {
 		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
 	}
-	var opts []uvm.UpdateOption
-	if !durable {
-		opts = append(opts, uvm.WithoutSync())
-	}
 	return c.im.Update(ctx, func(tx *uvm.Tx) error {
 		return tx.PutRecord(recordNS, c.rec.ID, b)
-	}, opts...)
+	})
 }
 
 // saveIn writes the record inside a transaction of the caller's.

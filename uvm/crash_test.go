@@ -229,9 +229,6 @@ func TestCrashDurability(t *testing.T) {
 	}
 	t.Logf("%d rounds in %v: %d acknowledged transfers, %d kills before the child was ready, final seq %d, slowest start to ready %v",
 		rounds, time.Since(start).Round(time.Millisecond), totalAcks, killedDuringOpen, st.seq, slowestReady.Round(time.Millisecond))
-	if st.knownOpenBug > 0 {
-		t.Logf("KNOWN BUG: %d of %d reopens failed once on an empty log file left by the kill (dgraph-io/badger#2207; see TestCrashLeftovers)", st.knownOpenBug, rounds)
-	}
 	if totalAcks == 0 {
 		t.Errorf("got 0 acknowledged transfers in %d rounds, want some: the test exercised nothing", rounds)
 	}
@@ -245,13 +242,6 @@ type crashState struct {
 	sessions []uvm.OID        // acknowledged session objects, in round order
 
 	lastRoundAcks map[int64]bool // the seqs acknowledged in the round just run
-	knownOpenBug  int            // reopens that failed on an empty log file (badger#2207)
-}
-
-// crashKnownOpenBug reports Badger's refusal of a 0-byte log file left by a
-// crash during Open: its z.NewFile sentinel, which it wraps as text only.
-func crashKnownOpenBug(err error) bool {
-	return strings.Contains(err.Error(), "err: Create a new file")
 }
 
 func crashSetup(t *testing.T, dir string) {
@@ -410,14 +400,6 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 	t.Helper()
 	ctx := context.Background()
 	im, err := uvm.Open(dir, uvm.Options{})
-	if err != nil && crashKnownOpenBug(err) {
-		// Known and reported (see TestCrashLeftovers): the failed Open has
-		// sized the empty file, so a second Open works. Check the image
-		// all the same. Remove this branch when uvm.Open handles it.
-		st.knownOpenBug++
-		t.Logf("round %d: KNOWN BUG (dgraph-io/badger#2207), retrying Open: %v", round, err)
-		im, err = uvm.Open(dir, uvm.Options{})
-	}
 	if err != nil {
 		t.Errorf("round %d: reopen after SIGKILL: %v", round, err)
 		return
@@ -615,12 +597,6 @@ func TestCrashLeftovers(t *testing.T) {
 			}
 
 			im, err = uvm.Open(dir, uvm.Options{})
-			if err != nil && crashKnownOpenBug(err) {
-				// Known and reported; uvm.Open is to retry once (the failed
-				// attempt has sized the file) or skip empty logs. Remove this
-				// branch when it does.
-				t.Skipf("KNOWN BUG, uvm.Open fails on an empty %s left by a crash (dgraph-io/badger#2207): %v", filepath.Base(name), err)
-			}
 			if err != nil {
 				t.Fatalf("open with an empty %s left by a crash: got %v, want no error", filepath.Base(name), err)
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Options configure an Image. The zero value means the defaults that
@@ -128,15 +129,25 @@ func Open(dir string, opts Options) (*Image, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		WithSyncWrites(false). // uvm syncs after each commit itself, so a commit may opt out
+		WithSyncWrites(!opts.NoSync && !opts.InMemory).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		WithCompression(options.None). // values are small and checksummed; no per-block decode
+		WithBlockCacheSize(0)          // blocks are read from the mmap; the OS page cache is the cache
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}
 	db, err := badger.Open(bo)
+	if err != nil && strings.Contains(err.Error(), "err: Create a new file") {
+		// A crash between creating a log file and sizing it leaves a file
+		// of 0 bytes, which Badger refuses once (z.NewFile, wrapped as
+		// text) after sizing it; the second attempt opens.
+		// dgraph-io/badger#2207.
+		opts.Logger.Warn("uvm: open: retrying after an empty log file left by a crash", slog.String("error", err.Error()))
+		db, err = badger.Open(bo)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "directory lock") {
 			return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
@@ -223,17 +234,6 @@ func (im *Image) nextOID() (OID, error) {
 	}
 }
 
-// UpdateOption changes how one Update commits.
-type UpdateOption func(*updateOptions)
-
-type updateOptions struct{ noSync bool }
-
-// WithoutSync makes one Update return without waiting for the disk: the
-// commit is atomic and visible at once, and becomes durable with the next
-// synced commit or Close; a crash before then loses it whole, never in part.
-// Audit trails and other data that may lag a crash use it to save fsyncs.
-func WithoutSync() UpdateOption { return func(o *updateOptions) { o.noSync = true } }
-
 // View runs fn in a read-only transaction. Objects read in it reflect one
 // consistent snapshot. A write returns ErrReadOnly.
 func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
@@ -248,19 +248,10 @@ func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
 // Options.MaxRetries times with exponential backoff and jitter; fn must
 // therefore not have effects outside the transaction that cannot be repeated.
 // After the last retry the error wraps ErrConflict.
-func (im *Image) Update(ctx context.Context, fn func(*Tx) error, opts ...UpdateOption) error {
-	var uo updateOptions
-	for _, o := range opts {
-		o(&uo)
-	}
+func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
 	backoff := im.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		err := im.run(ctx, true, fn)
-		if err == nil && !uo.noSync && !im.opts.NoSync && !im.opts.InMemory {
-			if err := im.db.Sync(); err != nil {
-				return fmt.Errorf("uvm: commit: sync: %w", err)
-			}
-		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}

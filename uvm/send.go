@@ -82,8 +82,8 @@ func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
 	if err := o.usable(); err != nil {
 		return Found{}, err
 	}
-	visited := map[OID]bool{}
-	h, v, err := tx.search(o, selector, visited)
+	var vs visitedSet
+	h, v, err := tx.search(o, selector, &vs)
 	if err != nil {
 		return Found{}, err
 	}
@@ -93,19 +93,68 @@ func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
 	return Found{Holder: h, Value: v}, nil
 }
 
-func (tx *Tx) search(o *Object, sel string, visited map[OID]bool) (*Object, any, error) {
-	visited[o.oid] = true
+// visitedSet records the objects a lookup has visited: a linear scan of a
+// small inline array (no allocation for chains of up to 16), a map beyond.
+type visitedSet struct {
+	small [16]OID
+	n     int
+	big   map[OID]struct{}
+}
+
+func (s *visitedSet) has(oid OID) bool {
+	if s.big != nil {
+		_, ok := s.big[oid]
+		return ok
+	}
+	for _, v := range s.small[:s.n] {
+		if v == oid {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *visitedSet) add(oid OID) {
+	if s.big == nil && s.n < len(s.small) {
+		s.small[s.n] = oid
+		s.n++
+		return
+	}
+	if s.big == nil {
+		s.big = make(map[OID]struct{}, 2*len(s.small))
+		for _, v := range s.small[:s.n] {
+			s.big[v] = struct{}{}
+		}
+	}
+	s.big[oid] = struct{}{}
+}
+
+func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, error) {
+	visited.add(o.oid)
 	if v, ok := o.slots[sel]; ok {
 		return o, v, nil
 	}
-	parents, err := parentsOf(o.slots[ParentsSlot])
-	if err != nil {
-		return nil, nil, &CorruptError{Key: printableKey(objKey(o.oid)), OID: o.oid, Slot: ParentsSlot, Reason: err.Error()}
+	var one [1]any
+	var parents []any
+	switch x := o.slots[ParentsSlot].(type) {
+	case nil:
+	case Ref:
+		one[0] = x
+		parents = one[:]
+	case []any:
+		parents = x
+	default:
+		return nil, nil, &CorruptError{Key: printableKey(objKey(o.oid)), OID: o.oid, Slot: ParentsSlot, Reason: fmt.Sprintf("parents must be a list of Ref, got %T", x)}
 	}
 	var holder *Object
 	var value any
-	for _, p := range parents {
-		if visited[p] {
+	for i, e := range parents {
+		r, ok := e.(Ref)
+		if !ok {
+			return nil, nil, &CorruptError{Key: printableKey(objKey(o.oid)), OID: o.oid, Slot: ParentsSlot, Reason: fmt.Sprintf("parents[%d] is %T, want a Ref", i, e)}
+		}
+		p := r.OID
+		if visited.has(p) {
 			continue
 		}
 		po, err := tx.Object(p)

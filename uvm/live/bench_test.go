@@ -143,7 +143,7 @@ func benchInstall(b *testing.B, n int) {
 			}
 			_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "summarize" + strconv.Itoa(i), Source: method30(i)})
 			return err
-		}, uvm.WithoutSync())
+		})
 		if err != nil {
 			b.Fatal(err)
 		}
