@@ -59,8 +59,19 @@
 // [AbsorbAdapters] takes LoRA adapter files (.safetensors) staged in a
 // folder into the image once, as content-addressed blobs recorded in their
 // persona's prototype. A [Residency] keeps the active adapter hot in a
-// serving engine ([VLLMEngine], [OllamaEngine]) within a byte budget, recently used ones
-// warm in RAM, the rest cold in the image.
+// serving engine ([VLLMEngine], [OllamaEngine]) within a byte budget,
+// recently used ones warm in RAM, the rest cold in the image.
+//
+//	rep, err := persona.AbsorbAdapters(ctx, im, "lora_staging")
+//	res, err := persona.NewResidency(im, persona.ResidencyOptions{
+//		HotBudget: 256 << 20,
+//		Engine:    &persona.VLLMEngine{BaseURL: "http://gpu:8000"},
+//	})
+//	router, err := persona.NewRouter(persona.Options{
+//		Default:   "openai:Qwen/Qwen2.5-Coder-7B-Instruct@http://gpu:8000/v1",
+//		Adapters:  map[string]string{persona.BRICK: "brick"}, // BRICK's calls use adapter "brick"
+//		Residency: res,                                      // made hot before each call
+//	})
 //
 // # Caveats
 //
@@ -74,6 +85,9 @@
 //   - For Ollama, an adapter must already exist as an Ollama model of the
 //     same name (a Modelfile with an ADAPTER line); the Ollama engine only
 //     keeps it loaded or unloads it.
+//   - Adapters over about 1 MiB cannot be absorbed into an in-memory image
+//     (uvm.Options.InMemory) for now: a blob chunk with its frame exceeds
+//     Badger's in-memory value limit. On-disk images take any size.
 //   - A Scripted model's persona check needs the persona in the context
 //     (Guard, Ask and Router put it there); calls without one are not
 //     checked.
