@@ -117,13 +117,15 @@ func fakeParts(s *script) parts {
 			}
 			return nil
 		},
-		compile:   func(ctx context.Context, src, sel string) error { return nil },
+		compile: func(ctx context.Context, src, sel string) error { return nil },
 		dryRun: func(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error) {
 			return tx.Run(ctx, o, m, args...)
 		},
-		recall:    func(ctx context.Context, q []string) ([]string, error) { return []string{"memory says hi"}, nil },
-		skills:    func(ctx context.Context, q string) ([]string, error) { return nil, nil },
-		learn:     func(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error { return tx.PutRecord("learned", m.Selector, []byte(m.Source)) },
+		recall: func(ctx context.Context, q []string) ([]string, error) { return []string{"memory says hi"}, nil },
+		skills: func(ctx context.Context, q string) ([]string, error) { return nil, nil },
+		learn: func(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error {
+			return tx.PutRecord("learned", m.Selector, []byte(m.Source))
+		},
 		personaOf: func(tx *uvm.Tx, o *uvm.Object) (string, error) { return "ALFRED", nil },
 		intentOf:  func(tx *uvm.Tx, o *uvm.Object, sel string) (string, bool, error) { return "", false, nil },
 	}

@@ -14,27 +14,27 @@
 //
 // # The cycle
 //
-//	IDLE → DECOMPOSING → DELEGATING → SYNTHESIZING ⇄ VALIDATING → COMPLETE
-//	   └──────────────── any failure ─────────────────────────→ FAILED
+//		IDLE → DECOMPOSING → DELEGATING → SYNTHESIZING ⇄ VALIDATING → COMPLETE
+//		   └──────────────── any failure ─────────────────────────→ FAILED
 //
-//   - IDLE: the message becomes a mission (selector, arguments, target,
-//     and the intent of a persona facet, if the target has one).
-//   - DECOMPOSING: BRICK writes one to three memory queries as JSON. An
-//     unreadable plan gets one repair request, then queries derived from
-//     the selector and intent (the record says so).
-//   - DELEGATING: the queries search memory; the skill index is searched
-//     for similar methods.
-//   - SYNTHESIZING: the target's persona (found through its delegation
-//     chain, ALFRED by default) writes the method, with the contract, the
-//     covenant and the retrieved context in the prompt.
-//   - VALIDATING: guardian audit, compile, and a dry run with the
-//     mission's arguments, isolated, in a transaction that is always
-//     discarded; the covenant is checked as a commit would. A failure goes
-//     back to SYNTHESIZING with the exact error, at most MaxAttempts times.
-//   - COMPLETE: the method is installed as a new version, indexed in
-//     memory and recorded, in one durable transaction; the original
-//     message is then answered by it.
-//   - FAILED: nothing the cycle did stays in the image.
+//	  - IDLE: the message becomes a mission (selector, arguments, target,
+//	    and the intent of a persona facet, if the target has one).
+//	  - DECOMPOSING: BRICK writes one to three memory queries as JSON. An
+//	    unreadable plan gets one repair request, then queries derived from
+//	    the selector and intent (the record says so).
+//	  - DELEGATING: the queries search memory; the skill index is searched
+//	    for similar methods.
+//	  - SYNTHESIZING: the target's persona (found through its delegation
+//	    chain, ALFRED by default) writes the method, with the contract, the
+//	    covenant and the retrieved context in the prompt.
+//	  - VALIDATING: guardian audit, compile, and a dry run with the
+//	    mission's arguments, isolated, in a transaction that is always
+//	    discarded; the covenant is checked as a commit would. A failure goes
+//	    back to SYNTHESIZING with the exact error, at most MaxAttempts times.
+//	  - COMPLETE: the method is installed as a new version, indexed in
+//	    memory and recorded, in one durable transaction; the original
+//	    message is then answered by it.
+//	  - FAILED: nothing the cycle did stays in the image.
 //
 // The states are also prototype objects in the image (roots
 // "psm.state.IDLE" …), so the cycle can be inspected from inside.

@@ -151,7 +151,11 @@ func show(out io.Writer, e psm.Event) {
 		fmt.Fprintf(out, "               asks %s (%d-byte prompt)\n", e.Persona, len(e.Text))
 	case psm.EventVerdict:
 		if e.Error != "" {
-			fmt.Fprintf(out, "               rejected: %s\n", firstLine(e.Error))
+			lines := strings.Split(strings.TrimSpace(e.Error), "\n")
+			fmt.Fprintf(out, "               rejected: %s\n", lines[0])
+			for _, l := range lines[1:min(len(lines), 4)] {
+				fmt.Fprintf(out, "                 %s\n", strings.TrimSpace(l))
+			}
 		} else {
 			fmt.Fprintf(out, "               %s\n", e.Text)
 		}
@@ -179,11 +183,4 @@ func showMethod(ctx context.Context, out io.Writer, mind *psm.Mind) error {
 		fmt.Fprintln(out, "────")
 		return nil
 	})
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
