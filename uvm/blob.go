@@ -12,7 +12,7 @@ import (
 )
 
 // BlobChunkSize is the size of the chunks a blob is stored in.
-const BlobChunkSize = 1 << 20
+const BlobChunkSize = 1<<20 - 64 // a chunk and its frame stay within Badger's 1 MiB value limit (in-memory images)
 
 const chunksPerTx = 4
 

@@ -318,3 +318,17 @@ func TestFingerprintExclude(t *testing.T) {
 	require.NotEqual(t, all, all2)
 	require.Equal(t, part, part2)
 }
+
+func TestBlobsInMemory(t *testing.T) {
+	im := memImage(t)
+	data := make([]byte, 3*uvm.BlobChunkSize+7)
+	rand.Read(data)
+	ref, err := im.PutBlob(ctx, bytes.NewReader(data))
+	require.NoError(t, err)
+	require.NoError(t, im.View(ctx, func(tx *uvm.Tx) error {
+		var out bytes.Buffer
+		require.NoError(t, tx.ReadBlob(ref, &out))
+		require.True(t, bytes.Equal(data, out.Bytes()))
+		return nil
+	}))
+}
