@@ -148,9 +148,10 @@ type Meter struct {
 	info *callInfo
 }
 
-// Enter is batos.Enter: it returns the meter of the call that self belongs
-// to and counts one frame. A self that is not the runtime's gets a meter
-// whose every check fails.
+// Enter is batos.Enter: it returns a new meter on the budget of the call
+// that self belongs to, and counts one frame. Each call returns a meter of
+// its own, so code that got hold of one cannot refill the instrumentation's.
+// A self that is not the runtime's gets a meter whose every check fails.
 func Enter(self uvm.Self) *Meter {
 	bs, ok := self.(budgeted)
 	if !ok {
@@ -158,7 +159,8 @@ func Enter(self uvm.Self) *Meter {
 		m.b.ctx = context.Background()
 		return m
 	}
-	m := bs.meter()
+	b, info := bs.budgetOf()
+	m := &Meter{b: b, info: info}
 	m.Enter()
 	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
 )
@@ -21,6 +22,7 @@ type nastyCase struct {
 	args     []any
 	policies []string // where it is run
 	raw      bool     // without audit, instrumentation or runtime checks
+	audit    bool     // without audit and instrumentation, with runtime checks
 	memory   bool     // relies on the worker's address-space limit
 	want     error    // errors.Is target
 	check    func(t *testing.T, v any, err error)
@@ -79,7 +81,12 @@ func nasty(self batos.Self, args []any) (any, error) {
 		s = append(s, make([]byte, 1<<20))
 	}
 }`, check: wantResource("memory")},
-		{name: "goroutine", policies: both, want: live.ErrRefused, src: `
+		{name: "goroutine", policies: both, want: guardian.ErrRejected, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	go func() { panic("from a goroutine") }()
+	return nil, nil
+}`},
+		{name: "goroutine, unaudited", policies: both, audit: true, want: live.ErrRefused, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	go func() { panic("from a goroutine") }()
 	return nil, nil
@@ -102,12 +109,27 @@ func nasty(self batos.Self, args []any) (any, error) {
 }`, check: func(t *testing.T, v any, err error) {
 			require.Contains(t, err.Error(), "a value of type struct")
 		}},
-		{name: "import of os/exec", policies: both, want: live.ErrRefused, src: `
+		{name: "import of os/exec", policies: both, want: guardian.ErrRejected, src: `
 import "os/exec"
 func nasty(self batos.Self, args []any) (any, error) {
 	return exec.Command("true").Run(), nil
 }`},
-		{name: "relative import", policies: both, want: live.ErrRefused, src: `
+		{name: "import of os/exec, unaudited", policies: both, audit: true, want: live.ErrRefused, src: `
+import "os/exec"
+func nasty(self batos.Self, args []any) (any, error) {
+	return exec.Command("true").Run(), nil
+}`},
+		{name: "import of os/exec, unchecked", policies: iso, raw: true, want: live.ErrCompile, src: `
+import "os/exec"
+func nasty(self batos.Self, args []any) (any, error) {
+	return exec.Command("true").Run(), nil
+}`},
+		{name: "relative import", policies: both, want: guardian.ErrRejected, src: `
+import "./secrets"
+func nasty(self batos.Self, args []any) (any, error) {
+	return secrets.Key, nil
+}`},
+		{name: "relative import, unaudited", policies: both, audit: true, want: live.ErrRefused, src: `
 import "./secrets"
 func nasty(self batos.Self, args []any) (any, error) {
 	return secrets.Key, nil
@@ -131,7 +153,16 @@ func nasty(self batos.Self, args []any) (any, error) {
 			require.NotContains(t, s, "uvm")
 			require.NotContains(t, s, "0x")
 		}},
-		{name: "returned error whose Error loops", policies: both, want: live.ErrMethod, src: `
+		{name: "returned error whose Error loops", policies: both, want: guardian.ErrRejected, src: `
+type loopErr struct{}
+func (loopErr) Error() string {
+	for {
+	}
+}
+func nasty(self batos.Self, args []any) (any, error) {
+	return nil, loopErr{}
+}`},
+		{name: "returned error whose Error loops, unchecked", policies: both, raw: true, want: live.ErrMethod, src: `
 type loopErr struct{}
 func (loopErr) Error() string {
 	for {
@@ -209,6 +240,9 @@ func TestNasty(t *testing.T) {
 				}
 				if nc.raw {
 					opts = live.RawOptions(opts)
+				}
+				if nc.audit {
+					opts = live.UnauditedOptions(opts)
 				}
 				im, _ := newImage(t, opts)
 				src := "package nasty\n\nimport \"batos\"\n" + nc.src + "\n"

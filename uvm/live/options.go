@@ -79,12 +79,13 @@ type Options struct {
 	GenerationMethods int
 
 	// Audit checks and instruments source before it is compiled. Nil means
-	// the guardian's audit; tests may supply their own.
+	// guardian.Audit with Imports as its allowlist.
 	Audit AuditFunc
-	// Imports is the allowlist of standard-library packages whose symbols
-	// interpreted code may use. Nil means the guardian's allowlist. Packages
-	// that reach the process, files, network, reflection or blocking
-	// primitives are never exported, whatever the list says.
+	// Imports is the allowlist of standard-library packages that methods
+	// may import, for the guardian's audit and for the interpreter's symbol
+	// table alike. Nil means guardian.DefaultImports(). Packages that reach
+	// the process, files, network, reflection or blocking primitives are
+	// never exported, whatever the list says.
 	Imports []string
 
 	// Logger receives worker starts, deaths and generation changes. Nil
@@ -155,9 +156,7 @@ func (o *Options) fill() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Audit == nil {
-		o.Audit = guardianAudit
+		o.Audit = guardianAudit(o.Imports)
 	}
-	if o.Imports == nil {
-		o.Imports = guardianImports()
-	}
+	o.Imports = sandboxImports(o.Imports)
 }

@@ -148,6 +148,16 @@ func (r *Runner) audit(src, selector string) (inst string, err error) {
 	return r.opts.Audit(src, selector)
 }
 
+// nameMethod makes an audit's refusal name the method and version it was
+// about (the runtime's own errors already do).
+func nameMethod(err error, m *uvm.Method) error {
+	var ce *CompileError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("live: method %s: %w", methodName(m.Selector, m.Version), err)
+}
+
 func withVersionErr(err error, version int) error {
 	var ce *CompileError
 	if errors.As(err, &ce) && ce.Version != version {
@@ -172,7 +182,7 @@ func (r *Runner) Run(ctx context.Context, c *uvm.Call) (any, error) {
 	}
 	p, err := r.prepare(m.Source, m.Selector, m.Version)
 	if err != nil {
-		return nil, err
+		return nil, nameMethod(err, m)
 	}
 	if policy == PolicyInProcess {
 		return r.runInProcess(ctx, c, m, p)
@@ -302,7 +312,7 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 		return nil, remap(err, p)
 	}
 	info := &callInfo{selector: m.Selector, version: m.Version}
-	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), m: &Meter{b: b, info: info}}
+	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), b: b, info: info}
 	comp.gen.begin(ch)
 	res, rerr, pv, panicked := invoke(comp.fn, s, c.Args)
 	comp.gen.end(ch)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
 )
@@ -114,7 +115,7 @@ func TestPolicies(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
-	im, r := newImage(t, live.Options{Policy: live.PolicyInProcess, Workers: 1})
+	im, r := newImage(t, live.Options{Policy: live.PolicyInProcess, Workers: 1, Fuel: 1_000_000})
 	var oid uvm.OID
 	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.New()
@@ -122,6 +123,16 @@ func TestDryRun(t *testing.T) {
 			return err
 		}
 		oid = o.OID()
+		p, err := tx.New()
+		if err != nil {
+			return err
+		}
+		if err := p.Set("m", map[string]any{}); err != nil {
+			return err
+		}
+		if err := o.SetParents(p); err != nil {
+			return err
+		}
 		return o.Set("n", int64(1))
 	}))
 	fp, _ := imageState(t, im)
@@ -133,7 +144,8 @@ func TestDryRun(t *testing.T) {
 		res  any
 	}{
 		{"writes", "\tself.Set(\"n\", int64(41))\n\tself.MarkChanged()\n\treturn self.Get(\"n\"), nil", nil, int64(41)},
-		{"unmarked", "\tself.Set(\"n\", int64(2))\n\treturn nil, nil", uvm.ErrCovenant, nil},
+		{"unmarked", "\tself.Set(\"n\", int64(2))\n\treturn nil, nil", guardian.ErrRejected, nil},
+		{"inherited change", "\tm := self.Get(\"m\").(map[string]any)\n\tm[\"k\"] = 1\n\tself.MarkChanged()\n\treturn nil, nil", uvm.ErrCovenant, nil},
 		{"loops", "\tfor {\n\t}", live.ErrBudget, nil},
 		{"does not compile", "\treturn undefinedThing, nil", live.ErrCompile, nil},
 	} {
@@ -179,7 +191,7 @@ func TestCheck(t *testing.T) {
 	require.NotContains(t, ce.Error(), "/work/", "no host paths")
 
 	err = r.Check(ctx, counterSrc, "missing")
-	require.ErrorIs(t, err, live.ErrCompile)
+	require.ErrorIs(t, err, guardian.ErrRejected)
 
 	err = r.Check(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
 	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")

@@ -9,9 +9,9 @@ import (
 
 // budgeted is implemented by the Self values this package hands to
 // interpreted code; its method is unexported, so interpreted code cannot
-// implement it. batos.Enter uses it to find the call's meter.
+// implement it. batos.Enter uses it to find the call's budget.
 type budgeted interface {
-	meter() *Meter
+	budgetOf() (*budget, *callInfo)
 }
 
 // hostSelf is the batos.Self of a method running in the host process: the
@@ -20,11 +20,12 @@ type budgeted interface {
 type hostSelf struct {
 	view  uvm.Self
 	oid   uint64
-	m     *Meter
+	b     *budget
+	info  *callInfo
 	ended atomic.Bool
 }
 
-func (s *hostSelf) meter() *Meter { return s.m }
+func (s *hostSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
 
 func (s *hostSelf) OID() uint64 { return s.oid }
 

@@ -337,7 +337,7 @@ type workerSelf struct {
 	p        *workerProc
 	oid      uint64
 	info     *callInfo
-	m        *Meter
+	b        *budget
 	readOnly bool
 	own      map[string]bool
 	view     map[string]slotView
@@ -349,7 +349,7 @@ type workerSelf struct {
 }
 
 func newWorkerSelf(p *workerProc, rr *runRequest, info *callInfo, b *budget) *workerSelf {
-	s := &workerSelf{p: p, oid: rr.Receiver, info: info, m: &Meter{b: b, info: info}}
+	s := &workerSelf{p: p, oid: rr.Receiver, info: info, b: b}
 	s.reset(&rr.Snap)
 	return s
 }
@@ -371,7 +371,7 @@ func (s *workerSelf) reset(snap *snapshot) {
 	s.stale = false
 }
 
-func (s *workerSelf) meter() *Meter { return s.m }
+func (s *workerSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
 
 func (s *workerSelf) OID() uint64 { return s.oid }
 
