@@ -1,0 +1,80 @@
+package psm_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/batos-dev/batos/persona"
+	"github.com/batos-dev/batos/psm"
+)
+
+// BenchmarkCycle runs full cognitive cycles on a durable on-disk image:
+// plan, memory search, synthesis, guardian audit, compile, an isolated dry
+// run in a worker, and the durable install, with the audit log written to
+// a file. The model is scripted and answers at once, so this measures
+// batos's own overhead per cycle.
+func BenchmarkCycle(b *testing.B) {
+	for _, policy := range []string{psm.PolicyIsolated, psm.PolicyInProcess} {
+		b.Run(policy, func(b *testing.B) {
+			replies := make([]persona.Reply, 0, 2*b.N+2)
+			for i := 0; i <= b.N; i++ {
+				sel := fmt.Sprintf("answer_%d", i)
+				replies = append(replies,
+					persona.Reply{Persona: "BRICK", Text: `{"queries": ["answering a question"]}`},
+					persona.Reply{Expect: sel, Text: code(fmt.Sprintf(`package m
+
+import (
+	"strconv"
+
+	"batos"
+)
+
+// %[1]s answers with its number and counts its calls.
+func %[1]s(self batos.Self, args []any) (any, error) {
+	defer self.MarkChanged()
+	n, _ := self.Get("calls").(int64)
+	if err := self.Set("calls", n+1); err != nil {
+		return nil, err
+	}
+	return "answer " + strconv.Itoa(%[2]d), nil
+}`, sel, i))})
+			}
+			dir := b.TempDir()
+			log, err := os.Create(filepath.Join(b.TempDir(), "audit.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer log.Close()
+			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Policy: policy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			// One cycle outside the timer warms the worker pool and the interpreter.
+			if _, err := m.Send(ctx, m.Genesis(), "answer_0"); err != nil {
+				b.Fatal(err)
+			}
+			times := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 1; i <= b.N; i++ {
+				start := time.Now()
+				v, err := m.Send(ctx, m.Genesis(), fmt.Sprintf("answer_%d", i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if v != fmt.Sprintf("answer %d", i) {
+					b.Fatalf("got %v, want answer %d", v, i)
+				}
+				times = append(times, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
+		})
+	}
+}
