@@ -13,6 +13,9 @@ import (
 // (the interpreter shares one variable across iterations, as Go did before
 // 1.22).
 func (u *unit) compat() {
+	for _, f := range u.fns.all {
+		u.compatBoxing(f)
+	}
 	handled := map[*ast.CallExpr]bool{}
 	ast.Inspect(u.file, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -35,6 +38,85 @@ func (u *unit) compat() {
 		}
 		return true
 	})
+}
+
+// compatBoxing parenthesises unary and comparison expressions that a
+// return or an assignment stores into a destination that may be an
+// interface. Yaegi v0.16.1 loses or corrupts such values (`return -n, nil`
+// from a function returning any yields nil; `return n == 3, nil` panics);
+// the parenthesised form, which means the same in Go, works.
+func (u *unit) compatBoxing(f *fnInfo) {
+	results := flatFields(f.typ.Results)
+	inspectOwn(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ReturnStmt:
+			if len(n.Results) != len(results) {
+				return true
+			}
+			for i, e := range n.Results {
+				u.box(e, results[i])
+			}
+		case *ast.AssignStmt:
+			if n.Tok != token.ASSIGN || len(n.Lhs) != len(n.Rhs) {
+				return true
+			}
+			for i, e := range n.Rhs {
+				if isBlank(n.Lhs[i]) {
+					continue
+				}
+				t, _ := u.typeOf(n.Lhs[i], 0)
+				u.box(e, t)
+			}
+		}
+		return true
+	})
+}
+
+// box parenthesises e if it is a unary or comparison expression and dst
+// may be an interface type.
+func (u *unit) box(e ast.Expr, dst ast.Expr) {
+	switch e := e.(type) {
+	case *ast.UnaryExpr:
+		if e.Op != token.SUB && e.Op != token.XOR && e.Op != token.NOT {
+			return
+		}
+		if _, lit := e.X.(*ast.BasicLit); lit {
+			return // constants fold before they reach an interface
+		}
+	case *ast.BinaryExpr:
+		switch e.Op {
+		case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ:
+		default:
+			return
+		}
+	default:
+		return
+	}
+	if concreteType(dst) {
+		return
+	}
+	u.insert(e.Pos(), 0, "(")
+	u.insert(e.End(), 0, ")")
+	u.note(RuleBoxing, e.Pos(), "parenthesised %s: the interpreter loses a unary or comparison result stored straight into an interface value", u.text(e))
+}
+
+// concreteType reports whether t is certainly not an interface type.
+func concreteType(t ast.Expr) bool {
+	switch t := t.(type) {
+	case *ast.ArrayType, *ast.MapType, *ast.StarExpr, *ast.FuncType, *ast.StructType, *ast.ChanType:
+		return true
+	case *ast.Ident:
+		if n := typeName(t); n != "" {
+			return n != "any" && n != "error"
+		}
+		if t.Obj != nil && t.Obj.Kind == ast.Typ {
+			if ts, ok := t.Obj.Decl.(*ast.TypeSpec); ok {
+				_, isIface := ts.Type.(*ast.InterfaceType)
+				return !isIface && ts.Assign == 0
+			}
+		}
+	}
+	return false
 }
 
 // loopShape collects what a rewrite of a loop puts at the start of its body.

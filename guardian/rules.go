@@ -43,6 +43,7 @@ const (
 	RuleMinMax      = "yaegi.minmax"      // builtins min and max
 	RuleClear       = "yaegi.clear"       // builtin clear
 	RuleLoopVar     = "yaegi.loopvar"     // closure capturing a per-iteration loop variable
+	RuleBoxing      = "yaegi.boxing"      // unary or comparison result stored into an interface (rewritten)
 
 	RuleFuncValue = "instrument.funcvalue" // a helper used as a value where it cannot be wrapped
 
