@@ -268,7 +268,7 @@ func (u *unit) rewriteRangeInt(rs *ast.RangeStmt, name string, untyped bool) {
 func (u *unit) rewriteRangeString(rs *ast.RangeStmt) bool {
 	utf8 := u.pathNames["unicode/utf8"]
 	if utf8 == "" {
-		if u.names["utf8"] || u.declared["utf8"] {
+		if u.spelled("utf8") || u.isDeclared("utf8") {
 			return false
 		}
 		utf8 = "utf8"
@@ -276,7 +276,7 @@ func (u *unit) rewriteRangeString(rs *ast.RangeStmt) bool {
 		u.pathNames["unicode/utf8"] = utf8
 		u.addImports = append(u.addImports, "unicode/utf8")
 	}
-	if u.declared["rune"] || u.declared["len"] {
+	if u.isDeclared("rune") || u.isDeclared("len") {
 		return false
 	}
 	key, _ := rs.Key.(*ast.Ident)
@@ -418,7 +418,7 @@ func (u *unit) mathName() string {
 	if n := u.pathNames["math"]; n != "" {
 		return n
 	}
-	if u.names["math"] || u.declared["math"] {
+	if u.spelled("math") || u.isDeclared("math") {
 		return ""
 	}
 	u.pkgNames["math"] = "math"

@@ -50,6 +50,7 @@ type covFn struct {
 	recovers bool    // it defers a call that may recover a panic
 	hasRecov bool    // its own body calls recover
 	pseudo   int     // for method values and host functions: one of pseudo*
+	stores   uint64  // store bits a call may set
 	deps     []*fnInfo
 }
 
@@ -72,6 +73,7 @@ type node struct {
 }
 
 type valueCall struct {
+	call   *ast.CallExpr
 	callee *node
 	args   []*node
 	spread bool
@@ -90,6 +92,17 @@ type covenant struct {
 	anyRecov bool
 	funcFlds bool
 	resliced map[*ast.Object]bool // variables that may hold a reslice (s[i:j]) of other memory
+
+	// Values given to Set or Send become slot memory from then on (flow
+	// sensitive: mutating a container before storing it is no write).
+	sites    []storeSite
+	siteBits map[*ast.CallExpr]uint64 // the store bits a call sets
+	cover    map[*node]uint64         // class → bits of the stores that make it slot memory
+}
+
+type storeSite struct {
+	call *ast.CallExpr
+	n    *node
 }
 
 func (u *unit) covenant() {
@@ -99,10 +112,12 @@ func (u *unit) covenant() {
 	c := &covenant{
 		u:        u,
 		slot:     &node{},
-		vars:     map[*ast.Object]*node{},
-		exprs:    map[ast.Expr]*node{},
+		vars:     make(map[*ast.Object]*node, 64),
+		exprs:    make(map[ast.Expr]*node, len(u.src)/12+16),
 		pseudos:  map[int]*fnInfo{},
 		resliced: map[*ast.Object]bool{},
+		siteBits: map[*ast.CallExpr]uint64{},
+		cover:    map[*node]uint64{},
 	}
 	c.slot.elem = c.slot
 	c.funcFlds = u.hasFuncFields()
@@ -179,19 +194,25 @@ func (c *covenant) elem(n *node) *node {
 	return c.find(r.elem)
 }
 
-func (c *covenant) isSlot(e ast.Expr) bool {
+// isSlot reports whether e is slot memory at a point where the values
+// stored so far are those of stored.
+func (c *covenant) isSlot(e ast.Expr, stored uint64) bool {
 	n := c.exprs[e]
-	return n != nil && c.find(n) == c.slot
+	return n != nil && c.slotClass(c.find(n), stored)
+}
+
+func (c *covenant) slotClass(r *node, stored uint64) bool {
+	return r == c.slot || c.cover[r]&stored != 0
 }
 
 // pointsToSlot reports whether e is slot memory or a pointer to it.
-func (c *covenant) pointsToSlot(e ast.Expr) bool {
+func (c *covenant) pointsToSlot(e ast.Expr, stored uint64) bool {
 	n := c.exprs[e]
 	if n == nil {
 		return false
 	}
 	r := c.find(n)
-	return r == c.slot || (r.ptr && r.elem != nil && c.find(r.elem) == c.slot)
+	return c.slotClass(r, stored) || (r.ptr && r.elem != nil && c.slotClass(c.find(r.elem), stored))
 }
 
 func (c *covenant) varNode(obj *ast.Object) *node {
@@ -259,6 +280,32 @@ func (c *covenant) aliases() {
 			c.union(vc.result, c.slot)
 		}
 	}
+	c.storeBits()
+}
+
+// storeBits gives each class of stored values a bit, and marks every
+// class reachable from it (its elements, theirs, ...) with the bit.
+func (c *covenant) storeBits() {
+	bits := map[*node]uint64{}
+	for _, st := range c.sites {
+		r := c.find(st.n)
+		if r == c.slot {
+			continue
+		}
+		b, ok := bits[r]
+		if !ok {
+			b = 1 << min(len(bits), 63)
+			bits[r] = b
+			for x, i := r, 0; x != nil && x != c.slot && i < 16; i++ {
+				c.cover[x] |= b
+				if x.elem == nil {
+					break
+				}
+				x = c.find(x.elem)
+			}
+		}
+		c.siteBits[st.call] |= b
+	}
 }
 
 func (c *covenant) bindValue(f *fnInfo, vc *valueCall) {
@@ -270,12 +317,12 @@ func (c *covenant) bindValue(f *fnInfo, vc *valueCall) {
 		c.union(vc.result, c.slot)
 		if f.cov.pseudo == pseudoSend {
 			for _, a := range vc.args[min(1, len(vc.args)):] {
-				c.union(a, c.slot)
+				c.sites = append(c.sites, storeSite{vc.call, a})
 			}
 		}
 	case pseudoWrite:
 		if len(vc.args) == 2 {
-			c.union(vc.args[1], c.slot)
+			c.sites = append(c.sites, storeSite{vc.call, vc.args[1]})
 		}
 	}
 }
@@ -645,12 +692,12 @@ func (c *covenant) call(e *ast.CallExpr) *node {
 		case "Set":
 			ns := args()
 			if len(ns) == 2 {
-				c.union(ns[1], c.slot)
+				c.sites = append(c.sites, storeSite{e, ns[1]})
 			}
 			return &node{}
 		case "Send":
 			for _, a := range args()[min(1, len(e.Args)):] {
-				c.union(a, c.slot)
+				c.sites = append(c.sites, storeSite{e, a})
 			}
 			return c.slot
 		case "Delete", "Has", "OID", "MarkChanged":
@@ -667,7 +714,7 @@ func (c *covenant) call(e *ast.CallExpr) *node {
 }
 
 func (c *covenant) valueCall(callee *node, e *ast.CallExpr, args []*node) *node {
-	vc := &valueCall{callee: callee, args: args, spread: e.Ellipsis.IsValid(), result: &node{}, bound: map[*fnInfo]bool{}}
+	vc := &valueCall{call: e, callee: callee, args: args, spread: e.Ellipsis.IsValid(), result: &node{}, bound: map[*fnInfo]bool{}}
 	c.calls = append(c.calls, vc)
 	return vc.result
 }
@@ -774,7 +821,7 @@ func (c *covenant) findSelf() {
 				}
 			}
 		}
-		ast.Inspect(f.body, func(n ast.Node) bool {
+		inspectOwn(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.AssignStmt:
 				for i, l := range n.Lhs {
@@ -901,8 +948,9 @@ func (c *covenant) summaries() {
 		r1 := c.run(f, true, false)
 		sum := tf{r0.out, r1.out}
 		mw := r0.wrote || r1.wrote
-		if sum != f.cov.sum || mw != f.cov.mayWrite {
-			f.cov.sum, f.cov.mayWrite = sum, mw
+		stores := r0.stores | r1.stores
+		if sum != f.cov.sum || mw != f.cov.mayWrite || stores != f.cov.stores {
+			f.cov.sum, f.cov.mayWrite, f.cov.stores = sum, mw, stores
 			for _, d := range f.cov.deps {
 				if !queued[d] {
 					queued[d] = true
@@ -964,6 +1012,8 @@ type flow struct {
 	exit  tf        // the deferred calls registered so far, in the order they will run
 	wpos  token.Pos // the write that made the state dirty
 	dpos  token.Pos // a deferred write
+
+	stored uint64 // the store bits of the Set and Send calls made so far
 }
 
 func join(a, b flow) flow {
@@ -973,7 +1023,7 @@ func join(a, b flow) flow {
 	case !b.live:
 		return a
 	}
-	r := flow{live: true, dirty: a.dirty || b.dirty, exit: a.exit.join(b.exit), wpos: a.wpos, dpos: a.dpos}
+	r := flow{live: true, dirty: a.dirty || b.dirty, exit: a.exit.join(b.exit), wpos: a.wpos, dpos: a.dpos, stored: a.stored | b.stored}
 	if !a.dirty {
 		r.wpos = b.wpos
 	}
@@ -984,7 +1034,7 @@ func join(a, b flow) flow {
 }
 
 func same(a, b flow) bool {
-	return a.live == b.live && a.dirty == b.dirty && a.exit == b.exit
+	return a.live == b.live && a.dirty == b.dirty && a.exit == b.exit && a.stored == b.stored
 }
 
 type frame struct {
@@ -1005,6 +1055,7 @@ type jump struct {
 type memoKey struct {
 	stmt          ast.Stmt
 	dirty, f0, f1 bool
+	stored        uint64
 }
 
 type memoVal struct {
@@ -1019,6 +1070,7 @@ type run struct {
 	report  bool
 	out     bool // some exit is dirty
 	wrote   bool
+	stores  uint64
 	frames  []*frame
 	memo    map[memoKey]memoVal
 	errHint *errHint
@@ -1034,7 +1086,7 @@ type errHint struct {
 }
 
 func (c *covenant) run(f *fnInfo, dirty, report bool) *run {
-	r := &run{c: c, f: f, report: report, memo: map[memoKey]memoVal{}}
+	r := &run{c: c, f: f, report: report}
 	st := r.block(f.body.List, flow{live: true, dirty: dirty, exit: tfID})
 	r.exit(st, f.body.Rbrace, false)
 	return r
@@ -1248,7 +1300,8 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		for _, a := range s.Call.Args {
 			st = r.expr(a, st)
 		}
-		t, writes := r.effect(s.Call)
+		t, writes, stores := r.effect(s.Call, st.stored)
+		r.stores |= stores
 		if writes {
 			r.wrote = true
 		}
@@ -1261,8 +1314,11 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		for _, a := range s.Call.Args {
 			st = r.expr(a, st)
 		}
-		t, writes := r.effect(s.Call)
-		st = join(st, r.apply(st, t, writes, s.Pos()))
+		t, writes, stores := r.effect(s.Call, st.stored)
+		r.stores |= stores
+		after := r.apply(st, t, writes, s.Pos())
+		after.stored |= stores
+		st = join(st, after)
 	case *ast.SendStmt:
 		st = r.expr(s.Chan, st)
 		st = r.expr(s.Value, st)
@@ -1286,17 +1342,17 @@ func (r *run) store(l ast.Expr, st flow) flow {
 	case *ast.IndexExpr:
 		st = r.expr(x.X, st)
 		st = r.expr(x.Index, st)
-		if r.c.isSlot(x.X) {
+		if r.c.isSlot(x.X, st.stored) {
 			st = r.apply(st, tfWrite, true, l.Pos())
 		}
 	case *ast.SelectorExpr:
 		st = r.expr(x.X, st)
-		if r.c.isSlot(x.X) {
+		if r.c.isSlot(x.X, st.stored) {
 			st = r.apply(st, tfWrite, true, l.Pos())
 		}
 	case *ast.StarExpr:
 		st = r.expr(x.X, st)
-		if r.c.isSlot(x.X) || r.c.find(r.c.elem(r.c.expr(x.X))) == r.c.slot {
+		if r.c.pointsToSlot(x.X, st.stored) || r.c.slotClass(r.c.find(r.c.elem(r.c.expr(x.X))), st.stored) {
 			st = r.apply(st, tfWrite, true, l.Pos())
 		}
 	default:
@@ -1307,7 +1363,7 @@ func (r *run) store(l ast.Expr, st flow) flow {
 
 // loop analyses a for or range statement to a fixpoint.
 func (r *run) loop(s ast.Stmt, in flow, head func(flow) (body, exit flow), post func(flow) flow, infinite bool) flow {
-	key := memoKey{stmt: s, dirty: in.dirty, f0: in.exit.f0, f1: in.exit.f1}
+	key := memoKey{stmt: s, dirty: in.dirty, f0: in.exit.f0, f1: in.exit.f1, stored: in.stored}
 	if m, ok := r.memo[key]; ok {
 		r.pendingLabel = ""
 		for _, j := range m.jumps {
@@ -1340,6 +1396,9 @@ func (r *run) loop(s ast.Stmt, in flow, head func(flow) (body, exit flow), post 
 	}
 	out = join(out, fr.brk)
 	r.pop()
+	if r.memo == nil {
+		r.memo = map[memoKey]memoVal{}
+	}
 	r.memo[key] = memoVal{out: out, jumps: fr.jumps}
 	return out
 }
@@ -1465,8 +1524,10 @@ func (r *run) expr(e ast.Expr, st flow) flow {
 		for _, a := range e.Args {
 			st = r.expr(a, st)
 		}
-		t, writes := r.effect(e)
+		t, writes, stores := r.effect(e, st.stored)
 		st = r.apply(st, t, writes, e.Pos())
+		st.stored |= stores
+		r.stores |= stores
 		if isBuiltin(e.Fun, "panic") {
 			st.live = false
 		}
@@ -1490,11 +1551,11 @@ func (r *run) expr(e ast.Expr, st flow) flow {
 			// without a visible store.
 			switch x := ast.Unparen(e.X).(type) {
 			case *ast.IndexExpr:
-				if c.isSlot(x.X) {
+				if c.isSlot(x.X, st.stored) {
 					st = r.apply(st, tfWrite, true, e.Pos())
 				}
 			case *ast.SelectorExpr:
-				if c.isSlot(x.X) {
+				if c.isSlot(x.X, st.stored) {
 					st = r.apply(st, tfWrite, true, e.Pos())
 				}
 			}
@@ -1557,83 +1618,88 @@ func (r *run) apply(st flow, t tf, writes bool, pos token.Pos) flow {
 	return st
 }
 
-// effect is the effect of a call on the dirty bit, and whether it may
-// write state at all.
-func (r *run) effect(e *ast.CallExpr) (tf, bool) {
+// effect is the effect of a call on the dirty bit, whether it may write
+// state at all, and the store bits it may set. stored are the store bits
+// set before the call.
+func (r *run) effect(e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 	c := r.c
 	u := c.u
 	fun := ast.Unparen(e.Fun)
 	if isTypeExpr(fun) {
-		return tfID, false
+		return tfID, false, 0
 	}
 	switch f := fun.(type) {
 	case *ast.Ident:
 		if f.Obj == nil {
 			switch f.Name {
 			case "delete", "clear", "copy":
-				if len(e.Args) > 0 && c.isSlot(e.Args[0]) {
-					return tfWrite, true
+				if len(e.Args) > 0 && c.isSlot(e.Args[0], stored) {
+					return tfWrite, true, 0
 				}
 			case "append":
 				// Appending to a reslice of a slot's slice overwrites the
 				// elements after it.
-				if len(e.Args) > 1 && c.isSlot(e.Args[0]) && c.reslice(e.Args[0]) {
-					return tfWrite, true
+				if len(e.Args) > 1 && c.isSlot(e.Args[0], stored) && c.reslice(e.Args[0]) {
+					return tfWrite, true, 0
 				}
 			}
-			return tfID, false
+			return tfID, false, 0
 		}
 		if h := u.fns.fnOf(f); h != nil {
-			return r.withArgs(r.use(h), h.cov.mayWrite, e)
+			return r.withArgs(r.use(h), h.cov.mayWrite, h.cov.stores, e)
 		}
 		if f.Obj.Kind == ast.Var {
-			return r.viaValue(c.expr(f), e)
+			return r.viaValue(c.expr(f), e, stored)
 		}
-		return tfID, false
+		return tfID, false, 0
 	case *ast.FuncLit:
 		if l := u.fns.byLit[f]; l != nil {
-			return r.withArgs(r.use(l), l.cov.mayWrite, e)
+			return r.withArgs(r.use(l), l.cov.mayWrite, l.cov.stores, e)
 		}
-		return tfID, false
+		return tfID, false, 0
 	case *ast.SelectorExpr:
 		if path := u.pkgOf(f.X); path != "" {
-			if path != HostPackage && mutates(path, f.Sel.Name, e, c) {
-				return tfWrite, true
+			if path != HostPackage && mutates(path, f.Sel.Name, e, c, stored) {
+				return tfWrite, true, 0
 			}
-			return r.withArgs(tfID, false, e)
+			return r.withArgs(tfID, false, 0, e)
 		}
 		switch f.Sel.Name {
-		case "Set", "Delete":
-			return tfWrite, true
+		case "Set":
+			return tfWrite, true, c.siteBits[e]
+		case "Delete":
+			return tfWrite, true, 0
 		case "MarkChanged":
 			if c.isSelf(f.X) {
-				return tfMark, false
+				return tfMark, false, 0
 			}
-			return tfID, false
+			return tfID, false, 0
 		case "Get", "Has", "OID":
-			return tfID, false
+			return tfID, false, 0
 		case "Send":
+			// Another method may change what it is given: passing it memory
+			// of a slot is a write.
 			for _, a := range e.Args[min(1, len(e.Args)):] {
-				if c.pointsToSlot(a) {
-					return tfWrite, true
+				if c.pointsToSlot(a, stored) {
+					return tfWrite, true, c.siteBits[e]
 				}
 			}
-			return r.withArgs(tfID, false, e)
+			return r.withArgs(tfID, false, c.siteBits[e], e)
 		}
 		if c.funcFlds {
-			t, w := r.viaValue(c.elem(c.expr(f.X)), e)
-			return r.withArgs(t, w, e)
+			t, w, st := r.viaValue(c.elem(c.expr(f.X)), e, stored)
+			return r.withArgs(t, w, st, e)
 		}
 		if !readOnlyMethod(f.Sel.Name) {
 			for _, a := range e.Args {
-				if c.pointsToSlot(a) {
-					return tfWrite, true
+				if c.pointsToSlot(a, stored) {
+					return tfWrite, true, 0
 				}
 			}
 		}
-		return r.withArgs(tfID, false, e)
+		return r.withArgs(tfID, false, 0, e)
 	}
-	return r.viaValue(c.expr(fun), e)
+	return r.viaValue(c.expr(fun), e, stored)
 }
 
 // use returns the summary of f and remembers that the function being
@@ -1647,20 +1713,21 @@ func (r *run) use(f *fnInfo) tf {
 
 // viaValue is the effect of calling a function value: any of the functions
 // that may flow to it.
-func (r *run) viaValue(callee *node, e *ast.CallExpr) (tf, bool) {
+func (r *run) viaValue(callee *node, e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 	c := r.c
 	fns := c.find(callee).fns
 	slotArg := false
 	for _, a := range e.Args {
-		if c.pointsToSlot(a) {
+		if c.pointsToSlot(a, stored) {
 			slotArg = true
 		}
 	}
+	bits := c.siteBits[e]
 	if len(fns) == 0 {
 		if slotArg {
-			return tfWrite, true
+			return tfWrite, true, bits
 		}
-		return tfID, false
+		return tfID, false, bits
 	}
 	var t tf
 	first := true
@@ -1676,18 +1743,19 @@ func (r *run) viaValue(callee *node, e *ast.CallExpr) (tf, bool) {
 		if s.f0 || f.cov.mayWrite {
 			writes = true
 		}
+		bits |= f.cov.stores
 		if first {
 			t, first = s, false
 		} else {
 			t = t.join(s)
 		}
 	}
-	return t, writes
+	return t, writes, bits
 }
 
 // withArgs adds the effect of function values passed as arguments: the
 // function called may call them, any number of times, at any point.
-func (r *run) withArgs(t tf, writes bool, e *ast.CallExpr) (tf, bool) {
+func (r *run) withArgs(t tf, writes bool, stores uint64, e *ast.CallExpr) (tf, bool, uint64) {
 	c := r.c
 	for _, a := range e.Args {
 		n := c.exprs[a]
@@ -1699,16 +1767,17 @@ func (r *run) withArgs(t tf, writes bool, e *ast.CallExpr) (tf, bool) {
 			if f.cov.mayWrite || s.f0 {
 				writes = true
 			}
+			stores |= f.cov.stores
 			t = t.join(t.then(s)).join(s.then(t))
 		}
 	}
-	return t, writes
+	return t, writes, stores
 }
 
 // mutates reports whether a standard function changes memory reachable
 // from a slot through its arguments.
-func mutates(path, name string, e *ast.CallExpr, c *covenant) bool {
-	arg := func(i int) bool { return i < len(e.Args) && c.pointsToSlot(e.Args[i]) }
+func mutates(path, name string, e *ast.CallExpr, c *covenant, stored uint64) bool {
+	arg := func(i int) bool { return i < len(e.Args) && c.pointsToSlot(e.Args[i], stored) }
 	switch path + "." + name {
 	case "sort.Sort", "sort.Stable", "sort.Slice", "sort.SliceStable", "sort.Strings", "sort.Ints", "sort.Float64s",
 		"unicode/utf8.EncodeRune", "encoding/hex.Encode", "encoding/hex.Decode", "math/rand.Read",

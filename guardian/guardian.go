@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"bytes"
 	"fmt"
 	"go/token"
 	"sort"
@@ -255,7 +256,7 @@ func Audit(src []byte, selector string, opts Options) (rep *Report, err error) {
 			Message: fmt.Sprintf("the source is %d bytes; the limit is %d: write a shorter method: only the method and the helpers it needs", len(src), opts.MaxSourceBytes),
 		}}}
 	}
-	if strings.Contains(string(src), ReservedPrefix) {
+	if bytes.Contains(src, []byte(ReservedPrefix)) {
 		src = strip(src)
 	}
 	u := newUnit(src, selector, opts)

@@ -144,6 +144,9 @@ func (u *unit) mayBeFuncValue(a ast.Expr) bool {
 // field of function type, directly or through an embedded or nested
 // struct (so that x.f() may call interpreted code).
 func (u *unit) hasFuncFields() bool {
+	if u.funcFlds != 0 {
+		return u.funcFlds == 2
+	}
 	found := false
 	ast.Inspect(u.file, func(n ast.Node) bool {
 		if st, ok := n.(*ast.StructType); ok && u.structHasFunc(st, 0) {
@@ -151,6 +154,10 @@ func (u *unit) hasFuncFields() bool {
 		}
 		return !found
 	})
+	u.funcFlds = 1
+	if found {
+		u.funcFlds = 2
+	}
 	return found
 }
 

@@ -201,7 +201,7 @@ func (u *unit) checkEntry(d *ast.FuncDecl) {
 	case len(f0.Names) == 1 && f0.Names[0].Name != "_":
 		u.selfName = f0.Names[0].Name
 		return
-	case u.names["self"] || u.declared["self"]:
+	case u.spelled("self") || u.isDeclared("self"):
 		u.reject(RuleEntrySignature, f0.Pos(), "name the first parameter of %s (for example self): the runtime reaches the call through it", u.selector)
 		return
 	}

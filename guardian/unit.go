@@ -31,8 +31,10 @@ type unit struct {
 	helpers   map[string]*ast.FuncDecl
 	helperSeq []*ast.FuncDecl
 
-	names    map[string]bool // every identifier spelled in the file
-	declared map[string]bool // every name declared anywhere in the file
+	names     map[string]bool // every identifier spelled in the file (see collectNames)
+	declared  map[string]bool // every name declared anywhere in the file
+	namesDone bool
+	funcFlds  int // 0 unknown, 1 no, 2 yes (see hasFuncFields)
 
 	addImports []string // import paths rewrites need
 	addFuncs   []string // helper functions rewrites append (source text)
@@ -52,8 +54,8 @@ func newUnit(src []byte, selector string, opts Options) *unit {
 		pkgNames:  map[string]string{},
 		pathNames: map[string]string{},
 		helpers:   map[string]*ast.FuncDecl{},
-		names:     map[string]bool{},
-		declared:  map[string]bool{},
+		names:     make(map[string]bool, 64),
+		declared:  make(map[string]bool, 32),
 		reported:  map[string]bool{},
 		genNames:  map[string]string{},
 	}
@@ -62,7 +64,7 @@ func newUnit(src []byte, selector string, opts Options) *unit {
 // parse parses the source, reporting syntax errors as findings. It reports
 // whether the audit can go on.
 func (u *unit) parse() bool {
-	f, err := parser.ParseFile(u.fset, "", u.src, parser.ParseComments|parser.AllErrors)
+	f, err := parser.ParseFile(u.fset, "", u.src, 0)
 	if err != nil {
 		if list, ok := err.(scanner.ErrorList); ok {
 			for _, e := range list {
@@ -84,7 +86,30 @@ func (u *unit) parse() bool {
 		u.findings = append(u.findings, Finding{Rule: RuleSourceParse, Pos: token.Position{Line: 1, Column: 1}, Message: "syntax error: no package clause"})
 		return false
 	}
-	ast.Inspect(f, func(n ast.Node) bool {
+	return true
+}
+
+// spelled reports whether name is spelled anywhere in the file (as any
+// identifier), or declared.
+func (u *unit) spelled(name string) bool {
+	u.collectNames()
+	return u.names[name]
+}
+
+// isDeclared reports whether the file declares name in any scope.
+func (u *unit) isDeclared(name string) bool {
+	u.collectNames()
+	return u.declared[name]
+}
+
+// collectNames fills names and declared on first use: only rewrites need
+// them.
+func (u *unit) collectNames() {
+	if u.namesDone {
+		return
+	}
+	u.namesDone = true
+	ast.Inspect(u.file, func(n ast.Node) bool {
 		if id, ok := n.(*ast.Ident); ok {
 			u.names[id.Name] = true
 			if id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos() {
@@ -93,7 +118,6 @@ func (u *unit) parse() bool {
 		}
 		return true
 	})
-	return true
 }
 
 // audit runs every pass in order.
@@ -149,6 +173,7 @@ func (u *unit) note(rule string, p token.Pos, format string, args ...any) {
 // reserves it.
 func (u *unit) fresh(base string) string {
 	name := base
+	u.collectNames()
 	for i := 1; u.names[name] || isPredeclared(name) || u.pkgNames[name] != ""; i++ {
 		name = fmt.Sprintf("%s%d", base, i)
 	}
