@@ -935,20 +935,33 @@ func (c *covenant) summaries() {
 	for _, f := range u.fns.all {
 		f.cov.recovers = c.defersRecover(f)
 	}
-	work := append([]*fnInfo(nil), u.fns.all...)
+	// The entry's own summary matters only if something calls it.
+	entryCalled := false
+	for _, f := range u.fns.all {
+		for _, g := range f.callees {
+			entryCalled = entryCalled || g.entry
+		}
+	}
+	var work []*fnInfo
 	queued := map[*fnInfo]bool{}
-	for _, f := range work {
-		queued[f] = true
+	for _, f := range u.fns.all {
+		if !f.entry || entryCalled {
+			work = append(work, f)
+			queued[f] = true
+		}
 	}
 	for steps := 0; len(work) > 0 && steps < 64*len(u.fns.all)+64; steps++ {
 		f := work[0]
 		work = work[1:]
 		queued[f] = false
 		r0 := c.run(f, false, false)
-		r1 := c.run(f, true, false)
-		sum := tf{r0.out, r1.out}
-		mw := r0.wrote || r1.wrote
-		stores := r0.stores | r1.stores
+		sum, mw, stores := tf{r0.out, r0.reached}, r0.wrote, r0.stores
+		if r0.touched {
+			// Only a function that touches the bit can behave differently
+			// when called dirty.
+			r1 := c.run(f, true, false)
+			sum.f1, mw, stores = r1.out, mw || r1.wrote, stores|r1.stores
+		}
 		if sum != f.cov.sum || mw != f.cov.mayWrite || stores != f.cov.stores {
 			f.cov.sum, f.cov.mayWrite, f.cov.stores = sum, mw, stores
 			for _, d := range f.cov.deps {
@@ -959,7 +972,7 @@ func (c *covenant) summaries() {
 			}
 		}
 	}
-	c.run(u.fns.entry, false, true)
+	u.writes = c.run(u.fns.entry, false, true).wrote
 }
 
 // ownRecover reports whether f's own body calls recover.
@@ -1069,6 +1082,8 @@ type run struct {
 	f       *fnInfo
 	report  bool
 	out     bool // some exit is dirty
+	reached bool // some exit is reachable
+	touched bool // some effect on the bit was applied
 	wrote   bool
 	stores  uint64
 	frames  []*frame
@@ -1097,6 +1112,7 @@ func (r *run) exit(st flow, at token.Pos, recovered bool) {
 	if !st.live {
 		return
 	}
+	r.reached = true
 	d := st.exit.apply(st.dirty)
 	if !d {
 		return
@@ -1307,6 +1323,9 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		}
 		if t.f0 && !st.dpos.IsValid() {
 			st.dpos = s.Pos()
+		}
+		if t != tfID {
+			r.touched = true
 		}
 		st.exit = t.then(st.exit)
 	case *ast.GoStmt:
@@ -1606,6 +1625,9 @@ func (r *run) apply(st flow, t tf, writes bool, pos token.Pos) flow {
 	}
 	if writes {
 		r.wrote = true
+	}
+	if t != tfID || writes {
+		r.touched = true
 	}
 	d := t.apply(st.dirty)
 	if d && (t.f0 || !st.dirty) {

@@ -254,7 +254,6 @@ func (u *unit) markCycles() {
 
 // instrument records the edits that add the budget checks.
 func (u *unit) instrument() {
-	u.instrumentAnalysis()
 	host := u.host
 	meterType := "*" + host + "." + MeterType
 	enter := MeterVar + "." + EnterFunc + "()"

@@ -32,7 +32,7 @@ func (u *unit) report() (*Report, error) {
 		Selector: u.selector,
 		Package:  u.file.Name.Name,
 		Source:   formatted,
-		Writes:   u.fns.entry != nil && u.fns.entry.cov.mayWrite,
+		Writes:   u.writes,
 		Rewrites: u.notes,
 	}
 	seen := map[string]bool{}

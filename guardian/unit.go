@@ -42,7 +42,8 @@ type unit struct {
 	genOrder   []string
 	reported   map[string]bool
 
-	fns *fnIndex // functions of the file, built by the analyses
+	fns    *fnIndex // functions of the file, built by the analyses
+	writes bool     // the entry may write state
 }
 
 func newUnit(src []byte, selector string, opts Options) *unit {
@@ -126,6 +127,7 @@ func (u *unit) audit() {
 	u.checkDecls()
 	u.checkSyntax()
 	u.fns = u.indexFuncs()
+	u.instrumentAnalysis()
 	u.compat()
 	u.covenant()
 }
