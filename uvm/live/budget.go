@@ -27,7 +27,7 @@ type budget struct {
 	heapBase uint64 // 0 until the first heap check
 	heap     []metrics.Sample
 
-	refuels int64
+	refuels int64 // calls to check
 	// err is the first exhaustion; it is sticky, so a method that recovers
 	// the abort panic is stopped again at its next check.
 	err *BudgetError
@@ -144,8 +144,10 @@ type Meter struct {
 	// zero.
 	Fuel int
 
-	b    *budget
-	info *callInfo
+	b     *budget
+	info  *callInfo
+	depth int // frames entered through this meter and not yet left
+	grant int // the size of the next allotment
 }
 
 // Enter is batos.Enter: it returns a new meter on the budget of the call
@@ -160,7 +162,7 @@ func Enter(self uvm.Self) *Meter {
 		return m
 	}
 	b, info := bs.budgetOf()
-	m := &Meter{b: b, info: info}
+	m := &Meter{b: b, info: info, grant: 1}
 	m.Enter()
 	return m
 }
@@ -172,6 +174,7 @@ func (m *Meter) Enter() {
 		panic(abort{b.err})
 	}
 	b.depth++
+	m.depth++
 	if b.depth > b.maxDepth {
 		b.exhaust(m.info, "depth", int64(b.maxDepth), "frames")
 	}
@@ -181,22 +184,38 @@ func (m *Meter) Enter() {
 	}
 }
 
-// Leave ends a frame counted by Enter.
+// Leave ends a frame counted by Enter. When the meter's last frame ends
+// (the method returns), the fuel it still holds goes back to the call.
 func (m *Meter) Leave() {
 	if m.b.depth > 0 {
 		m.b.depth--
 	}
+	if m.depth > 0 {
+		m.depth--
+		if m.depth == 0 && m.Fuel > 0 {
+			m.b.fuelLeft += int64(m.Fuel)
+			m.Fuel = 0
+		}
+	}
 }
 
 // Refuel checks the call's deadline, context and heap growth, and refills
-// Fuel from the call's total fuel.
+// Fuel from the call's total fuel. Allotments start at one step and double
+// up to 1024, so that the meters of deeply nested calls do not hold much
+// fuel each.
 func (m *Meter) Refuel() {
 	b := m.b
 	b.check(m.info)
 	if b.fuelLeft <= 0 {
 		b.exhaust(m.info, "fuel", b.fuelLimit, "steps")
 	}
-	grant := int64(fuelChunk)
+	grant := int64(m.grant)
+	if grant < 1 {
+		grant = 1
+	}
+	if m.grant < fuelChunk {
+		m.grant *= 2
+	}
 	if grant > b.fuelLeft {
 		grant = b.fuelLeft
 	}

@@ -33,9 +33,9 @@ type Options struct {
 	// 50,000,000 (a few seconds of interpreted work).
 	Fuel int64
 	// MaxDepth bounds how deeply interpreted functions may nest within one
-	// call. Zero means 5,000 (a method that exhausts it
-	// unwinds in well under a second; Yaegi unwinds panics in quadratic
-	// time, about 2.6 s at 10,000 frames).
+	// call. Zero means 5,000. Yaegi unwinds a panic in time quadratic in
+	// the depth, so a method that exhausts 5,000 frames takes about a
+	// second to stop (10,000 would take four).
 	MaxDepth int
 	// MaxAlloc bounds one allocation request of instrumented code (the
 	// size given to make, strings.Repeat, bytes.Repeat or Grow), in
