@@ -12,8 +12,8 @@ const (
 	// limits: nothing it does can kill or hang the host. It is the default,
 	// and dry runs always use it.
 	PolicyIsolated = "isolated"
-	// PolicyInProcess runs a method inside the host process, about thirty
-	// times faster than PolicyIsolated. Budgets still apply, but a failure
+	// PolicyInProcess runs a method inside the host process, about twenty
+	// times faster per call than PolicyIsolated. Budgets still apply, but a failure
 	// the Go runtime cannot recover from (see the package documentation)
 	// takes the host down with it, so choose it only for methods you trust.
 	PolicyInProcess = "inprocess"
