@@ -94,7 +94,13 @@ func (b *budget) check(who *callInfo) {
 	if b.err != nil {
 		panic(abort{b.err})
 	}
-	if b.ctx.Err() != nil || !time.Now().Before(b.deadline) {
+	if err := b.ctx.Err(); err != nil {
+		if b.err == nil {
+			b.err = &BudgetError{Selector: who.selector, Version: who.version, Resource: "time", Limit: b.timeLimit, Unit: "ms", cause: err}
+		}
+		panic(abort{b.err})
+	}
+	if !time.Now().Before(b.deadline) {
 		b.exhaust(who, "time", b.timeLimit, "ms")
 	}
 	b.refuels++

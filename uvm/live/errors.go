@@ -83,9 +83,10 @@ func (e *CompileError) Is(target error) bool {
 type BudgetError struct {
 	Selector string
 	Version  int
-	Resource string // "fuel", "depth", "heap", "result", "time"
+	Resource string // "fuel", "depth", "alloc", "heap", "result", "time"
 	Limit    int64  // the limit that was reached, in the resource's unit
-	Unit     string // "steps", "frames", "bytes", "ms"
+	Unit     string // "steps", "frames", "elements", "bytes", "ms"
+	cause    error  // the context's error, when the caller's context ended
 }
 
 func (e *BudgetError) Error() string {
@@ -94,6 +95,10 @@ func (e *BudgetError) Error() string {
 
 // Is reports whether target is ErrBudget.
 func (e *BudgetError) Is(target error) bool { return target == ErrBudget }
+
+// Unwrap returns the caller's context error (context.Canceled or
+// context.DeadlineExceeded) when that is what ended the call, else nil.
+func (e *BudgetError) Unwrap() error { return e.cause }
 
 // PanicError reports a method that panicked. Value describes the panic
 // value without calling any method the model wrote.

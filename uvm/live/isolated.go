@@ -143,6 +143,9 @@ func (r *Runner) exchange(ctx context.Context, a *active, c *uvm.Call, m *uvm.Me
 // workerFailed turns a broken pipe into a typed error, waiting briefly for
 // the worker's exit status and last words.
 func (r *Runner) workerFailed(ctx context.Context, a *active, m *uvm.Method, ioErr error) error {
+	if !a.broken {
+		r.pool.died.Add(1)
+	}
 	a.broken = true
 	w := a.p
 	select {

@@ -3,7 +3,6 @@ package live_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +233,7 @@ func TestNasty(t *testing.T) {
 					Fuel:          2_000_000,
 					MaxHeapGrowth: 256 << 20,
 					MaxAlloc:      16 << 20,
+					MaxDepth:      2000, // unwinding is quadratic; the default is exercised by TestEquivalence
 					Timeout:       5 * time.Second,
 					WorkerMemory:  512 << 20,
 					Workers:       1,
@@ -244,7 +244,7 @@ func TestNasty(t *testing.T) {
 				if nc.audit {
 					opts = live.UnauditedOptions(opts)
 				}
-				im, _ := newImage(t, opts)
+				im, r := newImage(t, opts)
 				src := "package nasty\n\nimport \"batos\"\n" + nc.src + "\n"
 				var oid uvm.OID
 				require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
@@ -284,13 +284,15 @@ func TestNasty(t *testing.T) {
 				v, err = im.Send(ctx, oid, "healthy")
 				require.NoError(t, err, "the host and the runner still work")
 				require.Equal(t, "fine", v)
+				if errors.Is(nc.want, live.ErrWorker) {
+					st := r.Stats()
+					require.Equal(t, int64(1), st.WorkerFailures)
+					require.GreaterOrEqual(t, st.WorkersStarted, int64(2), "a fresh worker replaced the dead one")
+				}
 			})
 		}
 	}
 }
-
-var _ = errors.Is
-var _ = fmt.Sprint
 
 func clipDetail(s string) string {
 	if len(s) > 3000 {

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/gob"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -219,9 +219,11 @@ type pool struct {
 	idle    []*proc
 	filling bool
 	closed  bool
-	failed  error // set when a start failed; cleared by a later success
 	wg      sync.WaitGroup
 	done    chan struct{}
+
+	started atomic.Int64 // workers started
+	died    atomic.Int64 // workers that died or were killed in a call
 }
 
 func newPool(o *Options) *pool {
@@ -258,16 +260,27 @@ func (pl *pool) get(ctx context.Context) (*proc, error) {
 			pl.refill()
 			return p, nil
 		}
-		go p.close()
+		pl.died.Add(1) // it died idle
+		pl.retire(p)
 	}
 	p, err := startProc(ctx, pl.o)
 	if err != nil {
 		<-pl.sem
 		return nil, err
 	}
+	pl.started.Add(1)
 	pl.logger.Debug("live: worker started", "pid", p.cmd.Process.Pid)
 	pl.refill()
 	return p, nil
+}
+
+// retire ends a worker in the background.
+func (pl *pool) retire(p *proc) {
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		p.close()
+	}()
 }
 
 // put returns a worker after a call; a broken or worn one is ended.
@@ -281,11 +294,7 @@ func (pl *pool) put(p *proc, healthy bool) {
 	}
 	pl.mu.Unlock()
 	if !keep {
-		pl.wg.Add(1)
-		go func() {
-			defer pl.wg.Done()
-			p.close()
-		}()
+		pl.retire(p)
 		pl.refill()
 	}
 }
@@ -322,13 +331,12 @@ func (pl *pool) refill() {
 			p, err := startProc(ctx, pl.o)
 			pl.mu.Lock()
 			if err != nil {
-				pl.failed = err
 				pl.filling = false
 				pl.mu.Unlock()
 				pl.logger.Warn("live: starting a warm worker failed", "err", err)
 				return
 			}
-			pl.failed = nil
+			pl.started.Add(1)
 			if pl.closed {
 				pl.mu.Unlock()
 				p.close()
@@ -364,5 +372,3 @@ func (pl *pool) close() {
 	}
 	pl.wg.Wait()
 }
-
-var errKilled = errors.New("killed")

@@ -432,10 +432,13 @@ type Stats struct {
 	CurrentGeneration int // the number of the generation compiles go to
 	Compiled          int // methods compiled in this process and cached
 	IdleWorkers       int
+	WorkersStarted    int64 // workers started so far
+	WorkerFailures    int64 // workers that died, or were killed, during a call
 }
 
 // Stats reports the Runner's state, for tests and monitoring.
 func (r *Runner) Stats() Stats {
 	g, n, cur := r.eng.stats()
-	return Stats{Generations: g, CurrentGeneration: cur, Compiled: n, IdleWorkers: r.pool.count()}
+	return Stats{Generations: g, CurrentGeneration: cur, Compiled: n, IdleWorkers: r.pool.count(),
+		WorkersStarted: r.pool.started.Load(), WorkerFailures: r.pool.died.Load()}
 }
