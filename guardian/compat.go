@@ -220,6 +220,10 @@ func (u *unit) rewriteRangeInt(rs *ast.RangeStmt, name string, untyped bool) {
 		u.reject(RuleRangeInt, rs.Pos(), "range over an integer yields one value: write `for i := 0; i < n; i++`")
 		return
 	}
+	if _, ok := rs.Key.(*ast.Ident); rs.Key != nil && !ok {
+		u.reject(RuleRangeInt, rs.Pos(), "range over an integer is not supported by the interpreter: write `for i := 0; i < n; i++`")
+		return
+	}
 	zero := "0"
 	if !untyped && name != "int" {
 		zero = name + "(0)"
@@ -278,6 +282,11 @@ func (u *unit) rewriteRangeString(rs *ast.RangeStmt) bool {
 	}
 	if u.isDeclared("rune") || u.isDeclared("len") {
 		return false
+	}
+	for _, e := range []ast.Expr{rs.Key, rs.Value} {
+		if _, ok := e.(*ast.Ident); e != nil && !ok {
+			return false
+		}
 	}
 	key, _ := rs.Key.(*ast.Ident)
 	if key != nil && key.Name == "_" {
@@ -453,6 +462,9 @@ func (u *unit) compatClear(st *ast.ExprStmt, c *ast.CallExpr) {
 	}
 	x := u.text(c.Args[0])
 	t, _ := u.typeOf(c.Args[0], 0)
+	if u.isDeclared("delete") {
+		t = nil
+	}
 	fuel := u.fuelCheck()
 	switch t := t.(type) {
 	case *ast.MapType:

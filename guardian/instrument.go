@@ -351,6 +351,10 @@ func (u *unit) instrumentAlloc(c *ast.CallExpr, depth int, stack []ast.Node) {
 			if !c.Ellipsis.IsValid() || len(c.Args) != 2 || !u.pure(c.Args[0]) || !u.pure(c.Args[1]) {
 				return
 			}
+			if u.isDeclared("len") {
+				u.rejectOnce("shadow:len", RuleIdentShadow, c.Pos(), "do not declare anything named len: the budget check before append(x, y...) needs the builtin")
+				return
+			}
 			if st := stmtInBlock(stack); st != nil {
 				u.insert(st.Pos(), 0, MeterVar+"."+AllocMethod+"(len("+u.text(c.Args[0])+") + len("+u.text(c.Args[1])+"))\n")
 			}
@@ -374,11 +378,13 @@ func stmtInBlock(stack []ast.Node) ast.Stmt {
 		if !ok {
 			continue
 		}
+		switch st.(type) {
+		case *ast.BlockStmt, *ast.CaseClause, *ast.CommClause:
+			continue // not a statement of a list
+		}
 		switch stack[i-1].(type) {
 		case *ast.BlockStmt, *ast.CaseClause, *ast.CommClause:
-			if _, isBlock := st.(*ast.BlockStmt); !isBlock {
-				return st
-			}
+			return st
 		}
 	}
 	return nil
