@@ -24,8 +24,10 @@ type compiled struct {
 }
 
 // A chain identifies one synchronous chain of calls (one transaction's
-// goroutine). A nested send runs on its caller's chain.
-type chain struct{}
+// goroutine). A nested send runs on its caller's chain. Chains are told
+// apart by address, so the type must not be zero-sized (all zero-sized
+// allocations may share one address).
+type chain struct{ _ byte }
 
 // generation is one interpreter and the methods compiled into it. Yaegi
 // never frees code, so the engine moves on to a fresh generation when one

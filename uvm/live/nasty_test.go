@@ -23,7 +23,8 @@ type nastyCase struct {
 	raw      bool     // without audit, instrumentation or runtime checks
 	audit    bool     // without audit and instrumentation, with runtime checks
 	memory   bool     // relies on the worker's address-space limit
-	want     error    // errors.Is target
+	timeout  time.Duration
+	want     error // errors.Is target
 	check    func(t *testing.T, v any, err error)
 }
 
@@ -38,6 +39,13 @@ func nasty(self batos.Self, args []any) (any, error) {
 		n++
 	}
 }`},
+		{name: "infinite loop, uninstrumented", policies: iso, raw: true, timeout: time.Second, want: live.ErrWorker, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	n := 0
+	for {
+		n++
+	}
+}`, check: wantResource("time")},
 		{name: "recursion ten million deep", policies: both, want: live.ErrBudget, args: []any{10_000_000}, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	n := args[0].(int64)
@@ -237,6 +245,9 @@ func TestNasty(t *testing.T) {
 					Timeout:       5 * time.Second,
 					WorkerMemory:  512 << 20,
 					Workers:       1,
+				}
+				if nc.timeout > 0 {
+					opts.Timeout = nc.timeout
 				}
 				if nc.raw {
 					opts = live.RawOptions(opts)
