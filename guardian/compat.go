@@ -14,30 +14,30 @@ import (
 // 1.22).
 func (u *unit) compat() {
 	for _, f := range u.fns.all {
+		nd := &f.nodes
 		u.compatBoxing(f)
-	}
-	handled := map[*ast.CallExpr]bool{}
-	ast.Inspect(u.file, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.RangeStmt:
-			u.compatRange(n)
-		case *ast.ForStmt:
-			u.compatFor(n)
-		case *ast.ExprStmt:
-			if c, ok := n.X.(*ast.CallExpr); ok && isBuiltin(c.Fun, "clear") {
+		for _, rs := range nd.ranges {
+			u.compatRange(rs)
+		}
+		for _, fs := range nd.fors {
+			u.compatFor(fs)
+		}
+		handled := map[*ast.CallExpr]bool{}
+		for _, st := range nd.callStmts {
+			if c := st.X.(*ast.CallExpr); isBuiltin(c.Fun, "clear") {
 				handled[c] = true
-				u.compatClear(n, c)
-			}
-		case *ast.CallExpr:
-			switch {
-			case isBuiltin(n.Fun, "min") || isBuiltin(n.Fun, "max"):
-				u.compatMinMax(n)
-			case isBuiltin(n.Fun, "clear") && !handled[n]:
-				u.reject(RuleClear, n.Pos(), "clear is not available in the interpreter (it follows Go 1.22 without clear): call it as a statement on a map or slice of known type, or delete the keys in a loop: `for k := range m { delete(m, k) }`")
+				u.compatClear(st, c)
 			}
 		}
-		return true
-	})
+		for _, c := range nd.calls {
+			switch {
+			case isBuiltin(c.Fun, "min") || isBuiltin(c.Fun, "max"):
+				u.compatMinMax(c)
+			case isBuiltin(c.Fun, "clear") && !handled[c]:
+				u.reject(RuleClear, c.Pos(), "clear is not available in the interpreter (it follows Go 1.22 without clear): call it as a statement on a map or slice of known type, or delete the keys in a loop: `for k := range m { delete(m, k) }`")
+			}
+		}
+	}
 }
 
 // compatBoxing parenthesises unary and comparison expressions that a
@@ -47,29 +47,24 @@ func (u *unit) compat() {
 // the parenthesised form, which means the same in Go, works.
 func (u *unit) compatBoxing(f *fnInfo) {
 	results := flatFields(f.typ.Results)
-	inspectOwn(f, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.ReturnStmt:
-			if len(n.Results) != len(results) {
-				return true
-			}
+	for _, n := range f.nodes.returns {
+		if len(n.Results) == len(results) {
 			for i, e := range n.Results {
 				u.box(e, results[i])
 			}
-		case *ast.AssignStmt:
-			if n.Tok != token.ASSIGN || len(n.Lhs) != len(n.Rhs) {
-				return true
-			}
-			for i, e := range n.Rhs {
-				if isBlank(n.Lhs[i]) {
-					continue
-				}
+		}
+	}
+	for _, n := range f.nodes.assigns {
+		if n.Tok != token.ASSIGN || len(n.Lhs) != len(n.Rhs) {
+			continue
+		}
+		for i, e := range n.Rhs {
+			if !isBlank(n.Lhs[i]) {
 				t, _ := u.typeOf(n.Lhs[i], 0)
 				u.box(e, t)
 			}
 		}
-		return true
-	})
+	}
 }
 
 // box parenthesises e if it is a unary or comparison expression and dst
@@ -604,7 +599,7 @@ func (u *unit) assignedIn(id *ast.Ident, n ast.Node) bool {
 // variable id declares, or n takes its address.
 func (u *unit) captured(id *ast.Ident, n ast.Node) bool {
 	obj := id.Obj
-	if obj == nil {
+	if obj == nil || !u.hasLitOrAddr(n) {
 		return false
 	}
 	hit := false
@@ -636,6 +631,18 @@ func (u *unit) captured(id *ast.Ident, n ast.Node) bool {
 	}
 	walk(n, false)
 	return hit
+}
+
+// hasLitOrAddr reports whether n contains a function literal or takes an
+// address, the only ways a variable can outlive one iteration.
+func (u *unit) hasLitOrAddr(n ast.Node) bool {
+	from, to := n.Pos(), n.End()
+	for _, sp := range u.litSpans {
+		if sp[0] >= from && sp[1] <= to {
+			return true
+		}
+	}
+	return false
 }
 
 // fuelCheck is the statement the instrumentation puts at the start of

@@ -742,23 +742,20 @@ func (c *covenant) findResliced() {
 		}
 	}
 	for _, f := range c.u.fns.all {
-		inspectOwn(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.AssignStmt:
-				if len(n.Lhs) == len(n.Rhs) {
-					for i := range n.Lhs {
-						add(n.Lhs[i], n.Rhs[i])
-					}
-				}
-			case *ast.ValueSpec:
-				if len(n.Names) == len(n.Values) {
-					for i := range n.Names {
-						add(n.Names[i], n.Values[i])
-					}
+		for _, n := range f.nodes.assigns {
+			if len(n.Lhs) == len(n.Rhs) {
+				for i := range n.Lhs {
+					add(n.Lhs[i], n.Rhs[i])
 				}
 			}
-			return true
-		})
+		}
+		for _, n := range f.nodes.specs {
+			if len(n.Names) == len(n.Values) {
+				for i := range n.Names {
+					add(n.Names[i], n.Values[i])
+				}
+			}
+		}
 	}
 	for changed := true; changed; {
 		changed = false
@@ -821,70 +818,72 @@ func (c *covenant) findSelf() {
 				}
 			}
 		}
-		inspectOwn(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.AssignStmt:
-				for i, l := range n.Lhs {
-					if len(n.Lhs) == len(n.Rhs) && (n.Tok == token.DEFINE || n.Tok == token.ASSIGN) {
-						bind(l, n.Rhs[i])
-					} else {
-						bind(l, nil)
+		nd := &f.nodes
+		for _, n := range nd.assigns {
+			for i, l := range n.Lhs {
+				if len(n.Lhs) == len(n.Rhs) && (n.Tok == token.DEFINE || n.Tok == token.ASSIGN) {
+					bind(l, n.Rhs[i])
+				} else {
+					bind(l, nil)
+				}
+			}
+		}
+		for _, n := range nd.specs {
+			for i, id := range n.Names {
+				if len(n.Values) == len(n.Names) {
+					bind(id, n.Values[i])
+				} else {
+					bind(id, nil)
+				}
+			}
+		}
+		for _, n := range nd.ranges {
+			bind(n.Key, nil)
+			bind(n.Value, nil)
+		}
+		for _, n := range nd.addrs {
+			bind(ast.Unparen(n.X), nil)
+		}
+		for _, n := range nd.calls {
+			id, ok := ast.Unparen(n.Fun).(*ast.Ident)
+			if !ok {
+				continue
+			}
+			h := u.fns.fnOf(id)
+			if h == nil {
+				continue
+			}
+			called[id] = true
+			var names []*ast.Ident
+			for _, fld := range h.typ.Params.List {
+				if _, variadic := fld.Type.(*ast.Ellipsis); variadic {
+					for _, pid := range fld.Names {
+						bind(pid, nil)
 					}
+					continue
 				}
-			case *ast.ValueSpec:
-				for i, id := range n.Names {
-					if len(n.Values) == len(n.Names) {
-						bind(id, n.Values[i])
-					} else {
-						bind(id, nil)
-					}
+				if len(fld.Names) == 0 {
+					names = append(names, nil)
 				}
-			case *ast.RangeStmt:
-				bind(n.Key, nil)
-				bind(n.Value, nil)
-			case *ast.UnaryExpr:
-				if n.Op == token.AND {
-					bind(ast.Unparen(n.X), nil)
+				names = append(names, fld.Names...)
+			}
+			for i, a := range n.Args {
+				if i < len(names) && names[i] != nil {
+					bind(names[i], a)
 				}
-			case *ast.CallExpr:
-				id, ok := ast.Unparen(n.Fun).(*ast.Ident)
-				if !ok {
-					return true
-				}
-				h := u.fns.fnOf(id)
-				if h == nil {
-					return true
-				}
-				called[id] = true
-				var names []*ast.Ident
+			}
+		}
+	}
+	for _, f := range u.fns.all {
+		for _, n := range f.nodes.funcIDs {
+			if h := u.fns.fnOf(n); h != nil && !called[n] && !isDeclName(h, n) {
 				for _, fld := range h.typ.Params.List {
-					if _, variadic := fld.Type.(*ast.Ellipsis); variadic {
-						for _, pid := range fld.Names {
-							bind(pid, nil)
-						}
-						continue
-					}
-					if len(fld.Names) == 0 {
-						names = append(names, nil)
-					}
-					names = append(names, fld.Names...)
-				}
-				for i, a := range n.Args {
-					if i < len(names) && names[i] != nil {
-						bind(names[i], a)
-					}
-				}
-			case *ast.Ident:
-				if h := u.fns.fnOf(n); h != nil && !called[n] && !isDeclName(h, n) {
-					for _, fld := range h.typ.Params.List {
-						for _, pid := range fld.Names {
-							bind(pid, nil)
-						}
+					for _, pid := range fld.Names {
+						bind(pid, nil)
 					}
 				}
 			}
-			return true
-		})
+		}
 	}
 	c.self = map[*ast.Object]bool{}
 	for obj := range binds {
@@ -977,45 +976,45 @@ func (c *covenant) summaries() {
 
 // ownRecover reports whether f's own body calls recover.
 func ownRecover(f *fnInfo) bool {
-	found := false
-	inspectOwn(f, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok && isBuiltin(call.Fun, "recover") {
-			found = true
+	for _, call := range f.nodes.calls {
+		if isBuiltin(call.Fun, "recover") {
+			return true
 		}
-		return !found
-	})
-	return found
+	}
+	return false
 }
 
 // defersRecover reports whether f defers a call that may recover a panic.
 func (c *covenant) defersRecover(f *fnInfo) bool {
-	found := false
-	inspectOwn(f, func(n ast.Node) bool {
-		d, ok := n.(*ast.DeferStmt)
-		if !ok || found {
-			return !found
-		}
+	for _, d := range f.nodes.defers {
 		switch fun := ast.Unparen(d.Call.Fun).(type) {
 		case *ast.FuncLit:
 			if l := c.u.fns.byLit[fun]; l != nil && l.cov.hasRecov {
-				found = true
+				return true
 			}
 		case *ast.Ident:
 			if fun.Obj == nil {
-				found = fun.Name == "recover"
+				if fun.Name == "recover" {
+					return true
+				}
 			} else if h := c.u.fns.fnOf(fun); h != nil {
-				found = h.cov.hasRecov
-			} else {
-				found = c.anyRecov
+				if h.cov.hasRecov {
+					return true
+				}
+			} else if c.anyRecov {
+				return true
 			}
 		case *ast.SelectorExpr:
-			found = c.u.pkgOf(fun.X) == "" && c.anyRecov && c.funcFlds
+			if c.u.pkgOf(fun.X) == "" && c.anyRecov && c.funcFlds {
+				return true
+			}
 		default:
-			found = c.anyRecov
+			if c.anyRecov {
+				return true
+			}
 		}
-		return !found
-	})
-	return found
+	}
+	return false
 }
 
 // flow is the state at one point of a path.

@@ -2,6 +2,7 @@ package guardian
 
 import (
 	"go/ast"
+	"go/token"
 )
 
 // A fnInfo is one function of the file: the entry, a helper, or a function
@@ -24,6 +25,24 @@ type fnInfo struct {
 
 	// covenant
 	cov covFn
+
+	nodes fnNodes // the function's own nodes (not those of nested literals)
+}
+
+// fnNodes lists the nodes of one function that the passes look at, so
+// that each pass need not walk the tree again.
+type fnNodes struct {
+	calls     []*ast.CallExpr
+	callStmts []*ast.ExprStmt // expression statements that are calls
+	assigns   []*ast.AssignStmt
+	specs     []*ast.ValueSpec
+	ranges    []*ast.RangeStmt
+	fors      []*ast.ForStmt
+	returns   []*ast.ReturnStmt
+	defers    []*ast.DeferStmt
+	addrs     []*ast.UnaryExpr // &x
+	funcIDs   []*ast.Ident     // identifiers naming the entry or a helper
+	lits      []*ast.FuncLit   // literals directly inside
 }
 
 // fnIndex lists the functions of the file.
@@ -35,19 +54,50 @@ type fnIndex struct {
 }
 
 func (u *unit) indexFuncs() *fnIndex {
+	u.litSpans = u.litSpans[:0]
 	idx := &fnIndex{byLit: map[*ast.FuncLit]*fnInfo{}, byDecl: map[*ast.FuncDecl]*fnInfo{}}
 	var visit func(f *fnInfo)
 	visit = func(f *fnInfo) {
+		nd := &f.nodes
 		ast.Inspect(f.body, func(n ast.Node) bool {
-			lit, ok := n.(*ast.FuncLit)
-			if !ok {
-				return true
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				lf := &fnInfo{lit: n, typ: n.Type, body: n.Body, parent: f}
+				idx.all = append(idx.all, lf)
+				idx.byLit[n] = lf
+				nd.lits = append(nd.lits, n)
+				u.litSpans = append(u.litSpans, [2]token.Pos{n.Pos(), n.End()})
+				visit(lf)
+				return false
+			case *ast.CallExpr:
+				nd.calls = append(nd.calls, n)
+			case *ast.ExprStmt:
+				if _, ok := n.X.(*ast.CallExpr); ok {
+					nd.callStmts = append(nd.callStmts, n)
+				}
+			case *ast.AssignStmt:
+				nd.assigns = append(nd.assigns, n)
+			case *ast.ValueSpec:
+				nd.specs = append(nd.specs, n)
+			case *ast.RangeStmt:
+				nd.ranges = append(nd.ranges, n)
+			case *ast.ForStmt:
+				nd.fors = append(nd.fors, n)
+			case *ast.ReturnStmt:
+				nd.returns = append(nd.returns, n)
+			case *ast.DeferStmt:
+				nd.defers = append(nd.defers, n)
+			case *ast.UnaryExpr:
+				if n.Op == token.AND {
+					nd.addrs = append(nd.addrs, n)
+					u.litSpans = append(u.litSpans, [2]token.Pos{n.Pos(), n.End()})
+				}
+			case *ast.Ident:
+				if n.Obj != nil && n.Obj.Kind == ast.Fun {
+					nd.funcIDs = append(nd.funcIDs, n)
+				}
 			}
-			lf := &fnInfo{lit: lit, typ: lit.Type, body: lit.Body, parent: f}
-			idx.all = append(idx.all, lf)
-			idx.byLit[lit] = lf
-			visit(lf)
-			return false
+			return true
 		})
 	}
 	add := func(d *ast.FuncDecl, entry bool) {

@@ -12,24 +12,19 @@ func (u *unit) instrumentAnalysis() {
 	idx := u.fns
 	hasFuncFields := u.hasFuncFields()
 	for _, f := range idx.all {
-		f := f
-		inspectOwn(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.ForStmt, *ast.RangeStmt:
-				f.loops = true
-			case *ast.FuncLit:
-				if lf := idx.byLit[n]; lf != nil {
-					f.callees = append(f.callees, lf)
-				}
-			case *ast.Ident:
-				if h := idx.fnOf(n); h != nil {
-					f.callees = append(f.callees, h)
-				}
-			case *ast.CallExpr:
-				u.classifyCall(f, n, hasFuncFields)
+		nd := &f.nodes
+		f.loops = len(nd.fors)+len(nd.ranges) > 0
+		for _, lit := range nd.lits {
+			f.callees = append(f.callees, idx.byLit[lit])
+		}
+		for _, id := range nd.funcIDs {
+			if h := idx.fnOf(id); h != nil {
+				f.callees = append(f.callees, h)
 			}
-			return true
-		})
+		}
+		for _, c := range nd.calls {
+			u.classifyCall(f, c, hasFuncFields)
+		}
 	}
 	u.markCycles()
 	for _, f := range idx.all {
@@ -148,12 +143,12 @@ func (u *unit) hasFuncFields() bool {
 		return u.funcFlds == 2
 	}
 	found := false
-	ast.Inspect(u.file, func(n ast.Node) bool {
-		if st, ok := n.(*ast.StructType); ok && u.structHasFunc(st, 0) {
+	for _, st := range u.structs {
+		if u.structHasFunc(st, 0) {
 			found = true
+			break
 		}
-		return !found
-	})
+	}
 	u.funcFlds = 1
 	if found {
 		u.funcFlds = 2

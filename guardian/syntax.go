@@ -7,8 +7,10 @@ import (
 	"strings"
 )
 
-// checkSyntax walks the whole file for forbidden constructs.
+// checkSyntax walks the whole file for forbidden constructs, and notes
+// every identifier spelled and declared.
 func (u *unit) checkSyntax() {
+	u.namesDone = true
 	ast.Inspect(u.file, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.Ident:
@@ -21,6 +23,8 @@ func (u *unit) checkSyntax() {
 			if n.Tok == token.GOTO {
 				u.reject(RuleGotoStatement, n.Pos(), "goto is not allowed: write a for loop with break and continue")
 			}
+		case *ast.StructType:
+			u.structs = append(u.structs, n)
 		case *ast.ChanType:
 			u.reject(RuleChan, n.Pos(), "channel types are not allowed: a method has no goroutines to talk to; use a slice")
 		case *ast.SendStmt:
@@ -62,11 +66,16 @@ func (u *unit) checkSyntax() {
 }
 
 func (u *unit) checkIdent(id *ast.Ident) {
+	u.names[id.Name] = true
+	declares := id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos()
+	if declares {
+		u.declared[id.Name] = true
+	}
 	if strings.HasPrefix(id.Name, ReservedPrefix) {
 		u.rejectOnce("reserved:"+id.Name, RuleIdentReserved, id.Pos(), "identifier %s is reserved: names starting with %q belong to the guardian's instrumentation; rename it", id.Name, ReservedPrefix)
 		return
 	}
-	if id.Name == HostPackage && id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos() {
+	if id.Name == HostPackage && declares {
 		u.rejectOnce("shadow:"+strconv.Itoa(int(id.Pos())), RuleIdentShadow, id.Pos(), "do not declare anything named %s: it hides the host package; pick another name", HostPackage)
 	}
 }

@@ -42,8 +42,10 @@ type unit struct {
 	genOrder   []string
 	reported   map[string]bool
 
-	fns    *fnIndex // functions of the file, built by the analyses
-	writes bool     // the entry may write state
+	fns      *fnIndex       // functions of the file, built by the analyses
+	litSpans [][2]token.Pos // spans of function literals and &x expressions
+	structs  []*ast.StructType
+	writes   bool // the entry may write state
 }
 
 func newUnit(src []byte, selector string, opts Options) *unit {
@@ -124,8 +126,8 @@ func (u *unit) collectNames() {
 // audit runs every pass in order.
 func (u *unit) audit() {
 	u.checkImports()
-	u.checkDecls()
 	u.checkSyntax()
+	u.checkDecls()
 	u.fns = u.indexFuncs()
 	u.instrumentAnalysis()
 	u.compat()
