@@ -18,29 +18,30 @@ import (
 // guardian's instrumentation calls.
 const HostPackage = "batos"
 
-// neverExported lists packages (and their sub-packages) whose symbols
+// refusedPackage reports packages (and their sub-packages) whose symbols
 // interpreted code never gets, whatever the allowlist says: they reach the
 // process, files, the network or reflection, or they block.
-var neverExported = []string{
-	"os", "syscall", "unsafe", "reflect", "runtime", "net", "plugin",
-	"io/ioutil", "io/fs", "path/filepath", "sync", "log", "testing", "debug",
-	"embed", "expvar", "context", "crypto/tls", "go/build", "go/importer",
-	"archive", "compress", "database", "internal", "iter",
-}
-
-// withheld lists symbols removed from allowed packages: timers and sleeps
-// outlive or stall a call.
-var withheld = map[string][]string{
-	"time": {"Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick", "Timer", "Ticker"},
-}
-
 func refusedPackage(p string) bool {
-	for _, n := range neverExported {
+	for _, n := range []string{
+		"os", "syscall", "unsafe", "reflect", "runtime", "net", "plugin",
+		"io/ioutil", "io/fs", "path/filepath", "sync", "log", "testing", "debug",
+		"embed", "expvar", "context", "crypto/tls", "go/build", "go/importer",
+		"archive", "compress", "database", "internal", "iter",
+	} {
 		if p == n || strings.HasPrefix(p, n+"/") {
 			return true
 		}
 	}
 	return false
+}
+
+// withheld lists the symbols removed from an allowed package: timers and
+// sleeps outlive or stall a call.
+func withheld(pkg string) []string {
+	if pkg == "time" {
+		return []string{"Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick", "Timer", "Ticker"}
+	}
+	return nil
 }
 
 // sandboxSymbols builds the symbol table for an interpreter: the allowed
@@ -67,7 +68,7 @@ func sandboxSymbols(allowed []string, host map[string]reflect.Value) (interp.Exp
 		for name, v := range syms {
 			m[name] = v
 		}
-		for _, name := range withheld[p] {
+		for _, name := range withheld(p) {
 			delete(m, name)
 		}
 		out[key] = m
