@@ -103,6 +103,8 @@
 //   - Yaegi unwinds a panic in time quadratic in the stack depth: a method
 //     stopped at the default 4,000 frames takes about 0.4 s to unwind, more
 //     while the collector is busy.
+//   - A call's wall-clock budget covers the sends it makes, including a
+//     DoesNotUnderstand cycle one of them starts.
 //   - A failed call's writes stay in the transaction as far as the method
 //     got, in either policy; uvm.Image.Update discards them when the error
 //     is returned, as it should be.

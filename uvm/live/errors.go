@@ -58,6 +58,7 @@ type CompileError struct {
 	refused  bool
 }
 
+// Error names the method, the position and the message.
 func (e *CompileError) Error() string {
 	what := "does not compile"
 	if e.refused {
@@ -89,6 +90,7 @@ type BudgetError struct {
 	cause    error  // the context's error, when the caller's context ended
 }
 
+// Error names the method and the exhausted resource with its limit.
 func (e *BudgetError) Error() string {
 	return fmt.Sprintf("live: method %s exhausted its %s budget (limit %d %s)", methodName(e.Selector, e.Version), e.Resource, e.Limit, e.Unit)
 }
@@ -108,6 +110,7 @@ type PanicError struct {
 	Value    string
 }
 
+// Error names the method and the panic value.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("live: method %s panicked: %s", methodName(e.Selector, e.Version), e.Value)
 }
@@ -126,6 +129,7 @@ type MethodError struct {
 	err      error
 }
 
+// Error names the method and the text of its error.
 func (e *MethodError) Error() string {
 	return fmt.Sprintf("live: method %s: %s", methodName(e.Selector, e.Version), e.Text)
 }
@@ -146,6 +150,7 @@ type ResultError struct {
 	Type     string // the offending Go type
 }
 
+// Error names the method and what in its result was not plain data.
 func (e *ResultError) Error() string {
 	return fmt.Sprintf("live: method %s returned %s of type %s, which is not plain data (want nil, bool, integers, floats, string, []byte, slices, maps with string keys, batos.Ref)", methodName(e.Selector, e.Version), e.Path, e.Type)
 }
@@ -165,6 +170,7 @@ type WorkerError struct {
 	Detail   string
 }
 
+// Error names the method and the cause.
 func (e *WorkerError) Error() string {
 	return fmt.Sprintf("live: worker running method %s failed: %s", methodName(e.Selector, e.Version), e.Cause)
 }

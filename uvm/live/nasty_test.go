@@ -180,6 +180,15 @@ func nasty(self batos.Self, args []any) (any, error) {
 }`, check: func(t *testing.T, v any, err error) {
 			require.Contains(t, err.Error(), "Error method is not called")
 		}},
+		{name: "panic with an error whose Error loops, unchecked", policies: both, raw: true, want: live.ErrPanic, src: `
+type loopErr struct{}
+func (loopErr) Error() string {
+	for {
+	}
+}
+func nasty(self batos.Self, args []any) (any, error) {
+	panic(loopErr{})
+}`},
 		{name: "writes after it returned", policies: iso, raw: true, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	go func() {
