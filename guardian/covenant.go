@@ -608,10 +608,29 @@ func (c *covenant) expr1(e ast.Expr) *node {
 // change in place.
 func (c *covenant) scalar(t ast.Expr) bool {
 	switch typeName(t) {
-	case "", "any":
-		return c.u.isHostType(t, "Ref") || c.u.isHostType(t, "OID")
+	case "any":
+		return false
+	case "":
+		if sel, ok := t.(*ast.SelectorExpr); ok {
+			// A standard or host value type (time.Time, batos.Ref); the
+			// slice types of package sort share memory.
+			return c.u.pkgOf(sel.X) != "" && c.u.pkgOf(sel.X) != "sort"
+		}
+		return false
 	}
 	return true
+}
+
+// freshResults reports whether the functions of a standard package return
+// values that share no memory with their arguments.
+func freshResults(path string) bool {
+	switch path {
+	case "strings", "strconv", "fmt", "math", "math/bits", "math/rand", "unicode", "unicode/utf8", "unicode/utf16",
+		"errors", "time", "regexp", "encoding/json", "encoding/hex", "encoding/base64", "hash/crc32", "html", "path",
+		"container/list", HostPackage:
+		return true
+	}
+	return false
 }
 
 func (c *covenant) call(e *ast.CallExpr) *node {
@@ -670,17 +689,19 @@ func (c *covenant) call(e *ast.CallExpr) *node {
 		if path := u.pkgOf(f.X); path != "" {
 			ns := args()
 			switch {
-			case path == "bytes":
-				r := &node{}
-				for _, a := range ns {
-					c.union(r, a)
-				}
-				return r
 			case (path == "strconv" && len(f.Sel.Name) > 6 && f.Sel.Name[:6] == "Append") ||
 				(path == "unicode/utf8" && f.Sel.Name == "AppendRune"):
 				if len(ns) > 0 {
 					return ns[0]
 				}
+			case !freshResults(path):
+				// bytes.TrimSpace, sort.StringSlice, sort.Reverse, ...
+				// may return (a wrapper of) what they are given.
+				r := &node{}
+				for _, a := range ns {
+					c.union(r, a)
+				}
+				return r
 			}
 			return &node{}
 		}
@@ -1711,6 +1732,11 @@ func (r *run) effect(e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 			t, w, st := r.viaValue(c.elem(c.expr(f.X)), e, stored)
 			return r.withArgs(t, w, st, e)
 		}
+		// A method of a value wrapping slot memory (sort.StringSlice,
+		// bytes.NewBuffer) may change it.
+		if c.pointsToSlot(f.X, stored) && !readOnlyReceiver(f.Sel.Name) {
+			return tfWrite, true, 0
+		}
 		if !readOnlyMethod(f.Sel.Name) {
 			for _, a := range e.Args {
 				if c.pointsToSlot(a, stored) {
@@ -1812,6 +1838,19 @@ func mutates(path, name string, e *ast.CallExpr, c *covenant, stored uint64) boo
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// readOnlyReceiver reports whether a method of a standard type with this
+// name leaves its receiver alone.
+func readOnlyReceiver(name string) bool {
+	switch name {
+	case "String", "Len", "Less", "Cap", "Bytes", "Error", "Format", "Equal", "Before", "After", "Compare", "Sub",
+		"Unix", "UnixMilli", "UnixNano", "Year", "Month", "Day", "Hour", "Minute", "Second", "Nanosecond", "Weekday",
+		"YearDay", "IsZero", "Add", "AddDate", "In", "UTC", "Local", "Truncate", "Round", "Seconds", "Milliseconds",
+		"Hours", "Minutes", "Search":
+		return true
 	}
 	return false
 }
