@@ -202,9 +202,14 @@ func typeName(t reflect.Type) string {
 }
 
 // toResult converts a method's result, or reports why it cannot.
-func toResult(v any, limit int64, sel string, version int) (any, error) {
+func toResult(v any, limit int64, sel string, version int) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &ResultError{Selector: sel, Version: version, Path: "the result", Type: "a value that could not be read (" + describePanicPlain(r) + ")"}
+		}
+	}()
 	p := &plainer{limit: limit}
-	out, err := p.convert("the result", v, 0)
+	out, err = p.convert("the result", v, 0)
 	if err == nil {
 		return out, nil
 	}
@@ -245,6 +250,11 @@ func errorText(err error) (text string, safe bool) {
 	if err == nil {
 		return "", true
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			text, safe = "an error whose Error method panicked", false
+		}
+	}()
 	seen := 0
 	var walk func(e error, depth int) bool
 	walk = func(e error, depth int) bool {
@@ -317,6 +327,15 @@ func describePanic(r any) string {
 		return fmt.Sprint(x)
 	}
 	return describePanic(reflect.ValueOf(r))
+}
+
+// describePanicPlain describes a panic value that arose in the host's own
+// reading of a value, without calling methods of unknown types.
+func describePanicPlain(r any) string {
+	if s, ok := r.(string); ok {
+		return s
+	}
+	return "panic of type " + typeName(reflect.TypeOf(r))
 }
 
 func clip(s string, n int) string {
