@@ -178,7 +178,7 @@
 //		// unexported fields
 //	}
 //	func Enter(self Self) *Meter     // the meter of the call self belongs to; counts a frame
-//	func (m *Meter) Enter()          // counts a nested frame
+//	func (m *Meter) Enter()          // counts a nested frame and a step
 //	func (m *Meter) Leave()          // ends a frame (always deferred)
 //	func (m *Meter) Refuel()         // called when Fuel < 0: charge, check, refill Fuel
 //	func (m *Meter) Alloc(n int) int // approve an allocation of n elements; returns n
@@ -203,20 +203,28 @@
 //	func walk(__meter *batos.Meter, b []byte) int {
 //		__meter.Enter() // in helpers and literals that may recurse
 //		defer __meter.Leave()
+//		sort.Slice(b, func(i, j int) bool {
+//			if __meter.Fuel--; __meter.Fuel < 0 { // first in other literals
+//				__meter.Refuel()
+//			}
+//			return b[i] < b[j]
+//		})
 //		...
 //	}
 //
+// A function (helper or literal) calls Enter and Leave if it may take part
+// in recursion: it lies on a cycle of the call graph (direct calls,
+// references as values, literals it defines), or it calls a function value
+// the guardian cannot follow. Every other function literal, and every
+// helper used as a value, starts with the fuel check instead, because a
+// standard function such as sort.Slice may call it any number of times.
 // A helper takes the meter as its first parameter only if it needs it: it
-// loops, allocates, may recurse, or calls (or defines a literal that
-// calls) something that needs it. A helper that needs it and is used as a
-// value is replaced there by func(__a0 T0, ...) R { return h(__meter,
-// __a0, ...) }. A function (helper or literal) calls Enter and Leave if it
-// may take part in recursion: it lies on a cycle of the call graph (direct
-// calls, references as values, literals it defines), or it calls a
-// function value the guardian cannot follow. Functions without loops and
-// without such calls run in bounded time and cannot recurse, so they are
-// left as written: a sort.Slice less function or a small predicate costs
-// nothing extra.
+// loops, allocates, may recurse, is used as a value, or calls (or defines
+// a literal that calls) something that needs it; where such a helper is
+// used as a value, it is replaced by func(__a0 T0, ...) R { return
+// h(__meter, __a0, ...) }. A helper that is only called directly, without
+// loops or such calls, runs in bounded time, cannot recurse, and is left
+// as written.
 //
 // The runtime must:
 //
@@ -238,9 +246,9 @@
 //     (every later check fails again) and the runtime must treat a call
 //     whose meter is exhausted as failed, whatever the call returned.
 //
-// A loop iteration costs a field decrement and a comparison (about 25 ns
-// in the interpreter, against about 90 ns for a host call per iteration);
-// a recursion-capable call costs two host calls.
+// A loop iteration or a call of a literal costs a field decrement and a
+// comparison (about 25 ns in the interpreter, against about 90 ns for a
+// host call per iteration); a recursion-capable call costs two host calls.
 //
 // # Caveats
 //

@@ -20,7 +20,9 @@ type fnInfo struct {
 	loops, allocs, unknownCall bool
 	callees                    []*fnInfo
 	needsEnter, needsMeter     bool
-	index, low                 int // Tarjan
+	needsCount                 bool // a fuel check at entry (literals and helpers used as values)
+	asValue                    bool // a helper used as a value
+	index, low                 int  // Tarjan
 	onStack, cyclic            bool
 
 	// covenant

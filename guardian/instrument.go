@@ -27,9 +27,28 @@ func (u *unit) instrumentAnalysis() {
 		}
 	}
 	u.markCycles()
+	// A helper used as a value may be called by a standard function any
+	// number of times (sort.Slice, strings.FieldsFunc): like a literal, it
+	// counts its calls.
+	called := map[*ast.Ident]bool{}
+	for _, f := range idx.all {
+		for _, c := range f.nodes.calls {
+			if id, ok := ast.Unparen(c.Fun).(*ast.Ident); ok {
+				called[id] = true
+			}
+		}
+	}
+	for _, f := range idx.all {
+		for _, id := range f.nodes.funcIDs {
+			if h := idx.fnOf(id); h != nil && !called[id] && !isDeclName(h, id) {
+				h.asValue = true
+			}
+		}
+	}
 	for _, f := range idx.all {
 		f.needsEnter = f.entry || f.unknownCall || f.cyclic
-		f.needsMeter = f.needsEnter || f.loops || f.allocs
+		f.needsCount = !f.needsEnter && (f.lit != nil || f.asValue)
+		f.needsMeter = f.needsEnter || f.needsCount || f.loops || f.allocs
 	}
 	for changed := true; changed; {
 		changed = false
@@ -269,6 +288,9 @@ func (u *unit) instrument() {
 			}
 		case f.lit != nil && f.needsEnter:
 			u.insertStmts(f.body, prioMeter, enter, leave)
+		}
+		if f.needsCount {
+			u.insertStmts(f.body, prioMeter, u.fuelCheck())
 		}
 		u.instrumentBody(f)
 	}
