@@ -267,7 +267,7 @@ func (u *unit) rewriteRangeInt(rs *ast.RangeStmt, name string, untyped bool) {
 func (u *unit) rewriteRangeString(rs *ast.RangeStmt) bool {
 	utf8 := u.pathNames["unicode/utf8"]
 	if utf8 == "" {
-		if u.spelled("utf8") || u.isDeclared("utf8") {
+		if u.spelled("utf8") || u.isDeclared("utf8") || !u.allowed("unicode/utf8") {
 			return false
 		}
 		utf8 = "utf8"
@@ -422,7 +422,7 @@ func (u *unit) mathName() string {
 	if n := u.pathNames["math"]; n != "" {
 		return n
 	}
-	if u.spelled("math") || u.isDeclared("math") {
+	if u.spelled("math") || u.isDeclared("math") || !u.allowed("math") {
 		return ""
 	}
 	u.pkgNames["math"] = "math"

@@ -12,14 +12,6 @@ func (u *unit) checkImports() {
 	if u.file.Name.Name == "main" {
 		u.reject(RulePackageMain, u.file.Name.Pos(), "the package must not be main: a method is a library function; use any other package name, for example `package method`")
 	}
-	allowed := func(path string) bool {
-		for _, p := range u.opts.Imports {
-			if p == path {
-				return true
-			}
-		}
-		return false
-	}
 	for _, spec := range u.file.Imports {
 		path, err := strconv.Unquote(spec.Path.Value)
 		name := ""
@@ -45,7 +37,7 @@ func (u *unit) checkImports() {
 				u.reject(RuleImportAlias, spec.Pos(), "import the host package as plain %q, without the name %s, and refer to it as batos", HostPackage, name)
 			}
 			continue
-		case !allowed(path):
+		case !u.allowed(path):
 			u.reject(RuleImportForbidden, spec.Pos(), "import %q is not allowed%s: a method may import only %s", path, forbiddenHint(path), u.allowText())
 			continue
 		}
@@ -68,6 +60,16 @@ func (u *unit) checkImports() {
 			u.pathNames[path] = name
 		}
 	}
+}
+
+// allowed reports whether the options allow importing path.
+func (u *unit) allowed(path string) bool {
+	for _, p := range u.opts.Imports {
+		if p == path {
+			return true
+		}
+	}
+	return false
 }
 
 func forbiddenHint(path string) string {
