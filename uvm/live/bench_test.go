@@ -164,7 +164,8 @@ func benchInstall(b *testing.B, n int) {
 	}
 	st := r.Stats()
 	b.ReportMetric(after-before, "rss-MiB")
-	b.ReportMetric(float64(st.Generations), "generations")
+	b.ReportMetric(float64(st.CurrentGeneration), "generations-made")
+	b.ReportMetric(float64(st.Generations), "generations-live")
 }
 
 // rssMiB reads the process's resident set after a collection.
