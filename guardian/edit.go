@@ -90,8 +90,6 @@ func (u *unit) insertStmts(b *ast.BlockStmt, prio int, stmts ...string) {
 	u.insertAt(off, prio, text)
 }
 
-var errOverlap = errors.New("overlapping edits")
-
 // applyEdits applies non-overlapping edits to src.
 func applyEdits(src []byte, edits []edit) ([]byte, error) {
 	sort.SliceStable(edits, func(i, j int) bool {
@@ -112,7 +110,7 @@ func applyEdits(src []byte, edits []edit) ([]byte, error) {
 	last := 0
 	for _, e := range edits {
 		if e.start < last || e.end < e.start || e.end > len(src) {
-			return nil, errOverlap
+			return nil, errors.New("overlapping edits")
 		}
 		out = append(out, src[last:e.start]...)
 		out = append(out, e.text...)

@@ -133,7 +133,8 @@ func (u *unit) declType(id *ast.Ident, depth int) ast.Expr {
 			return nil
 		}
 		if len(decl.Values) == len(decl.Names) {
-			return u.defaultType(u.typeOf(decl.Values[i], depth))
+			t, _ := u.typeOf(decl.Values[i], depth) // an untyped constant's default type
+			return t
 		}
 		if len(decl.Values) == 1 {
 			return u.tupleType(decl.Values[0], i, depth)
@@ -154,7 +155,8 @@ func (u *unit) declType(id *ast.Ident, depth int) ast.Expr {
 			}
 		}
 		if len(decl.Rhs) == len(decl.Lhs) {
-			return u.defaultType(u.typeOf(decl.Rhs[i], depth))
+			t, _ := u.typeOf(decl.Rhs[i], depth)
+			return t
 		}
 		if len(decl.Rhs) == 1 {
 			return u.tupleType(decl.Rhs[0], i, depth)
@@ -170,11 +172,6 @@ func identIndex(ids []*ast.Ident, name string) int {
 		}
 	}
 	return -1
-}
-
-// defaultType drops untypedness: an untyped constant takes its default type.
-func (u *unit) defaultType(t ast.Expr, untyped bool) ast.Expr {
-	return t
 }
 
 // tupleType is the type of the i-th value of a multi-valued expression.
