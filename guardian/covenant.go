@@ -20,26 +20,40 @@ import (
 // clear once its deferred calls have run.
 
 // tf is the effect of a piece of code on the dirty bit: the bit after it,
-// given the bit before it was clear (f0) or set (f1).
-type tf struct{ f0, f1 bool }
+// given the bit before it was clear (bit 0 of tf) or set (bit 1).
+type tf uint8
 
-var (
-	tfID    = tf{false, true}
-	tfMark  = tf{false, false}
-	tfWrite = tf{true, true}
+const (
+	tfMark  tf = 0 // clean whatever it was
+	tfID    tf = 2 // unchanged
+	tfWrite tf = 3 // dirty whatever it was
 )
+
+func mkTF(f0, f1 bool) tf {
+	var t tf
+	if f0 {
+		t |= 1
+	}
+	if f1 {
+		t |= 2
+	}
+	return t
+}
+
+// writes reports whether the effect dirties a clean state.
+func (t tf) writes() bool { return t&1 != 0 }
 
 func (t tf) apply(d bool) bool {
 	if d {
-		return t.f1
+		return t&2 != 0
 	}
-	return t.f0
+	return t&1 != 0
 }
 
 // then is t followed by v.
-func (t tf) then(v tf) tf { return tf{v.apply(t.f0), v.apply(t.f1)} }
+func (t tf) then(v tf) tf { return mkTF(v.apply(t.apply(false)), v.apply(t.apply(true))) }
 
-func (t tf) join(v tf) tf { return tf{t.f0 || v.f0, t.f1 || v.f1} }
+func (t tf) join(v tf) tf { return t | v }
 
 // covFn is what the covenant analysis knows of one function.
 type covFn struct {
@@ -975,12 +989,12 @@ func (c *covenant) summaries() {
 		work = work[1:]
 		queued[f] = false
 		r0 := c.run(f, false, false)
-		sum, mw, stores := tf{r0.out, r0.reached}, r0.wrote, r0.stores
+		sum, mw, stores := mkTF(r0.out, r0.reached), r0.wrote, r0.stores
 		if r0.touched {
 			// Only a function that touches the bit can behave differently
 			// when called dirty.
 			r1 := c.run(f, true, false)
-			sum.f1, mw, stores = r1.out, mw || r1.wrote, stores|r1.stores
+			sum, mw, stores = mkTF(r0.out, r1.out), mw || r1.wrote, stores|r1.stores
 		}
 		if sum != f.cov.sum || mw != f.cov.mayWrite || stores != f.cov.stores {
 			f.cov.sum, f.cov.mayWrite, f.cov.stores = sum, mw, stores
@@ -1086,9 +1100,10 @@ type jump struct {
 }
 
 type memoKey struct {
-	stmt          ast.Stmt
-	dirty, f0, f1 bool
-	stored        uint64
+	stmt   ast.Stmt
+	dirty  bool
+	exit   tf
+	stored uint64
 }
 
 type memoVal struct {
@@ -1341,7 +1356,7 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		if writes {
 			r.wrote = true
 		}
-		if t.f0 && !st.dpos.IsValid() {
+		if t.writes() && !st.dpos.IsValid() {
 			st.dpos = s.Pos()
 		}
 		if t != tfID {
@@ -1402,7 +1417,7 @@ func (r *run) store(l ast.Expr, st flow) flow {
 
 // loop analyses a for or range statement to a fixpoint.
 func (r *run) loop(s ast.Stmt, in flow, head func(flow) (body, exit flow), post func(flow) flow, infinite bool) flow {
-	key := memoKey{stmt: s, dirty: in.dirty, f0: in.exit.f0, f1: in.exit.f1, stored: in.stored}
+	key := memoKey{stmt: s, dirty: in.dirty, exit: in.exit, stored: in.stored}
 	if m, ok := r.memo[key]; ok {
 		r.pendingLabel = ""
 		for _, j := range m.jumps {
@@ -1650,7 +1665,7 @@ func (r *run) apply(st flow, t tf, writes bool, pos token.Pos) flow {
 		r.touched = true
 	}
 	d := t.apply(st.dirty)
-	if d && (t.f0 || !st.dirty) {
+	if d && (t.writes() || !st.dirty) {
 		st.wpos = pos
 	}
 	st.dirty = d
@@ -1787,7 +1802,7 @@ func (r *run) viaValue(callee *node, e *ast.CallExpr, stored uint64) (tf, bool, 
 				s = tfWrite
 			}
 		}
-		if s.f0 || f.cov.mayWrite {
+		if s.writes() || f.cov.mayWrite {
 			writes = true
 		}
 		bits |= f.cov.stores
@@ -1811,7 +1826,7 @@ func (r *run) withArgs(t tf, writes bool, stores uint64, e *ast.CallExpr) (tf, b
 		}
 		for _, f := range c.find(n).fns {
 			s := r.use(f)
-			if f.cov.mayWrite || s.f0 {
+			if f.cov.mayWrite || s.writes() {
 				writes = true
 			}
 			stores |= f.cov.stores
