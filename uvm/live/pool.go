@@ -100,10 +100,10 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 		PerGen:      o.GenerationMethods,
 		ResultBytes: o.MaxResultBytes,
 		HeapGrowth:  o.MaxHeapGrowth,
-		SkipChecks:  o.skipRuntimeChecks,
 	}
 	var ready response
-	if err := p.write(&request{Op: opConfig, Config: cfg}); err == nil {
+	err = p.write(&request{Op: opConfig, Config: cfg})
+	if err == nil {
 		err = p.dec.Decode(&ready)
 	}
 	if err != nil || ready.Op != opCompiled {

@@ -314,13 +314,13 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 	info := &callInfo{selector: m.Selector, version: m.Version}
 	s := &hostSelf{view: c.Self(ctx), oid: uint64(c.Receiver.OID()), b: b, info: info}
 	comp.gen.begin(ch)
-	res, rerr, pv, panicked := invoke(comp.fn, s, c.Args)
+	oc := invoke(comp.fn, s, c.Args)
 	comp.gen.end(ch)
 	s.ended.Store(true)
-	if err := callError(info, b, rerr, pv, panicked); err != nil {
+	if err := callError(info, b, oc); err != nil {
 		return nil, err
 	}
-	return toResult(res, r.opts.MaxResultBytes, m.Selector, m.Version)
+	return toResult(oc.res, r.opts.MaxResultBytes, m.Selector, m.Version)
 }
 
 // Check audits and compiles source for selector without running it, in a

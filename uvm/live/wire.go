@@ -211,7 +211,6 @@ type workerConfig struct {
 	PerGen      int
 	ResultBytes int64
 	HeapGrowth  int64
-	SkipChecks  bool
 }
 
 // source is prepared source, sent the first time a worker needs it.

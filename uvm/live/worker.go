@@ -157,7 +157,7 @@ func (p *workerProc) run(rr *runRequest) error {
 	s := newWorkerSelf(p, rr, info, b)
 
 	c.gen.begin(p.ch)
-	res, rerr, pv, panicked := invoke(c.fn, s, fromWireList(rr.Args))
+	oc := invoke(c.fn, s, fromWireList(rr.Args))
 	c.gen.end(p.ch)
 	s.ended.Store(true)
 
@@ -165,7 +165,7 @@ func (p *workerProc) run(rr *runRequest) error {
 	// in the host they would be in the transaction too, and the caller
 	// discards it when it returns the error.
 	out := &response{Op: opDone}
-	out.Err, out.Result = p.outcome(info, b, res, rerr, pv, panicked)
+	out.Err, out.Result = p.outcome(info, b, oc)
 	ws, werr := s.flush()
 	if werr != nil {
 		out.Err, out.Result = wireErrorOf(werr), wval{}
@@ -179,11 +179,11 @@ func (p *workerProc) run(rr *runRequest) error {
 }
 
 // outcome turns what a call did into a result or an error, as plain data.
-func (p *workerProc) outcome(info *callInfo, b *budget, res any, rerr error, pv any, panicked bool) (*wireError, wval) {
-	if err := callError(info, b, rerr, pv, panicked); err != nil {
+func (p *workerProc) outcome(info *callInfo, b *budget, oc outcome) (*wireError, wval) {
+	if err := callError(info, b, oc); err != nil {
 		return wireErrorOf(err), wval{}
 	}
-	v, err := toResult(res, p.opts.MaxResultBytes, info.selector, info.version)
+	v, err := toResult(oc.res, p.opts.MaxResultBytes, info.selector, info.version)
 	if err != nil {
 		return wireErrorOf(err), wval{}
 	}
@@ -208,34 +208,42 @@ func (p *workerProc) waitReply() (*sendReply, error) {
 }
 
 // invoke calls a compiled method, recovering any panic.
-func invoke(fn entryFunc, s uvm.Self, args []any) (res any, err error, pv any, panicked bool) {
+func invoke(fn entryFunc, s uvm.Self, args []any) (o outcome) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err, pv, panicked = nil, nil, r, true
+			o = outcome{panicValue: r, panicked: true}
 		}
 	}()
-	res, err = fn(s, args)
-	return res, err, nil, false
+	o.res, o.err = fn(s, args)
+	return o
+}
+
+// outcome is how a call of interpreted code ended.
+type outcome struct {
+	res        any
+	err        error
+	panicValue any
+	panicked   bool
 }
 
 // callError classifies how a call ended: an exhausted budget wins over
 // everything the method did after (it may have recovered the abort), then
 // a panic, then the method's own error.
-func callError(info *callInfo, b *budget, rerr error, pv any, panicked bool) error {
+func callError(info *callInfo, b *budget, oc outcome) error {
 	if b.err != nil {
 		return b.err
 	}
-	if panicked {
-		if a, ok := pv.(abort); ok {
+	if oc.panicked {
+		if a, ok := oc.panicValue.(abort); ok {
 			return a.err
 		}
-		return &PanicError{Selector: info.selector, Version: info.version, Value: describePanic(pv)}
+		return &PanicError{Selector: info.selector, Version: info.version, Value: describePanic(oc.panicValue)}
 	}
-	if rerr != nil {
-		text, safe := errorText(rerr)
+	if oc.err != nil {
+		text, safe := errorText(oc.err)
 		me := &MethodError{Selector: info.selector, Version: info.version, Text: text}
 		if safe {
-			me.err = rerr
+			me.err = oc.err
 		}
 		return me
 	}
