@@ -86,7 +86,7 @@
 //	                   (any reference, not only calls)
 //	alloc.array        an array type longer than Options.MaxArray (65536) or of unknown length
 //	ident.reserved     an identifier starting with "__" (the instrumentation's namespace)
-//	ident.shadow       a declaration named batos, hiding the host package
+//	ident.shadow       a declaration named batos (hiding the host package), or len where an append needs the builtin
 //	yaegi.generic      type parameters or explicit instantiation
 //	yaegi.rangeint     range over an integer the guardian cannot rewrite
 //	yaegi.rangefunc    range over a function (an iterator)
