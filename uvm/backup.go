@@ -120,7 +120,9 @@ func (im *Image) Restore(ctx context.Context, r io.Reader) error {
 	var seqFloor uint64
 	wb := im.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = scanBackup(ctx, tmp, func(k, v []byte) error {
+	// Verified: apply in full, whatever the context says now, so the image
+	// is never left half restored by a cancellation.
+	err = scanBackup(context.WithoutCancel(ctx), tmp, func(k, v []byte) error {
 		if bytes.Equal(k, keyOIDSeq) {
 			if len(v) == 8 {
 				seqFloor = max(seqFloor, binary.BigEndian.Uint64(v))

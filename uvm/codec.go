@@ -142,7 +142,7 @@ func decodeSlots(payload []byte) (slots map[string]any, slot, reason string) {
 		}
 		slot = name
 		size, err := d.uvarint()
-		if err != nil || size+4 > uint64(len(d.b)) {
+		if err != nil || uint64(len(d.b)) < 4 || size > uint64(len(d.b))-4 {
 			return nil, slot, "truncated slot"
 		}
 		sum := binary.LittleEndian.Uint32(d.b)

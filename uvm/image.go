@@ -258,6 +258,9 @@ func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
 		if attempt >= im.opts.MaxRetries {
 			return fmt.Errorf("%w after %d attempts: %v", ErrConflict, attempt+1, err)
 		}
+		if attempt == 0 {
+			continue // the first retry is immediate: most conflicts are one-off
+		}
 		sleep := backoff + rand.N(backoff)
 		im.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "uvm: commit conflict, retrying",
 			slog.Int("attempt", attempt+1), slog.Duration("backoff", sleep))

@@ -2,6 +2,7 @@ package uvm
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -91,4 +92,39 @@ func TestNewerFormatRefused(t *testing.T) {
 	require.NoError(t, im.Close())
 	_, err = Open(dir, Options{NoSync: true})
 	require.ErrorIs(t, err, ErrFormat)
+}
+
+func TestHugeSlotLengthIsCorruptNotPanic(t *testing.T) {
+	payload := binary.AppendUvarint(nil, 1)
+	payload = appendString(payload, "s")
+	payload = binary.AppendUvarint(payload, ^uint64(0)-2) // size+4 would wrap
+	payload = append(payload, 1, 2, 3)
+	_, err := decodeObject(7, objKey(7), frame(payload))
+	require.ErrorIs(t, err, ErrCorrupt)
+	var ce *CorruptError
+	require.True(t, errors.As(err, &ce))
+	require.Equal(t, "s", ce.Slot)
+}
+
+func TestLookupContainerChangeNeedsMark(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open("", Options{InMemory: true})
+	require.NoError(t, err)
+	defer im.Close()
+	var oid OID
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		return o.Set("list", []any{int64(1)})
+	}))
+	err = im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		f, err := tx.Lookup(o, "list")
+		if err != nil {
+			return err
+		}
+		f.Value.([]any)[0] = int64(2)
+		return nil
+	})
+	require.ErrorIs(t, err, ErrCovenant)
 }

@@ -90,6 +90,10 @@ func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
 	if h == nil {
 		return Found{}, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
 	}
+	if isContainer(v) { // handed out as stored: an in-place change must be marked
+		h.exposed = true
+		h.toucher = tx.context
+	}
 	return Found{Holder: h, Value: v}, nil
 }
 
