@@ -90,21 +90,56 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		return nil, err
 	}
 
-	fl, leader := m.flights.join(key)
-	if leader {
-		method, err := m.runCycle(ctx, mission, persona, ch, key)
-		m.flights.finish(key, fl, method, err)
-	} else {
-		select {
-		case <-fl.done:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
+	for {
+		fl, leader := m.flights.join(key)
+		if leader {
+			m.lead(ctx, key, fl, mission, persona, ch)
+		} else {
+			if len(ch.keys) > 0 {
+				// A nested send never waits on another goroutine's cycle:
+				// two cycles needing each other would wait for ever.
+				return nil, fmt.Errorf("%w: %s is being written by another cycle; a nested send does not wait for it", ErrRecursiveCycle, key)
+			}
+			select {
+			case <-fl.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
+			}
+			// The leader's own cancellation is not this sender's failure.
+			if fl.err != nil && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
+				if meth, ok, err := m.committedMethod(ctx, key); err == nil && ok {
+					return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+				}
+				continue
+			}
 		}
+		if fl.err != nil {
+			return nil, fl.err
+		}
+		return msg.Tx.Run(ctx, msg.Receiver, fl.method, msg.Args...)
 	}
-	if fl.err != nil {
-		return nil, fl.err
+}
+
+// lead runs the cycle of a flight and always finishes it, also when
+// something in the cycle panics, so no sender waits for ever.
+func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Mission, persona string, ch chain) {
+	var method uvm.Method
+	err := fmt.Errorf("psm: cycle for %s ended abnormally", key)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic in the cycle for %s: %v", ErrCycleFailed, key, r)
+		}
+		m.flights.finish(key, fl, method, err)
+	}()
+	// Another sender's cycle may have installed it since our first look.
+	if meth, ok, cerr := m.committedMethod(ctx, key); cerr != nil {
+		err = cerr
+		return
+	} else if ok {
+		method, err = meth, nil
+		return
 	}
-	return msg.Tx.Run(ctx, msg.Receiver, fl.method, msg.Args...)
+	method, err = m.runCycle(ctx, mission, persona, ch, key)
 }
 
 // committedMethod looks the selector up in the latest committed state.
@@ -114,7 +149,7 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 	err := m.im.View(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.Object(key.oid)
 		if errors.Is(err, uvm.ErrNotFound) {
-			return fmt.Errorf("psm: object %d is not committed yet; commit it before sending it a message it does not understand (%q)", key.oid, key.sel)
+			return fmt.Errorf("psm: object %d is not committed yet; commit it before sending it a message it does not understand (%q): %w", key.oid, key.sel, err)
 		}
 		if err != nil {
 			return err

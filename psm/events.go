@@ -2,6 +2,7 @@ package psm
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -103,6 +104,17 @@ func (b *bus) publish(ctx context.Context, e Event) {
 	}
 	b.mu.Unlock()
 	for _, fn := range subs {
-		fn(e)
+		b.deliver(ctx, fn, e)
 	}
+}
+
+// deliver calls one subscriber; a panicking subscriber is logged, not
+// allowed to take the cycle down.
+func (b *bus) deliver(ctx context.Context, fn func(Event), e Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.logger.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "psm.subscriber_panic", slog.String("panic", fmt.Sprint(r)))
+		}
+	}()
+	fn(e)
 }

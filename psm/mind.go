@@ -143,6 +143,10 @@ func (m *Mind) Subscribe(fn func(Event)) (cancel func()) { return m.bus.subscrib
 // nothing answers starts a cognitive cycle; Send then returns the answer of
 // the method the cycle wrote, or a *CycleError saying which state failed.
 func (m *Mind) Send(ctx context.Context, oid uvm.OID, selector string, args ...any) (any, error) {
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	m.leave() // the cycle, if any, holds the mind open itself
 	return m.im.Send(ctx, oid, selector, args...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -21,6 +22,40 @@ type Mission struct {
 	Args     []any   `json:"args,omitempty"`
 	Target   uvm.OID `json:"target"`
 	Intent   string  `json:"intent,omitempty"`
+}
+
+// MarshalJSON writes the mission with its arguments in a JSON-safe form:
+// non-finite floats (which JSON cannot hold) become strings.
+func (m Mission) MarshalJSON() ([]byte, error) {
+	type plain Mission
+	p := plain(m)
+	p.Args = make([]any, len(m.Args))
+	for i, a := range m.Args {
+		p.Args[i] = jsonSafe(a)
+	}
+	return json.Marshal(p)
+}
+
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonSafe(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonSafe(e)
+		}
+		return out
+	}
+	return v
 }
 
 // Record is the durable account of one cycle: the mission, every state
