@@ -152,7 +152,15 @@ func decodeSlots(payload []byte) (slots map[string]any, slot, reason string) {
 			return nil, slot, "slot checksum mismatch"
 		}
 		vd := decoder{b: val}
-		v, err := vd.value()
+		var v any
+		if len(val) > 0 && val[0] == tagMethod {
+			// Methods are the bulk of a prototype's bytes and are rarely
+			// read as values: check the encoding now, decode on first use.
+			err = vd.skip()
+			v = lazyMethod{enc: val}
+		} else {
+			v, err = vd.value()
+		}
 		if err != nil {
 			return nil, slot, "undecodable value: " + err.Error()
 		}

@@ -41,6 +41,9 @@ var (
 	// ErrCovenant is returned by a commit when an object's state changed
 	// without MarkChanged (see the package documentation).
 	ErrCovenant = errors.New("uvm: persistence covenant violated")
+	// ErrRestart is returned by a send whose transaction was marked with
+	// Tx.Restart; View and Update run the transaction again on their own.
+	ErrRestart = errors.New("uvm: transaction restarts on a fresh snapshot")
 	// ErrConflict is returned when a transaction still conflicts with
 	// concurrent commits after the retry budget is spent.
 	ErrConflict = errors.New("uvm: transaction conflict")

@@ -236,9 +236,21 @@ func (im *Image) nextOID() (OID, error) {
 
 // View runs fn in a read-only transaction. Objects read in it reflect one
 // consistent snapshot. A write returns ErrReadOnly.
+//
+// A transaction marked with Tx.Restart runs fn again on a fresh snapshot.
 func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
-	return im.run(ctx, false, fn)
+	for restarts := 0; ; restarts++ {
+		err := im.run(ctx, false, fn)
+		if !errors.Is(err, ErrRestart) || restarts >= MaxRestarts {
+			return err
+		}
+	}
 }
+
+// MaxRestarts bounds how many times View or Update run a function again
+// because its transaction was marked with Tx.Restart; past it, the error
+// wrapping ErrRestart is returned.
+const MaxRestarts = 8
 
 // Update runs fn in a read-write transaction and commits when fn returns
 // nil; when fn returns an error or panics, everything it did is discarded.
@@ -247,11 +259,18 @@ func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
 // the same object), fn runs again on a fresh snapshot, up to
 // Options.MaxRetries times with exponential backoff and jitter; fn must
 // therefore not have effects outside the transaction that cannot be repeated.
-// After the last retry the error wraps ErrConflict.
+// After the last retry the error wraps ErrConflict. A transaction marked
+// with Tx.Restart runs again at once; that is not counted as a retry.
 func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
 	backoff := im.opts.RetryBackoff
+	restarts := 0
 	for attempt := 0; ; attempt++ {
 		err := im.run(ctx, true, fn)
+		if errors.Is(err, ErrRestart) && restarts < MaxRestarts {
+			restarts++
+			attempt--
+			continue
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
@@ -288,7 +307,11 @@ func (im *Image) run(ctx context.Context, update bool, fn func(*Tx) error) (err 
 			err = &PanicError{Value: describePanic(r), Stack: string(debug.Stack())}
 		}
 	}()
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if tx.restart != nil {
+		return tx.restart
+	}
+	if err != nil {
 		return err
 	}
 	if !update {

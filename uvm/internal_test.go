@@ -128,3 +128,81 @@ func TestLookupContainerChangeNeedsMark(t *testing.T) {
 	})
 	require.ErrorIs(t, err, ErrCovenant)
 }
+
+// Methods are kept encoded when an object loads and decoded on first use:
+// the object must read, run and re-encode exactly as if decoded at once,
+// and a method whose bytes pass the checksums but do not decode must still
+// be reported when the object loads, naming the slot.
+func TestMethodSlotsDecodeOnUse(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open("", Options{InMemory: true})
+	require.NoError(t, err)
+	defer im.Close()
+	var oid OID
+	var installed Method
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		o.Set("data", "d")
+		installed, err = tx.InstallMethod(o, Method{Selector: "greet", Source: "package m\n// source\n", Persona: "ALFRED", Intent: "say hi"})
+		return err
+	}))
+	before, err := im.Fingerprint(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		require.NoError(t, err)
+		require.IsType(t, lazyMethod{}, o.slots["greet"], "still encoded after load")
+		f, err := tx.Lookup(o, "greet")
+		require.NoError(t, err)
+		require.Equal(t, installed, f.Value, "Lookup decodes it")
+		v, ok := o.Get("greet")
+		require.True(t, ok)
+		require.Equal(t, installed, v)
+		require.Equal(t, o.orig, encodeObject(o.slots), "a decoded method re-encodes to the loaded bytes")
+		return tx.CheckCovenant()
+	}))
+	after, err := im.Fingerprint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before, after, "reading methods writes nothing")
+
+	// A field map that is not a method's: checksums fine, encoding broken.
+	broken := encodeObject(map[string]any{
+		"data":  "d",
+		"greet": lazyMethod{enc: []byte{tagMethod, tagString, 1, 'x'}},
+	})
+	rawPut(t, im, objKey(oid), broken)
+	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
+	var ce *CorruptError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "greet", ce.Slot)
+	require.Equal(t, oid, ce.OID)
+
+	truncated := encodeObject(map[string]any{"greet": lazyMethod{enc: encodeValue(nil, installed)[:20]}})
+	rawPut(t, im, objKey(oid), truncated)
+	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "greet", ce.Slot)
+}
+
+// skip must accept exactly what value accepts, for every kind of value.
+func TestSkipMatchesValue(t *testing.T) {
+	vals := []any{nil, true, false, int64(-5), 3.5, "s", []byte{1, 2}, []any{"a", int64(1), []any{}},
+		map[string]any{"k": map[string]any{"n": nil}}, Ref{OID: 9}, Primitive{Name: "p"}, BlobRef{ID: "ab", Size: 3},
+		Method{Selector: "m", Version: 2, Source: "src"}}
+	for _, v := range vals {
+		enc := encodeValue(nil, v)
+		d := decoder{b: enc}
+		require.NoError(t, d.skip(), "%#v", v)
+		require.Empty(t, d.b, "%#v", v)
+		for cut := range len(enc) {
+			d1, d2 := decoder{b: enc[:cut]}, decoder{b: enc[:cut]}
+			_, verr := d1.value()
+			serr := d2.skip()
+			if verr != nil {
+				require.Error(t, serr, "%#v cut at %d: value fails, skip must too", v, cut)
+			}
+		}
+	}
+}

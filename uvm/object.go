@@ -48,12 +48,29 @@ func (o *Object) Get(name string) (any, bool) {
 	if o.usable() != nil {
 		return nil, false
 	}
-	v, ok := o.slots[name]
+	v, ok, err := o.slot(name)
+	if err != nil {
+		return nil, false // unreachable: the encoding was checked at load
+	}
 	if ok && isContainer(v) {
 		o.exposed = true
 		o.toucher = o.tx.context
 	}
 	return v, ok
+}
+
+// slot returns an own slot's value, decoding a method loaded encoded.
+func (o *Object) slot(name string) (any, bool, error) {
+	v, ok := o.slots[name]
+	if l, lazy := v.(lazyMethod); lazy {
+		m, err := l.decode()
+		if err != nil {
+			return nil, true, &CorruptError{Key: printableKey(objKey(o.oid)), OID: o.oid, Slot: name, Reason: "undecodable method: " + err.Error()}
+		}
+		o.slots[name] = m
+		return m, true, nil
+	}
+	return v, ok, nil
 }
 
 // Has reports whether the object has an own slot of that name.

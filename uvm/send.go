@@ -135,8 +135,8 @@ func (s *visitedSet) add(oid OID) {
 
 func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, error) {
 	visited.add(o.oid)
-	if v, ok := o.slots[sel]; ok {
-		return o, v, nil
+	if v, ok, err := o.slot(sel); ok {
+		return o, v, err
 	}
 	var one [1]any
 	var parents []any

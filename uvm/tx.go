@@ -23,6 +23,24 @@ type Tx struct {
 	depth   int   // nested sends
 	context string
 	hooks   []func()
+	restart error // set by Restart
+}
+
+// Restart marks the transaction to run again, at once, on a fresh
+// snapshot: when its function returns, whatever it returns, View or Update
+// discards this attempt and calls the function again. It returns an error
+// wrapping ErrRestart, for the caller to return.
+//
+// A DoesNotUnderstand hook that commits in a transaction of its own (the
+// cognitive cycle installing a method) uses it: the sender's snapshot
+// predates the install, so the sender's transaction runs again and finds
+// the method by lookup, instead of running it on stale state and then
+// conflicting. Restarts are bounded (see MaxRestarts).
+func (tx *Tx) Restart(reason string) error {
+	if tx.restart == nil {
+		tx.restart = fmt.Errorf("%w: %s", ErrRestart, reason)
+	}
+	return tx.restart
 }
 
 // OnCommit registers fn to run after this transaction commits successfully

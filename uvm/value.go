@@ -244,6 +244,8 @@ func encodeValue(b []byte, v any) []byte {
 	case BlobRef:
 		b = appendString(append(b, tagBlob), x.ID)
 		return binary.AppendVarint(b, x.Size)
+	case lazyMethod:
+		return append(b, x.enc...)
 	case Method:
 		// A method is encoded as a field map so that later versions can add
 		// fields without breaking old images.
@@ -411,4 +413,101 @@ func (d *decoder) value() (any, error) {
 	default:
 		return nil, fmt.Errorf("unknown value tag %d", tag)
 	}
+}
+
+// lazyMethod is a method slot as loaded, still encoded (tag included). The
+// encoding was checked by skip when the object was decoded; the slot is
+// decoded on first use and re-encodes to the same bytes untouched.
+type lazyMethod struct{ enc []byte }
+
+func (l lazyMethod) decode() (Method, error) {
+	d := decoder{b: l.enc}
+	v, err := d.value()
+	if err != nil {
+		return Method{}, err
+	}
+	m, ok := v.(Method)
+	if !ok || len(d.b) != 0 {
+		return Method{}, errors.New("not a method")
+	}
+	return m, nil
+}
+
+// skip checks one encoded value, as value would, without building it.
+func (d *decoder) skip() error {
+	if len(d.b) == 0 {
+		return errShort
+	}
+	tag := d.b[0]
+	d.b = d.b[1:]
+	switch tag {
+	case tagNil, tagFalse, tagTrue:
+		return nil
+	case tagInt, tagBlob:
+		if tag == tagBlob {
+			if err := d.skipBytes(); err != nil {
+				return err
+			}
+		}
+		_, n := binary.Varint(d.b)
+		if n <= 0 {
+			return errShort
+		}
+		d.b = d.b[n:]
+		return nil
+	case tagFloat:
+		if len(d.b) < 8 {
+			return errShort
+		}
+		d.b = d.b[8:]
+		return nil
+	case tagString, tagBytes, tagPrimitive:
+		return d.skipBytes()
+	case tagRef:
+		_, err := d.uvarint()
+		return err
+	case tagMethod:
+		if len(d.b) == 0 || d.b[0] != tagMap {
+			return errors.New("method is not a field map")
+		}
+		return d.skip()
+	case tagList, tagMap:
+		d.depth++
+		defer func() { d.depth-- }()
+		if d.depth > maxDepth {
+			return errors.New("nested too deep")
+		}
+		n, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		if n > uint64(len(d.b)) {
+			return errShort
+		}
+		for range n {
+			if tag == tagMap {
+				if err := d.skipBytes(); err != nil {
+					return err
+				}
+			}
+			if err := d.skip(); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown value tag %d", tag)
+	}
+}
+
+func (d *decoder) skipBytes() error {
+	n, err := d.uvarint()
+	if err != nil {
+		return err
+	}
+	if n > uint64(len(d.b)) {
+		return errShort
+	}
+	d.b = d.b[n:]
+	return nil
 }

@@ -217,6 +217,7 @@ type pool struct {
 	sem     chan struct{} // one token per checked-out worker
 	mu      sync.Mutex
 	idle    []*proc
+	busy    int // workers checked out
 	filling bool
 	closed  bool
 	wg      sync.WaitGroup
@@ -252,13 +253,15 @@ func (pl *pool) get(ctx context.Context) (*proc, error) {
 			p = pl.idle[n-1]
 			pl.idle = pl.idle[:n-1]
 		}
+		if p != nil && p.alive() {
+			pl.busy++
+			pl.mu.Unlock()
+			pl.refill()
+			return p, nil
+		}
 		pl.mu.Unlock()
 		if p == nil {
 			break
-		}
-		if p.alive() {
-			pl.refill()
-			return p, nil
 		}
 		pl.died.Add(1) // it died idle
 		pl.retire(p)
@@ -270,6 +273,9 @@ func (pl *pool) get(ctx context.Context) (*proc, error) {
 	}
 	pl.started.Add(1)
 	pl.logger.Debug("live: worker started", "pid", p.cmd.Process.Pid)
+	pl.mu.Lock()
+	pl.busy++
+	pl.mu.Unlock()
 	pl.refill()
 	return p, nil
 }
@@ -288,6 +294,7 @@ func (pl *pool) put(p *proc, healthy bool) {
 	defer func() { <-pl.sem }()
 	p.calls++
 	pl.mu.Lock()
+	pl.busy--
 	keep := healthy && !pl.closed && p.alive() && p.calls < pl.o.WorkerCalls && len(pl.idle) < pl.o.Workers
 	if keep {
 		pl.idle = append(pl.idle, p)
@@ -299,10 +306,12 @@ func (pl *pool) put(p *proc, healthy bool) {
 	}
 }
 
-// refill starts workers in the background until Workers are idle.
+// refill starts workers in the background until Workers are alive, idle
+// or checked out: a checked-out worker comes back to the idle list, so
+// starting another for it would only retire one of the two on return.
 func (pl *pool) refill() {
 	pl.mu.Lock()
-	if pl.filling || pl.closed || len(pl.idle) >= pl.o.Workers {
+	if pl.filling || pl.closed || len(pl.idle)+pl.busy >= pl.o.Workers {
 		pl.mu.Unlock()
 		return
 	}
@@ -322,7 +331,7 @@ func (pl *pool) refill() {
 		}()
 		for {
 			pl.mu.Lock()
-			if pl.closed || len(pl.idle) >= pl.o.Workers {
+			if pl.closed || len(pl.idle)+pl.busy >= pl.o.Workers {
 				pl.filling = false
 				pl.mu.Unlock()
 				return

@@ -357,3 +357,31 @@ func TestNoWorker(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmWorkersStay: sequential isolated calls reuse the warm workers
+// instead of starting a process per call (a returned worker used to be
+// retired because a refill had already replaced it).
+func TestWarmWorkersStay(t *testing.T) {
+	im, r := newImage(t, live.Options{Policy: live.PolicyIsolated, Workers: 2})
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
+		return err
+	}))
+	for i := range 30 {
+		require.NoError(t, r.Check(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i)))
+		_, err := im.Send(ctx, oid, "bump")
+		require.NoError(t, err)
+		// Give a background refill time to happen, as a model call would.
+		time.Sleep(5 * time.Millisecond)
+		require.Eventually(t, func() bool { return r.Stats().IdleWorkers == 2 }, 5*time.Second, time.Millisecond)
+	}
+	st := r.Stats()
+	require.LessOrEqual(t, st.WorkersStarted, int64(2), "60 sequential calls need no more than the two warm workers: %+v", st)
+	require.Zero(t, st.WorkerFailures)
+}
