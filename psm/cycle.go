@@ -30,6 +30,8 @@ type parts struct {
 	dryRun func(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error)
 	// recall searches memory for each query and returns context snippets.
 	recall func(ctx context.Context, queries []string) ([]string, error)
+	// search answers the knowledge catalog's search primitive.
+	search func(ctx context.Context, query string, k int) ([]any, error)
 	// skills finds installed methods similar to the mission.
 	skills func(ctx context.Context, query string) ([]string, error)
 	// learn records an installed method in memory and the skill index,
@@ -50,33 +52,91 @@ func newCycleID() string {
 // errDryRun discards the dry run's transaction.
 var errDryRun = errors.New("psm: dry run (discarded)")
 
+type cycleCtxKey struct{}
+
+// cycleOf returns the innermost cycle a call runs in, or nil.
+func cycleOf(ctx context.Context) *cycle {
+	c, _ := ctx.Value(cycleCtxKey{}).(*cycle)
+	return c
+}
+
+// find returns the cycle writing key among c and its ancestors.
+func (c *cycle) find(key flightKey) *cycle {
+	for ; c != nil; c = c.parent {
+		if c.key == key {
+			return c
+		}
+	}
+	return nil
+}
+
+// pendingFor returns a method validated by a nested cycle of c or of one
+// of its ancestors, not yet installed.
+func (c *cycle) pendingFor(key flightKey) (uvm.Method, bool) {
+	for ; c != nil; c = c.parent {
+		for _, p := range c.pending {
+			if p.key == key {
+				return p.method, true
+			}
+		}
+	}
+	return uvm.Method{}, false
+}
+
+func (c *cycle) setCandidate(m *uvm.Method) {
+	c.mu.Lock()
+	c.candidate = m
+	c.mu.Unlock()
+}
+
+func (c *cycle) candidateMethod() (uvm.Method, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.candidate == nil {
+		return uvm.Method{}, false
+	}
+	return *c.candidate, true
+}
+
 // DoesNotUnderstand implements uvm.DoesNotUnderstand: a message nothing
-// answers becomes a cognitive cycle, and the method it installs answers
-// the message in the sender's transaction.
+// answers becomes a cognitive cycle. A top-level cycle installs the method
+// in a transaction of its own and restarts the sender's transaction
+// (uvm.Tx.Restart), which then finds the method by lookup: the message is
+// resent on a snapshot that has it. A cycle started inside another's dry
+// run installs nothing yet: its method joins the outer cycle's, and
+// answers in the dry run's transaction.
 func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, error) {
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
-	ch := chainOf(ctx)
-	if ch.contains(key) {
-		// A recursive send during a dry run reaches the candidate itself.
-		if cand, ok := m.flights.candidate(key); ok {
-			return msg.Tx.Run(ctx, msg.Receiver, cand, msg.Args...)
+	outer := cycleOf(ctx)
+	if outer != nil {
+		if c := outer.find(key); c != nil {
+			// A recursive send during a dry run reaches the candidate itself.
+			if cand, ok := c.candidateMethod(); ok {
+				return msg.Tx.Run(ctx, msg.Receiver, cand, msg.Args...)
+			}
+			return nil, fmt.Errorf("%w: %s is needed before its source exists", ErrRecursiveCycle, key)
 		}
-		return nil, fmt.Errorf("%w: %s is needed before its source exists", ErrRecursiveCycle, key)
-	}
-	if len(ch.keys) > m.opts.MaxNesting {
-		return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, len(ch.keys), m.opts.MaxNesting)
+		if meth, ok := outer.pendingFor(key); ok {
+			return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+		}
+		if depth := outer.rec.Depth + 1; depth > m.opts.MaxNesting {
+			return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, depth, m.opts.MaxNesting)
+		}
 	}
 	if err := m.enter(); err != nil {
 		return nil, err
 	}
 	defer m.leave()
 
-	// The sender's snapshot may predate a method another cycle (or a
-	// nested one) has installed since: answer with the committed method.
+	// The sender's snapshot may predate a method another cycle has
+	// installed since.
 	if meth, ok, err := m.committedMethod(ctx, key); err != nil {
 		return nil, err
 	} else if ok {
-		return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+		if outer != nil {
+			return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+		}
+		return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed after this transaction began", key))
 	}
 
 	mission := Mission{Selector: msg.Selector, Args: msg.Args, Target: msg.Receiver.OID()}
@@ -90,16 +150,23 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		return nil, err
 	}
 
+	if outer != nil {
+		// Nested: no flight. Cycles inside one outer cycle run one at a
+		// time (a dry run is one goroutine), and a nested send never waits
+		// on another goroutine's cycle: two cycles needing each other
+		// would wait for ever.
+		meth, err := m.runCycle(ctx, mission, persona, outer, key)
+		if err != nil {
+			return nil, err
+		}
+		return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+	}
+
 	for {
 		fl, leader := m.flights.join(key)
 		if leader {
-			m.lead(ctx, key, fl, mission, persona, ch)
+			m.lead(ctx, key, fl, mission, persona)
 		} else {
-			if len(ch.keys) > 0 {
-				// A nested send never waits on another goroutine's cycle:
-				// two cycles needing each other would wait for ever.
-				return nil, fmt.Errorf("%w: %s is being written by another cycle; a nested send does not wait for it", ErrRecursiveCycle, key)
-			}
 			select {
 			case <-fl.done:
 			case <-ctx.Done():
@@ -107,8 +174,8 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 			}
 			// The leader's own cancellation is not this sender's failure.
 			if fl.err != nil && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
-				if meth, ok, err := m.committedMethod(ctx, key); err == nil && ok {
-					return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+				if _, ok, err := m.committedMethod(ctx, key); err == nil && ok {
+					return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed by another sender's cycle", key))
 				}
 				continue
 			}
@@ -116,13 +183,13 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		if fl.err != nil {
 			return nil, fl.err
 		}
-		return msg.Tx.Run(ctx, msg.Receiver, fl.method, msg.Args...)
+		return nil, msg.Tx.Restart(fmt.Sprintf("%s v%d installed", key, fl.method.Version))
 	}
 }
 
 // lead runs the cycle of a flight and always finishes it, also when
 // something in the cycle panics, so no sender waits for ever.
-func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Mission, persona string, ch chain) {
+func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Mission, persona string) {
 	var method uvm.Method
 	err := fmt.Errorf("psm: cycle for %s ended abnormally", key)
 	defer func() {
@@ -139,7 +206,7 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		method, err = meth, nil
 		return
 	}
-	method, err = m.runCycle(ctx, mission, persona, ch, key)
+	method, err = m.runCycle(ctx, mission, persona, nil, key)
 }
 
 // committedMethod looks the selector up in the latest committed state.
@@ -164,151 +231,254 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 	return meth, ok, err
 }
 
-// runCycle walks the states for one mission and returns the installed method.
-func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ch chain, key flightKey) (uvm.Method, error) {
-	c := &cycle{bus: m.bus, im: m.im, rec: Record{
+// runCycle walks the image's state machine for one mission. A top-level
+// cycle returns its installed method; a nested one (outer != nil) returns
+// its validated method, which installs with the outer cycle's.
+func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (uvm.Method, error) {
+	c := &cycle{bus: m.bus, im: m.im, key: key, parent: outer, rec: Record{
 		ID:      newCycleID(),
-		Parent:  ch.cycle,
-		Depth:   len(ch.keys),
 		Mission: mission,
 		Persona: persona,
 		Started: time.Now().UTC(),
 		Events:  []Event{},
 	}}
-	ctx = context.WithValue(ctx, chainCtxKey{}, ch.with(key, c.rec.ID))
+	if outer != nil {
+		c.rec.Parent, c.rec.Depth = outer.rec.ID, outer.rec.Depth+1
+	}
+	ctx = context.WithValue(ctx, cycleCtxKey{}, c)
 	if m.opts.CycleTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.opts.CycleTimeout)
 		defer cancel()
 	}
-	c.enter(ctx, Idle, fmt.Sprintf("mission: %q for object %d", mission.Selector, mission.Target))
-	if err := c.save(ctx); err != nil {
-		return uvm.Method{}, m.fail(ctx, c, Idle, fmt.Errorf("record: %w", err))
-	}
-
-	method, state, err := m.walk(ctx, c)
-	if err != nil {
-		return uvm.Method{}, m.fail(ctx, c, state, err)
-	}
-	return method, nil
-}
-
-// walk runs DECOMPOSING through COMPLETE. On failure it reports the state
-// that failed.
-func (m *Mind) walk(ctx context.Context, c *cycle) (uvm.Method, State, error) {
-	mission := c.rec.Mission
-
-	// DECOMPOSING: BRICK writes the research plan.
-	c.enter(ctx, Decomposing, "")
-	queries, err := m.decompose(ctx, c)
-	if err != nil {
-		return uvm.Method{}, Decomposing, err
-	}
-
-	// DELEGATING: memory and the skill index.
-	c.enter(ctx, Delegating, strings.Join(queries, " | "))
-	snippets, err := m.parts.recall(ctx, queries)
-	if err != nil {
-		return uvm.Method{}, Delegating, fmt.Errorf("memory search: %w", err)
-	}
-	skills, err := m.parts.skills(ctx, mission.Selector+" "+mission.Intent)
-	if err != nil {
-		return uvm.Method{}, Delegating, fmt.Errorf("skill search: %w", err)
-	}
-	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(snippets), len(skills))})
-
-	// SYNTHESIZING ⇄ VALIDATING, at most MaxAttempts times.
-	feedback := ""
-	var source string
-	for attempt := 1; ; attempt++ {
-		c.mu.Lock()
-		c.rec.Attempts = attempt
-		c.mu.Unlock()
-		c.enter(ctx, Synthesizing, fmt.Sprintf("attempt %d of %d", attempt, m.opts.MaxAttempts))
-		prompt := synthesisPrompt(mission, c.rec.Persona, snippets, skills, source, feedback)
-		reply, err := m.ask(ctx, c, Synthesizing, c.rec.Persona, attempt, prompt)
-		if err != nil {
-			return uvm.Method{}, Synthesizing, err
-		}
-		src, err := m.parts.extractCode(reply)
-		if err == nil {
-			source = src
-			c.mu.Lock()
-			c.rec.Source = src
-			c.mu.Unlock()
-			c.enter(ctx, Validating, fmt.Sprintf("attempt %d", attempt))
-			err = m.validate(ctx, c, src, attempt)
-			if err == nil {
-				break
-			}
-		} else {
-			c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Error: err.Error()})
-		}
-		if ctx.Err() != nil {
-			return uvm.Method{}, c.rec.State, ctx.Err()
-		}
-		if attempt >= m.opts.MaxAttempts {
-			return uvm.Method{}, Validating, fmt.Errorf("no valid method after %d attempts; last error: %w", attempt, err)
-		}
-		feedback = err.Error()
-	}
-
-	// COMPLETE: install, learn and record in one durable transaction.
-	c.enter(ctx, Complete, "")
-	var installed uvm.Method
-	err = m.im.Update(ctx, func(tx *uvm.Tx) error {
-		target, err := tx.Object(mission.Target)
-		if err != nil {
-			return err
-		}
-		installed, err = tx.InstallMethod(target, uvm.Method{
-			Selector: mission.Selector,
-			Source:   source,
-			Persona:  c.rec.Persona,
-			CycleID:  c.rec.ID,
-			Intent:   mission.Intent,
-		})
-		if err != nil {
-			return err
-		}
-		if err := m.parts.learn(ctx, tx, mission.Target, installed); err != nil {
-			return fmt.Errorf("learn: %w", err)
-		}
-		c.mu.Lock()
-		c.rec.Version = installed.Version
-		c.rec.Outcome = Complete
-		c.rec.Ended = time.Now().UTC()
-		c.mu.Unlock()
-		return c.saveIn(tx)
+	var mach machine
+	err := m.im.View(ctx, func(tx *uvm.Tx) error {
+		var err error
+		mach, err = loadMachine(tx)
+		return err
 	})
-	if err != nil {
-		c.mu.Lock()
-		c.rec.Version, c.rec.Outcome, c.rec.Ended = 0, "", time.Time{}
-		c.mu.Unlock()
-		return uvm.Method{}, Complete, fmt.Errorf("install: %w", err)
+	state := Idle
+	if err == nil {
+		state, err = mach.run(ctx, m, c)
 	}
-	c.event(ctx, Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf("installed %s v%d on object %d", installed.Selector, installed.Version, mission.Target)})
-	return installed, Complete, nil
+	if err != nil {
+		return uvm.Method{}, m.fail(ctx, c, mach, state, err)
+	}
+	return c.method, nil
 }
 
-// fail ends a cycle in FAILED: the record says where and why, durably.
-func (m *Mind) fail(ctx context.Context, c *cycle, state State, err error) error {
+// fail runs the failure state's behaviour and returns the *CycleError.
+func (m *Mind) fail(ctx context.Context, c *cycle, mach machine, state State, err error) error {
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
+	c.failedIn, c.failErr = state, err
+	if def, ok := mach[Failed]; ok {
+		if _, ferr := def.behaviour(m, ctx, c, Failed); ferr != nil {
+			c.failErr = errors.Join(c.failErr, ferr)
+		}
+	} else if _, ferr := m.failed(ctx, c, Failed); ferr != nil { // the machine itself could not be read
+		c.failErr = errors.Join(c.failErr, ferr)
+	}
 	c.mu.Lock()
-	c.rec.FailedIn = state
-	c.rec.Outcome = Failed
-	c.rec.Error = err.Error()
-	c.rec.Ended = time.Now().UTC()
 	attempts := c.rec.Attempts
 	c.mu.Unlock()
-	c.event(ctx, Event{State: Failed, Kind: EventState, Text: "failed in " + string(state), Error: err.Error()})
-	c.event(ctx, Event{State: Failed, Kind: EventOutcome, Error: err.Error()})
-	if serr := c.save(context.WithoutCancel(ctx)); serr != nil {
-		err = errors.Join(err, fmt.Errorf("psm: saving the record of cycle %s: %w", c.rec.ID, serr))
+	return &CycleError{CycleID: c.rec.ID, State: state, Selector: c.rec.Mission.Selector, Attempts: attempts, Err: c.failErr}
+}
+
+// accept (IDLE) records the mission brief durably before any work.
+func (m *Mind) accept(ctx context.Context, c *cycle, s State) (step, error) {
+	mission := c.rec.Mission
+	text := fmt.Sprintf("mission: %q for object %d", mission.Selector, mission.Target)
+	if c.parent != nil {
+		text += fmt.Sprintf(" (nested in cycle %s)", c.parent.rec.ID)
 	}
-	return &CycleError{CycleID: c.rec.ID, State: state, Selector: c.rec.Mission.Selector, Attempts: attempts, Err: err}
+	c.enter(ctx, s, text)
+	if err := c.save(ctx); err != nil {
+		return 0, fmt.Errorf("record: %w", err)
+	}
+	return stepNext, nil
+}
+
+// decompose (DECOMPOSING) asks BRICK for search queries; one repair
+// request, then a fallback derived from the mission.
+func (m *Mind) decompose(ctx context.Context, c *cycle, s State) (step, error) {
+	c.enter(ctx, s, "")
+	mission := c.rec.Mission
+	prompt := planPrompt(mission)
+	for try := 1; try <= 2; try++ {
+		reply, err := m.ask(ctx, c, s, "BRICK", try, prompt)
+		if err != nil {
+			return 0, err
+		}
+		queries, perr := m.parts.parsePlan(reply)
+		if perr == nil && len(queries) > 0 {
+			c.mu.Lock()
+			c.rec.Queries = queries
+			c.mu.Unlock()
+			return stepNext, nil
+		}
+		c.event(ctx, Event{Kind: EventVerdict, Attempt: try, Error: fmt.Sprintf("unusable plan: %v", perr)})
+		prompt = repairPrompt(mission, reply, perr)
+	}
+	c.mu.Lock()
+	c.rec.Queries, c.rec.Fallback = fallbackQueries(mission), true
+	c.mu.Unlock()
+	c.event(ctx, Event{Kind: EventNote, Text: "plan fallback: queries derived from the selector and intent"})
+	return stepNext, nil
+}
+
+// delegate (DELEGATING) searches memory and the skill index.
+func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
+	c.mu.Lock()
+	queries := c.rec.Queries
+	c.mu.Unlock()
+	c.enter(ctx, s, strings.Join(queries, " | "))
+	var err error
+	if c.snippets, err = m.parts.recall(ctx, queries); err != nil {
+		return 0, fmt.Errorf("memory search: %w", err)
+	}
+	mission := c.rec.Mission
+	if c.skills, err = m.parts.skills(ctx, mission.Selector+" "+mission.Intent); err != nil {
+		return 0, fmt.Errorf("skill search: %w", err)
+	}
+	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(c.snippets), len(c.skills))})
+	return stepNext, nil
+}
+
+// synthesize (SYNTHESIZING) asks the target's persona for the method. A
+// reply without code is asked again while attempts remain.
+func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) {
+	c.attempt++
+	c.mu.Lock()
+	c.rec.Attempts = c.attempt
+	c.mu.Unlock()
+	c.enter(ctx, s, fmt.Sprintf("attempt %d of %d", c.attempt, m.opts.MaxAttempts))
+	prompt := synthesisPrompt(c.rec.Mission, c.rec.Persona, c.snippets, c.skills, c.source, c.feedback)
+	reply, err := m.ask(ctx, c, s, c.rec.Persona, c.attempt, prompt)
+	if err != nil {
+		return 0, err
+	}
+	src, err := m.parts.extractCode(reply)
+	if err != nil {
+		c.event(ctx, Event{Kind: EventVerdict, Attempt: c.attempt, Error: err.Error()})
+		if c.attempt >= m.opts.MaxAttempts {
+			return 0, fmt.Errorf("no usable source after %d attempts; last reply: %w", c.attempt, err)
+		}
+		c.feedback = err.Error()
+		return stepRetry, nil
+	}
+	c.source = src
+	c.mu.Lock()
+	c.rec.Source = src
+	c.mu.Unlock()
+	return stepNext, nil
+}
+
+// validateState (VALIDATING) audits, compiles and dry-runs the source;
+// a failure goes back to synthesis with its text while attempts remain.
+func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, error) {
+	c.enter(ctx, s, fmt.Sprintf("attempt %d", c.attempt))
+	err := m.validate(ctx, c, c.source, c.attempt)
+	if err == nil {
+		return stepNext, nil
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if c.attempt >= m.opts.MaxAttempts {
+		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", c.attempt, err)
+	}
+	c.feedback = err.Error()
+	return stepRetry, nil
+}
+
+// complete (COMPLETE) installs the method with those of the nested cycles
+// validated under it, learns them and records them, in one durable
+// transaction. A nested cycle installs nothing: it hands its method (and
+// its own nested ones) to the cycle whose dry run started it.
+func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
+	c.enter(ctx, s, "")
+	mission := c.rec.Mission
+	c.method = uvm.Method{
+		Selector: mission.Selector,
+		Source:   c.source,
+		Persona:  c.rec.Persona,
+		CycleID:  c.rec.ID,
+		Intent:   mission.Intent,
+	}
+	if p := c.parent; p != nil {
+		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("validated; installs when cycle %s completes", p.rec.ID)})
+		if err := c.save(ctx); err != nil {
+			return 0, fmt.Errorf("record: %w", err)
+		}
+		p.pending = append(append(p.pending, c.pending...), c)
+		c.pending = nil
+		return stepNext, nil
+	}
+	all := append(c.pending, c)
+	ended := time.Now().UTC()
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+		for _, x := range all {
+			target, err := tx.Object(x.rec.Mission.Target)
+			if err != nil {
+				return fmt.Errorf("target of %s: %w", x.key, err)
+			}
+			installed, err := tx.InstallMethod(target, x.method)
+			if err != nil {
+				return fmt.Errorf("%s: %w", x.key, err)
+			}
+			if err := m.parts.learn(ctx, tx, x.rec.Mission.Target, installed); err != nil {
+				return fmt.Errorf("learn %s: %w", x.key, err)
+			}
+			x.method = installed
+			x.mu.Lock()
+			x.rec.Version, x.rec.Outcome, x.rec.Ended = installed.Version, Complete, ended
+			x.mu.Unlock()
+			if err := x.saveIn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, x := range all {
+			x.mu.Lock()
+			x.rec.Version, x.rec.Outcome, x.rec.Ended = 0, "", time.Time{}
+			x.mu.Unlock()
+		}
+		return 0, fmt.Errorf("install: %w", err)
+	}
+	for _, x := range all {
+		x.event(ctx, Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf("installed %s v%d on object %d", x.method.Selector, x.method.Version, x.rec.Mission.Target)})
+	}
+	return stepNext, nil
+}
+
+// failed (FAILED) records where and why the cycle failed, durably, and
+// discards the nested cycles that were waiting to install with it.
+func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, x := range append(c.pending, c) {
+		state, err := c.failedIn, c.failErr
+		if x != c {
+			state, err = Complete, fmt.Errorf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.rec.ID, c.failedIn)
+		}
+		x.mu.Lock()
+		x.rec.FailedIn = state
+		x.rec.Outcome = Failed
+		x.rec.Error = err.Error()
+		x.rec.Ended = time.Now().UTC()
+		x.mu.Unlock()
+		x.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(state), Error: err.Error()})
+		x.event(ctx, Event{State: s, Kind: EventOutcome, Error: err.Error()})
+		if serr := x.save(ctx); serr != nil {
+			errs = append(errs, fmt.Errorf("psm: saving the record of cycle %s: %w", x.rec.ID, serr))
+		}
+	}
+	c.pending = nil
+	return stepNext, errors.Join(errs...)
 }
 
 // ask sends a prompt to a persona and records both sides.
@@ -321,34 +491,6 @@ func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, a
 	}
 	c.event(ctx, Event{State: state, Kind: EventReply, Persona: persona, Attempt: attempt, Text: reply})
 	return reply, nil
-}
-
-// decompose asks BRICK for search queries; one repair request, then a
-// fallback derived from the mission.
-func (m *Mind) decompose(ctx context.Context, c *cycle) ([]string, error) {
-	mission := c.rec.Mission
-	prompt := planPrompt(mission)
-	for try := 1; try <= 2; try++ {
-		reply, err := m.ask(ctx, c, Decomposing, "BRICK", try, prompt)
-		if err != nil {
-			return nil, err
-		}
-		queries, perr := m.parts.parsePlan(reply)
-		if perr == nil && len(queries) > 0 {
-			c.mu.Lock()
-			c.rec.Queries = queries
-			c.mu.Unlock()
-			return queries, nil
-		}
-		c.event(ctx, Event{Kind: EventVerdict, Attempt: try, Error: fmt.Sprintf("unusable plan: %v", perr)})
-		prompt = repairPrompt(mission, reply, perr)
-	}
-	queries := fallbackQueries(mission)
-	c.mu.Lock()
-	c.rec.Queries, c.rec.Fallback = queries, true
-	c.mu.Unlock()
-	c.event(ctx, Event{Kind: EventNote, Text: "plan fallback: queries derived from the selector and intent"})
-	return queries, nil
 }
 
 // validate audits, compiles and dry-runs a candidate. The dry run installs
@@ -378,9 +520,8 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 			return err
 		}
 		candidate := uvm.Method{Selector: mission.Selector, Source: src, Persona: c.rec.Persona, CycleID: c.rec.ID, Policy: PolicyIsolated}
-		key := flightKey{oid: mission.Target, sel: mission.Selector}
-		m.flights.setCandidate(key, &candidate)
-		defer m.flights.setCandidate(key, nil)
+		c.setCandidate(&candidate)
+		defer c.setCandidate(nil)
 		answer, runErr = m.parts.dryRun(ctx, tx, target, candidate, mission.Args...)
 		if runErr == nil {
 			runErr = tx.CheckCovenant()

@@ -122,6 +122,9 @@ func fakeParts(s *script) parts {
 			return tx.Run(ctx, o, m, args...)
 		},
 		recall: func(ctx context.Context, q []string) ([]string, error) { return []string{"memory says hi"}, nil },
+		search: func(ctx context.Context, q string, k int) ([]any, error) {
+			return []any{map[string]any{"text": "memory says hi about " + q}}, nil
+		},
 		skills: func(ctx context.Context, q string) ([]string, error) { return nil, nil },
 		learn: func(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error {
 			return tx.PutRecord("learned", m.Selector, []byte(m.Source))

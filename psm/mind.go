@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +24,13 @@ const (
 )
 
 // ImageVersion is the version of the primordial objects this library
-// incarnates. An image awakened by a newer version fails to open with
-// ErrImageVersion.
-const ImageVersion = 1
+// incarnates. Open upgrades an image awakened by an older version (in one
+// transaction, recorded in the orchestrator's image_version slot); an image
+// awakened by a newer version fails to open with ErrImageVersion.
+//
+// Version 2 added the knowledge catalog object and the behaviour, retry
+// and on_failure slots of the state prototypes.
+const ImageVersion = 2
 
 // Options configure a Mind. The zero value plus a model (Model, or specs
 // in Personas) is a working durable mind; DefaultOptions documents every
@@ -175,25 +180,11 @@ const (
 	RootTraits       = "traits"
 	RootLLM          = "pLLM"
 	RootOrchestrator = "psm.orchestrator"
+	RootKnowledge    = "knowledge"
 )
 
 // StateRoot returns the root name of a state prototype.
 func StateRoot(s State) string { return "psm.state." + string(s) }
-
-var stateDescriptions = map[State]string{
-	Idle:         "A mission brief arrives: a message nobody understood, with its arguments and target.",
-	Decomposing:  "BRICK breaks the mission into one to three search queries for memory.",
-	Delegating:   "The queries search memory; the skill index is searched for methods that already exist.",
-	Synthesizing: "The target's persona writes the method as Go source.",
-	Validating:   "Guardian audit, compile, and a dry run in a discarded transaction.",
-	Complete:     "The method is installed as a new version, learned, and committed; the message is resent.",
-	Failed:       "Nothing the cycle did stays in the image; the record says why.",
-}
-
-var stateNext = map[State]string{
-	Idle: string(Decomposing), Decomposing: string(Delegating), Delegating: string(Synthesizing),
-	Synthesizing: string(Validating), Validating: string(Complete), Complete: string(Idle), Failed: string(Idle),
-}
 
 // awaken incarnates the primordial objects in tx (first open only).
 func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
@@ -246,17 +237,11 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 	); err != nil {
 		return err
 	}
-	for _, s := range States() {
-		st, err := tx.New()
-		if err != nil {
-			return err
-		}
-		if err := set(st, "name", string(s), "description", stateDescriptions[s], "next", stateNext[s], "on_failure", string(Failed)); err != nil {
-			return err
-		}
-		if err := tx.SetRoot(StateRoot(s), st); err != nil {
-			return err
-		}
+	if err := incarnateStates(tx); err != nil {
+		return err
+	}
+	if err := incarnateKnowledge(tx); err != nil {
+		return err
 	}
 	for name, o := range map[string]*uvm.Object{RootTraits: traits, RootLLM: llm, RootGenesis: genesis, RootOrchestrator: orch} {
 		if err := tx.SetRoot(name, o); err != nil {
@@ -266,7 +251,8 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 	return nil
 }
 
-// checkVersion refuses images awakened by a newer, unknown version.
+// checkVersion refuses images awakened by a newer, unknown version, and
+// upgrades older ones in tx.
 func checkVersion(tx *uvm.Tx) error {
 	orch, err := tx.Root(RootOrchestrator)
 	if err != nil {
@@ -275,19 +261,55 @@ func checkVersion(tx *uvm.Tx) error {
 	v, _ := orch.Get("image_version")
 	n, ok := v.(int64)
 	if !ok || n < 1 {
-		return fmt.Errorf("%w: orchestrator has no valid image_version (got %v)", ErrImageVersion, v)
+		return fmt.Errorf("%w: orchestrator (object %d) has no valid image_version (got %v)", ErrImageVersion, orch.OID(), v)
 	}
 	if n > ImageVersion {
 		return fmt.Errorf("%w: image version %d, this library knows up to %d", ErrImageVersion, n, ImageVersion)
 	}
-	return nil
+	if n == ImageVersion {
+		return nil
+	}
+	// 1 → 2: states name their behaviours; the knowledge catalog exists.
+	if err := incarnateStates(tx); err != nil {
+		return fmt.Errorf("upgrading the image from version %d: %w", n, err)
+	}
+	if err := incarnateKnowledge(tx); err != nil {
+		return fmt.Errorf("upgrading the image from version %d: %w", n, err)
+	}
+	return orch.Set("image_version", ImageVersion)
+}
+
+// incarnateKnowledge creates the knowledge catalog object, unless the
+// image has one: the face of memory in the image, answering search.
+func incarnateKnowledge(tx *uvm.Tx) error {
+	if _, err := tx.Root(RootKnowledge); err == nil || !errors.Is(err, uvm.ErrNotFound) {
+		return err
+	}
+	k, err := tx.New()
+	if err != nil {
+		return err
+	}
+	for _, kv := range []struct {
+		slot  string
+		value any
+	}{
+		{"name", "knowledge catalog"},
+		{"description", "Memory of the image: the codex and every learned method, searched by meaning. Send it search(query) or search(query, k)."},
+		{"search", uvm.Primitive{Name: primSearch}},
+	} {
+		if err := k.Set(kv.slot, kv.value); err != nil {
+			return err
+		}
+	}
+	return tx.SetRoot(RootKnowledge, k)
 }
 
 // Names of the primitives the mind registers.
 const (
 	primClone = "traits.clone"
 	primDNU   = "traits.doesNotUnderstand"
-	primInfer = "pLLM.infer"
+	primInfer  = "pLLM.infer"
+	primSearch = "knowledge.search"
 )
 
 func (m *Mind) registerPrimitives() error {
@@ -325,7 +347,23 @@ func (m *Mind) registerPrimitives() error {
 		}
 		return m.parts.ask(ctx, persona, prompt)
 	}
-	for name, fn := range map[string]uvm.PrimitiveFunc{primClone: clone, primDNU: dnu, primInfer: infer} {
+	search := func(ctx context.Context, c *uvm.Call) (any, error) {
+		if len(c.Args) == 0 || len(c.Args) > 2 {
+			return nil, errors.New("psm: search takes (query) or (query, k)")
+		}
+		q, ok := c.Args[0].(string)
+		if !ok || strings.TrimSpace(q) == "" {
+			return nil, fmt.Errorf("psm: search: the query must be a non-empty string, got %T", c.Args[0])
+		}
+		k := int64(5)
+		if len(c.Args) == 2 {
+			if k, ok = c.Args[1].(int64); !ok || k < 1 || k > 100 {
+				return nil, fmt.Errorf("psm: search: k must be an integer from 1 to 100, got %v", c.Args[1])
+			}
+		}
+		return m.parts.search(ctx, q, int(k))
+	}
+	for name, fn := range map[string]uvm.PrimitiveFunc{primClone: clone, primDNU: dnu, primInfer: infer, primSearch: search} {
 		if err := m.im.RegisterPrimitive(name, fn); err != nil {
 			return err
 		}

@@ -65,7 +65,11 @@ func open(ctx context.Context, dir string, opts Options, w wiring) (_ *Mind, err
 		g, err := tx.Root(RootGenesis)
 		if err == nil {
 			m.genesis = g.OID()
-			return checkVersion(tx)
+			if err := checkVersion(tx); err != nil {
+				return err
+			}
+			_, err = loadMachine(tx)
+			return err
 		}
 		if !errors.Is(err, uvm.ErrNotFound) {
 			return err

@@ -82,12 +82,29 @@ type Record struct {
 	Events   []Event   `json:"events"`
 }
 
-// cycle is a running cycle: its record and where its events go.
+// cycle is a running cycle: its record, where its events go, and the
+// work its states share.
 type cycle struct {
-	mu  sync.Mutex
+	mu  sync.Mutex // guards rec and candidate
 	rec Record
 	bus *bus
 	im  *uvm.Image
+
+	key       flightKey
+	parent    *cycle      // the cycle whose dry run started this one
+	candidate *uvm.Method // the source under dry run
+	// pending are nested cycles validated under this one (and theirs):
+	// their methods install with this cycle's, or not at all.
+	pending []*cycle
+
+	attempt  int
+	snippets []string
+	skills   []string
+	source   string
+	feedback string
+	method   uvm.Method // validated; installed (with its version) at COMPLETE
+	failedIn State
+	failErr  error
 }
 
 func (c *cycle) event(ctx context.Context, e Event) {

@@ -129,6 +129,20 @@ func realParts(im *uvm.Image, router *persona.Router, runner *live.Runner, catal
 			}
 			return out, nil
 		},
+		search: func(ctx context.Context, query string, k int) ([]any, error) {
+			res, err := catalog.Search(ctx, query, k, nil)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]any, 0, len(res))
+			for _, r := range res {
+				out = append(out, map[string]any{
+					"id": r.ID, "kind": r.Kind, "source": r.Source,
+					"text": r.Text, "similarity": float64(r.Similarity),
+				})
+			}
+			return out, nil
+		},
 		skills: func(ctx context.Context, query string) ([]string, error) {
 			matches, err := catalog.SearchSkills(ctx, query, 3)
 			if err != nil {
