@@ -51,4 +51,3 @@ func (f *flights) finish(k flightKey, fl *flight, m uvm.Method, err error) {
 	fl.method, fl.err = m, err
 	close(fl.done)
 }
-

@@ -306,8 +306,8 @@ func incarnateKnowledge(tx *uvm.Tx) error {
 
 // Names of the primitives the mind registers.
 const (
-	primClone = "traits.clone"
-	primDNU   = "traits.doesNotUnderstand"
+	primClone  = "traits.clone"
+	primDNU    = "traits.doesNotUnderstand"
 	primInfer  = "pLLM.infer"
 	primSearch = "knowledge.search"
 )
