@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/memory"
@@ -28,12 +29,20 @@ func Open(ctx context.Context, dir string, opts Options) (*Mind, error) {
 	var runner *live.Runner
 	var catalog *memory.Catalog
 	var router *persona.Router
+	audits := newAuditCache(opts.Live.Imports)
 	return open(ctx, dir, opts, wiring{
 		runner: func(o Options) (uvm.MethodRunner, func() error, error) {
 			lo := o.Live
 			lo.Policy = o.Policy
 			if lo.Logger == nil {
 				lo.Logger = o.Logger
+			}
+			if lo.Audit == nil {
+				// The runtime audits (and instruments) what it compiles;
+				// the cycle has just audited the same source.
+				lo.Audit = audits.instrumented
+			} else {
+				audits.custom = lo.Audit
 			}
 			r, err := live.New(lo)
 			if err != nil {
@@ -63,7 +72,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Mind, error) {
 			if catalog, err = memory.Open(ctx, m.im, mo); err != nil {
 				return parts{}, nil, fmt.Errorf("psm: open: memory: %w", err)
 			}
-			return realParts(m.im, router, runner, catalog), func() error { return nil }, nil
+			return realParts(m.im, router, runner, catalog, audits), func() error { return nil }, nil
 		},
 		awaken: func(ctx context.Context, m *Mind, tx *uvm.Tx) error {
 			if err := persona.Incarnate(ctx, tx); err != nil {
@@ -81,7 +90,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Mind, error) {
 }
 
 // Catalog-free helpers the cycle uses, bound to the real packages.
-func realParts(im *uvm.Image, router *persona.Router, runner *live.Runner, catalog *memory.Catalog) parts {
+func realParts(im *uvm.Image, router *persona.Router, runner *live.Runner, catalog *memory.Catalog, audits *auditCache) parts {
 	return parts{
 		ask: func(ctx context.Context, name, prompt string) (string, error) {
 			var system string
@@ -107,7 +116,7 @@ func realParts(im *uvm.Image, router *persona.Router, runner *live.Runner, catal
 		},
 		extractCode: persona.ExtractCode,
 		audit: func(src, selector string) error {
-			_, err := guardian.Audit([]byte(src), selector, guardian.Options{})
+			_, err := audits.instrumented(src, selector)
 			return err
 		},
 		compile: runner.Check,
@@ -168,4 +177,58 @@ func realParts(im *uvm.Image, router *persona.Router, runner *live.Runner, catal
 		personaOf: persona.Of,
 		intentOf:  persona.FacetIntent,
 	}
+}
+
+// auditCache remembers the last few guardian audits, so that the runtime's
+// audit of a candidate the cycle has just audited costs nothing. It uses
+// the same import allowlist as the runtime.
+type auditCache struct {
+	opts   guardian.Options
+	custom live.AuditFunc // the host's own audit, if it set one
+
+	mu      sync.Mutex
+	entries []auditEntry // most recent last
+}
+
+type auditEntry struct {
+	src, selector, inst string
+	err                 error
+}
+
+// auditCacheSize covers one cycle's candidates and a few nested cycles'.
+const auditCacheSize = 16
+
+func newAuditCache(imports []string) *auditCache {
+	return &auditCache{opts: guardian.Options{Imports: imports}}
+}
+
+// instrumented audits src for selector and returns the instrumented
+// source (a live.AuditFunc).
+func (a *auditCache) instrumented(src, selector string) (string, error) {
+	a.mu.Lock()
+	for i := len(a.entries) - 1; i >= 0; i-- {
+		if e := a.entries[i]; e.src == src && e.selector == selector {
+			a.mu.Unlock()
+			return e.inst, e.err
+		}
+	}
+	a.mu.Unlock()
+	var e auditEntry
+	e.src, e.selector = src, selector
+	if a.custom != nil {
+		e.inst, e.err = a.custom(src, selector)
+	} else {
+		rep, err := guardian.Audit([]byte(src), selector, a.opts)
+		if err == nil {
+			e.inst = string(rep.Source)
+		}
+		e.err = err
+	}
+	a.mu.Lock()
+	if len(a.entries) == auditCacheSize {
+		a.entries = append(a.entries[:0], a.entries[1:]...)
+	}
+	a.entries = append(a.entries, e)
+	a.mu.Unlock()
+	return e.inst, e.err
 }
