@@ -32,12 +32,24 @@
 //	    discarded; the covenant is checked as a commit would. A failure goes
 //	    back to SYNTHESIZING with the exact error, at most MaxAttempts times.
 //	  - COMPLETE: the method is installed as a new version, indexed in
-//	    memory and recorded, in one durable transaction; the original
-//	    message is then answered by it.
+//	    memory and recorded, in one durable transaction. The sender's
+//	    transaction then restarts on a fresh snapshot (uvm.Tx.Restart), so
+//	    the original message is resent and answered by the new method,
+//	    which runs once.
 //	  - FAILED: nothing the cycle did stays in the image.
 //
-// The states are also prototype objects in the image (roots
-// "psm.state.IDLE" …), so the cycle can be inspected from inside.
+// The states are prototype objects in the image (roots "psm.state.IDLE"
+// …). Each names, in its slots, the host behaviour that runs in it
+// ("behaviour": one of [Behaviours]) and where the cycle goes next
+// ("next", "retry", "on_failure"). The cycle reads them when it starts, so
+// the machine can be inspected, and changed, from inside the image; Open
+// and each cycle refuse a machine that names an unknown behaviour or
+// state, or loops, with ErrStateMachine naming the object and slot.
+//
+// Next to them the awakening incarnates traits (clone, the not-understood
+// hand-off), pLLM (infer: ask a persona's model), genesis (parents pLLM and
+// traits), the four personas, the orchestrator, and the knowledge catalog
+// (root "knowledge": search(query[, k]) searches memory by meaning).
 //
 // # Records and events
 //
@@ -51,17 +63,24 @@
 //
 // Two sends of the same unknown selector to the same object run one cycle;
 // the second waits for it. A generated method that sends a message nobody
-// understands starts a nested cycle, up to Options.MaxNesting deep; beyond
-// it the send fails with ErrNestingLimit. A recursive send during a dry
-// run reaches the candidate under test.
+// understands during its dry run starts a nested cycle, up to
+// Options.MaxNesting deep; beyond it the send fails with ErrNestingLimit.
+// A nested cycle installs nothing by itself: its validated method answers
+// in the dry run and is installed with the outer cycle's method, in the
+// same transaction, or discarded with it (its record then says so). A
+// nested send never waits for another goroutine's cycle, so two cycles
+// that need each other fail instead of deadlocking. A recursive send
+// during a dry run reaches the candidate under test.
 //
 // # Caveats
 //
 //   - The target of a cycle must be committed: an object created in the
 //     sender's own, still open transaction cannot receive a new method.
-//   - Send runs in one Update transaction that stays open during the cycle;
-//     when the new method writes state, that transaction may conflict with
-//     the install and run again — the cycle does not.
+//   - Send runs in one Update transaction that stays open during the
+//     cycle and then runs again on a fresh snapshot: a transaction
+//     function that sends unknown messages must be safe to repeat (as for
+//     any conflict retry). The cycle itself does not run again.
 //   - A cycle's model calls are bounded by the caller's context, by
-//     Options.ModelTimeout per call and by Options.CycleTimeout in all.
+//     Options.Personas.Limits.Timeout per call and by Options.CycleTimeout
+//     in all.
 package psm
