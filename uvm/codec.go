@@ -89,25 +89,36 @@ func unframe(key []byte, b []byte) ([]byte, *CorruptError) {
 // value, value. The per-slot checksum lets a damaged object name its slot.
 func encodeSlot(b []byte, name string, v any) []byte {
 	b = appendString(b, name)
-	val := encodeValue(nil, v)
+	var val []byte
+	if l, ok := v.(lazyMethod); ok {
+		val = l.enc // still encoded as loaded: no copy
+	} else {
+		val = encodeValue(nil, v)
+	}
 	b = binary.AppendUvarint(b, uint64(len(val)))
 	sum := crc32.Update(crc32.Checksum([]byte(name), castagnoli), castagnoli, val)
 	b = binary.LittleEndian.AppendUint32(b, sum)
 	return append(b, val...)
 }
 
-// encodeObject returns the framed encoding of an object's slots, sorted by name.
-func encodeObject(slots map[string]any) []byte {
+// encodeObject returns the framed encoding of an object's slots, sorted by
+// name. sizeHint (the size of the encoding as loaded, or 0) saves the
+// buffer's regrowth for large objects.
+func encodeObject(slots map[string]any, sizeHint int) []byte {
 	names := make([]string, 0, len(slots))
 	for n := range slots {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	payload := binary.AppendUvarint(make([]byte, 0, 64), uint64(len(names)))
+	b := make([]byte, 5, 5+max(sizeHint+64, 64))
+	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, n := range names {
-		payload = encodeSlot(payload, n, slots[n])
+		b = encodeSlot(b, n, slots[n])
 	}
-	return frame(payload)
+	// The frame (see frame), written in place.
+	b[0] = formatVersion
+	binary.LittleEndian.PutUint32(b[1:5], crc32.Checksum(b[5:], castagnoli))
+	return b
 }
 
 // decodeObject decodes a framed object. On damage it names the slot when it can.

@@ -160,7 +160,7 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 		v, ok := o.Get("greet")
 		require.True(t, ok)
 		require.Equal(t, installed, v)
-		require.Equal(t, o.orig, encodeObject(o.slots), "a decoded method re-encodes to the loaded bytes")
+		require.Equal(t, o.orig, encodeObject(o.slots, 0), "a decoded method re-encodes to the loaded bytes")
 		return tx.CheckCovenant()
 	}))
 	after, err := im.Fingerprint(ctx)
@@ -171,7 +171,7 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 	broken := encodeObject(map[string]any{
 		"data":  "d",
 		"greet": lazyMethod{enc: []byte{tagMethod, tagString, 1, 'x'}},
-	})
+	}, 0)
 	rawPut(t, im, objKey(oid), broken)
 	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
 	var ce *CorruptError
@@ -179,7 +179,7 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 	require.Equal(t, "greet", ce.Slot)
 	require.Equal(t, oid, ce.OID)
 
-	truncated := encodeObject(map[string]any{"greet": lazyMethod{enc: encodeValue(nil, installed)[:20]}})
+	truncated := encodeObject(map[string]any{"greet": lazyMethod{enc: encodeValue(nil, installed)[:20]}}, 0)
 	rawPut(t, im, objKey(oid), truncated)
 	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
 	require.ErrorAs(t, err, &ce)

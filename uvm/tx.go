@@ -278,7 +278,7 @@ func (tx *Tx) CheckCovenant() error {
 		if o.deleted || o.marked || (!o.exposed && !o.written) {
 			continue
 		}
-		if !bytes.Equal(encodeObject(o.slots), o.orig) {
+		if !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig) {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
 	}
@@ -302,7 +302,7 @@ func (tx *Tx) commit() error {
 		if !o.marked && !o.exposed && !o.written {
 			continue // never written, never handed out a container: unchanged
 		}
-		enc := encodeObject(o.slots)
+		enc := encodeObject(o.slots, len(o.orig))
 		if bytes.Equal(enc, o.orig) {
 			continue
 		}
