@@ -13,11 +13,24 @@ import (
 // whose format is newer.
 const formatVersion = 1
 
+// imageLayout is the version of the key layout, kept in the image's
+// format marker. Layout 2 keeps an object's method slots under a key of
+// their own, so that changing its data does not rewrite its methods.
+// Layout 1 images (methods with the data) are read as they are and upgraded
+// object by object as they are written.
+const imageLayout = 2
+
+// methodsMarker is a pseudo-slot of an object's data part saying that the
+// object has a methods part. It cannot clash with a slot: names may not
+// hold control characters.
+const methodsMarker = "\x00methods"
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Key prefixes of the storage layout.
 const (
-	pfxObject  = 'o' // o + oid(8)                → object (slots)
+	pfxObject  = 'o' // o + oid(8)                → object: data slots
+	pfxMethods = 'p' // p + oid(8)                → object: method slots
 	pfxRoot    = 'r' // r + name                  → oid
 	pfxHistory = 'h' // h + oid(8) + sel + 0 + v(4) → method version
 	pfxRecord  = 'x' // x + ns + 0 + key          → record bytes
@@ -32,6 +45,10 @@ var (
 
 func objKey(oid OID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pfxObject}, uint64(oid))
+}
+
+func methKey(oid OID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid))
 }
 
 func rootKey(name string) []byte { return append([]byte{pfxRoot}, name...) }
@@ -53,8 +70,8 @@ func recordKey(ns, key string) []byte {
 }
 
 func printableKey(k []byte) string {
-	if len(k) == 9 && k[0] == pfxObject {
-		return "o/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:]), 10)
+	if len(k) == 9 && (k[0] == pfxObject || k[0] == pfxMethods) {
+		return string(k[0]) + "/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:]), 10)
 	}
 	return strconv.Quote(string(k))
 }
@@ -101,7 +118,7 @@ func encodeSlot(b []byte, name string, v any) []byte {
 	return append(b, val...)
 }
 
-// encodeObject returns the framed encoding of an object's slots, sorted by
+// encodeObject returns the framed encoding of a set of slots, sorted by
 // name. sizeHint (the size of the encoding as loaded, or 0) saves the
 // buffer's regrowth for large objects.
 func encodeObject(slots map[string]any, sizeHint int) []byte {
@@ -119,6 +136,37 @@ func encodeObject(slots map[string]any, sizeHint int) []byte {
 	b[0] = formatVersion
 	binary.LittleEndian.PutUint32(b[1:5], crc32.Checksum(b[5:], castagnoli))
 	return b
+}
+
+func isMethod(v any) bool {
+	switch v.(type) {
+	case Method, lazyMethod:
+		return true
+	}
+	return false
+}
+
+// encodeParts encodes an object in layout 2: its data part (with the
+// methods marker when it has methods) and its methods part (nil when it
+// has none).
+func encodeParts(slots map[string]any, hintData, hintMeth int) (data, meth []byte) {
+	d := make(map[string]any, len(slots))
+	var m map[string]any
+	for n, v := range slots {
+		if isMethod(v) {
+			if m == nil {
+				m = map[string]any{}
+			}
+			m[n] = v
+		} else {
+			d[n] = v
+		}
+	}
+	if m != nil {
+		d[methodsMarker] = true
+		meth = encodeObject(m, hintMeth)
+	}
+	return encodeObject(d, hintData), meth
 }
 
 // decodeObject decodes a framed object. On damage it names the slot when it can.

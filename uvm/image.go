@@ -171,7 +171,7 @@ func (im *Image) checkFormat() error {
 	return im.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set(keyFormat, []byte{formatVersion})
+			return txn.Set(keyFormat, []byte{imageLayout})
 		}
 		if err != nil {
 			return fmt.Errorf("uvm: open: read format: %w", err)
@@ -183,8 +183,14 @@ func (im *Image) checkFormat() error {
 		if len(v) != 1 {
 			return &CorruptError{Key: printableKey(keyFormat), Reason: "bad format marker"}
 		}
-		if v[0] > formatVersion {
-			return fmt.Errorf("%w: image format %d, this library reads up to %d", ErrFormat, v[0], formatVersion)
+		if v[0] > imageLayout {
+			return fmt.Errorf("%w: image format %d, this library reads up to %d", ErrFormat, v[0], imageLayout)
+		}
+		if v[0] < imageLayout {
+			// Older layouts are read as they are; objects move to the
+			// current one as they are written. Mark the image so that an
+			// older library refuses it from now on.
+			return txn.Set(keyFormat, []byte{imageLayout})
 		}
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/stretchr/testify/require"
@@ -88,7 +89,7 @@ func TestNewerFormatRefused(t *testing.T) {
 	dir := t.TempDir()
 	im, err := Open(dir, Options{NoSync: true})
 	require.NoError(t, err)
-	rawPut(t, im, keyFormat, []byte{formatVersion + 1})
+	rawPut(t, im, keyFormat, []byte{imageLayout + 1})
 	require.NoError(t, im.Close())
 	_, err = Open(dir, Options{NoSync: true})
 	require.ErrorIs(t, err, ErrFormat)
@@ -160,7 +161,9 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 		v, ok := o.Get("greet")
 		require.True(t, ok)
 		require.Equal(t, installed, v)
-		require.Equal(t, o.orig, encodeObject(o.slots, 0), "a decoded method re-encodes to the loaded bytes")
+		data, meth := encodeParts(o.slots, 0, 0)
+		require.Equal(t, o.orig, data, "a decoded method re-encodes to the loaded bytes")
+		require.Equal(t, o.origM, meth, "a decoded method re-encodes to the loaded bytes")
 		return tx.CheckCovenant()
 	}))
 	after, err := im.Fingerprint(ctx)
@@ -205,4 +208,172 @@ func TestSkipMatchesValue(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rawVersion returns the Badger version of a key (0 if absent).
+func rawVersion(t *testing.T, im *Image, key []byte) uint64 {
+	t.Helper()
+	var v uint64
+	require.NoError(t, im.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v = item.Version()
+		return nil
+	}))
+	return v
+}
+
+// An object's methods live under a key of their own: changing its data
+// does not rewrite them, and they come and go with the object.
+func TestMethodsPart(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open("", Options{InMemory: true})
+	require.NoError(t, err)
+	defer im.Close()
+	var oid OID
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		o.Set("n", 1)
+		_, err := tx.InstallMethod(o, Method{Selector: "greet", Source: "package m"})
+		return err
+	}))
+	mv := rawVersion(t, im, methKey(oid))
+	require.NotZero(t, mv, "the methods part exists")
+
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		return o.Set("n", 2)
+	}))
+	require.Equal(t, mv, rawVersion(t, im, methKey(oid)), "a data change leaves the methods part alone")
+
+	require.NoError(t, im.View(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		require.NoError(t, err)
+		require.Equal(t, []string{"greet", "n"}, o.Slots(), "the marker is not a slot")
+		n, _ := o.Get("n")
+		require.Equal(t, int64(2), n)
+		m, _ := o.Get("greet")
+		require.Equal(t, "package m", m.(Method).Source)
+		return nil
+	}))
+
+	// The last method deleted: the part goes.
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		return o.Delete("greet")
+	}))
+	require.Zero(t, rawVersion(t, im, methKey(oid)))
+
+	// The object deleted: both parts go.
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		_, err := tx.InstallMethod(o, Method{Selector: "again", Source: "package m"})
+		return err
+	}))
+	require.NotZero(t, rawVersion(t, im, methKey(oid)))
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		return tx.Delete(o)
+	}))
+	require.Zero(t, rawVersion(t, im, objKey(oid)))
+	require.Zero(t, rawVersion(t, im, methKey(oid)))
+}
+
+func TestMissingMethodsPartIsCorruption(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open("", Options{InMemory: true})
+	require.NoError(t, err)
+	defer im.Close()
+	var oid OID
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		_, err := tx.InstallMethod(o, Method{Selector: "greet", Source: "package m"})
+		return err
+	}))
+	require.NoError(t, im.db.Update(func(txn *badger.Txn) error { return txn.Delete(methKey(oid)) }))
+	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
+	var ce *CorruptError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, oid, ce.OID)
+	require.Contains(t, ce.Error(), "methods part is missing")
+}
+
+// Objects written by layout 1 (methods among the data) read as they are,
+// stay as they are until changed, and move to layout 2 when written.
+func TestLayout1Objects(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	im, err := Open(dir, Options{NoSync: true})
+	require.NoError(t, err)
+	var oid OID
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, err := tx.New()
+		oid = o.OID()
+		return err
+	}))
+	m := Method{Selector: "greet", Version: 1, Source: "package m", Created: time.Unix(0, 42).UTC()}
+	legacy := encodeObject(map[string]any{"list": []any{"a"}, "greet": m}, 0)
+	rawPut(t, im, objKey(oid), legacy)
+	rawPut(t, im, keyFormat, []byte{1})
+	require.NoError(t, im.Close())
+
+	im, err = Open(dir, Options{NoSync: true})
+	require.NoError(t, err)
+	defer im.Close()
+	require.NoError(t, im.View(ctx, func(tx *Tx) error {
+		raw, err := tx.get(keyFormat)
+		require.NoError(t, err)
+		require.Equal(t, []byte{imageLayout}, raw, "the image is marked with the current layout")
+		return nil
+	}))
+	// Read, and a container exposed but not changed: nothing written.
+	before := rawVersion(t, im, objKey(oid))
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		f, err := tx.Lookup(o, "greet")
+		require.NoError(t, err)
+		require.Equal(t, m, f.Value)
+		_, _ = o.Get("list")
+		return nil
+	}))
+	require.Equal(t, before, rawVersion(t, im, objKey(oid)))
+	require.Zero(t, rawVersion(t, im, methKey(oid)))
+
+	// Changed without a mark: still the covenant.
+	err = im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		l, _ := o.Get("list")
+		l.([]any)[0] = "b"
+		return nil
+	})
+	require.ErrorIs(t, err, ErrCovenant)
+
+	// Changed and marked: written in layout 2.
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		return o.Set("n", 1)
+	}))
+	require.NotZero(t, rawVersion(t, im, methKey(oid)))
+	require.NoError(t, im.View(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		require.NoError(t, err)
+		require.False(t, o.legacy)
+		require.Equal(t, []string{"greet", "list", "n"}, o.Slots())
+		g, _ := o.Get("greet")
+		require.Equal(t, m, g)
+		return nil
+	}))
 }

@@ -13,7 +13,9 @@ type Object struct {
 	tx      *Tx
 	oid     OID
 	slots   map[string]any
-	orig    []byte // encoding as loaded; nil for a new object
+	orig    []byte // data part as loaded; nil for a new object
+	origM   []byte // methods part as loaded; nil if none
+	legacy  bool   // loaded in layout 1: methods inside the data part
 	isNew   bool
 	deleted bool
 	marked  bool   // MarkChanged was called (or Set/Delete through *Object)

@@ -146,6 +146,33 @@ func (tx *Tx) Object(oid OID) (*Object, error) {
 		return nil, err
 	}
 	o := &Object{tx: tx, oid: oid, slots: slots, orig: raw}
+	if _, ok := slots[methodsMarker]; ok {
+		delete(slots, methodsMarker)
+		mkey := methKey(oid)
+		if o.origM, err = tx.get(mkey); err != nil {
+			return nil, err
+		}
+		if o.origM == nil {
+			return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "the object's methods part is missing"}
+		}
+		meths, err := decodeObject(oid, mkey, o.origM)
+		if err != nil {
+			return nil, err
+		}
+		for n, v := range meths {
+			if _, dup := slots[n]; dup || !isMethod(v) {
+				return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method, or also a data slot"}
+			}
+			slots[n] = v
+		}
+	} else {
+		for _, v := range slots {
+			if isMethod(v) {
+				o.legacy = true
+				break
+			}
+		}
+	}
 	tx.objects[oid] = o
 	tx.order = append(tx.order, oid)
 	return o, nil
@@ -278,11 +305,23 @@ func (tx *Tx) CheckCovenant() error {
 		if o.deleted || o.marked || (!o.exposed && !o.written) {
 			continue
 		}
-		if !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig) {
+		if _, _, changed := o.encode(); changed {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
 	}
 	return nil
+}
+
+// encode returns the object's parts as they would be written, and
+// whether either differs from what was loaded.
+func (o *Object) encode() (data, meth []byte, changed bool) {
+	data, meth = encodeParts(o.slots, len(o.orig), len(o.origM))
+	if o.legacy {
+		// Unchanged means unchanged in the layout it was loaded in; a
+		// changed object is written in the current one.
+		return data, meth, !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig)
+	}
+	return data, meth, !bytes.Equal(data, o.orig) || !bytes.Equal(meth, o.origM)
 }
 
 // commit writes every changed object, enforcing the persistence covenant,
@@ -290,11 +329,16 @@ func (tx *Tx) CheckCovenant() error {
 func (tx *Tx) commit() error {
 	for _, oid := range tx.order {
 		o := tx.objects[oid]
-		key := objKey(oid)
+		key, mkey := objKey(oid), methKey(oid)
 		if o.deleted {
 			if !o.isNew {
 				if err := tx.txn.Delete(key); err != nil {
 					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
+				}
+				if o.origM != nil {
+					if err := tx.txn.Delete(mkey); err != nil {
+						return fmt.Errorf("uvm: delete object %d: %w", oid, err)
+					}
 				}
 			}
 			continue
@@ -302,17 +346,30 @@ func (tx *Tx) commit() error {
 		if !o.marked && !o.exposed && !o.written {
 			continue // never written, never handed out a container: unchanged
 		}
-		enc := encodeObject(o.slots, len(o.orig))
-		if bytes.Equal(enc, o.orig) {
+		data, meth, changed := o.encode()
+		if !changed {
 			continue
 		}
 		if !o.marked {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
-		// The object was read when loaded (or is new), so Badger checks it
-		// for conflicts: no blind writes.
-		if err := tx.txn.Set(key, enc); err != nil {
-			return fmt.Errorf("uvm: write object %d: %w", oid, err)
+		// Each part was read when the object loaded (or is new, or is known
+		// to be absent from the data part's marker), so Badger checks it for
+		// conflicts: no blind writes.
+		if o.legacy || !bytes.Equal(data, o.orig) {
+			if err := tx.txn.Set(key, data); err != nil {
+				return fmt.Errorf("uvm: write object %d: %w", oid, err)
+			}
+		}
+		switch {
+		case meth != nil && (o.legacy || !bytes.Equal(meth, o.origM)):
+			if err := tx.txn.Set(mkey, meth); err != nil {
+				return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
+			}
+		case meth == nil && o.origM != nil:
+			if err := tx.txn.Delete(mkey); err != nil {
+				return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
+			}
 		}
 	}
 	if err := tx.txn.Commit(); err != nil {
@@ -331,9 +388,16 @@ func (tx *Tx) commit() error {
 // from the one loaded.
 func (o *Object) changedSlot() string {
 	old := map[string]any{}
-	if o.orig != nil {
-		if s, err := decodeObject(o.oid, objKey(o.oid), o.orig); err == nil {
-			old = s
+	for _, part := range [][]byte{o.orig, o.origM} {
+		if part == nil {
+			continue
+		}
+		if s, err := decodeObject(o.oid, objKey(o.oid), part); err == nil {
+			for n, v := range s {
+				if n != methodsMarker {
+					old[n] = v
+				}
+			}
 		}
 	}
 	before, after := slotEncodings(old), slotEncodings(o.slots)
