@@ -72,12 +72,18 @@
 // method is kept: see [Tx.InstallMethod], [Tx.MethodVersions] and
 // [Tx.RevertMethod].
 //
+// An object is stored in two parts: its data slots, and its method slots
+// under a key of their own, so that a method changing its object's data
+// does not rewrite the object's methods. A method slot is checked when its
+// object loads and decoded when it is first looked up.
+//
 // # Caveats
 //
 //   - A Tx and the Objects read through it are valid only inside the
 //     transaction function and must not be shared between goroutines.
-//   - Update may run its function more than once; keep effects outside the
-//     image (network calls, channel sends) idempotent or outside Update.
+//   - Update may run its function more than once (conflict retries, and
+//     [Tx.Restart]); keep effects outside the image (network calls,
+//     channel sends) idempotent or outside Update.
 //   - One transaction holds at most about 15% of Options.MemTableSize.
 //     Large blobs therefore go through [Image.PutBlob], which writes chunks
 //     in several transactions.
