@@ -136,11 +136,10 @@ func TestLookupContainerChangeNeedsMark(t *testing.T) {
 // be reported when the object loads, naming the slot.
 func TestMethodSlotsDecodeOnUse(t *testing.T) {
 	ctx := context.Background()
-	im, err := Open("", Options{InMemory: true})
-	require.NoError(t, err)
-	defer im.Close()
+	im := memImg(t)
 	var oid OID
 	var installed Method
+	var err error
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, _ := tx.New()
 		oid = o.OID()
@@ -232,9 +231,7 @@ func rawVersion(t *testing.T, im *Image, key []byte) uint64 {
 // does not rewrite them, and they come and go with the object.
 func TestMethodsPart(t *testing.T) {
 	ctx := context.Background()
-	im, err := Open("", Options{InMemory: true})
-	require.NoError(t, err)
-	defer im.Close()
+	im := memImg(t)
 	var oid OID
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, _ := tx.New()
@@ -290,9 +287,7 @@ func TestMethodsPart(t *testing.T) {
 
 func TestMissingMethodsPartIsCorruption(t *testing.T) {
 	ctx := context.Background()
-	im, err := Open("", Options{InMemory: true})
-	require.NoError(t, err)
-	defer im.Close()
+	im := memImg(t)
 	var oid OID
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, _ := tx.New()
@@ -301,7 +296,7 @@ func TestMissingMethodsPartIsCorruption(t *testing.T) {
 		return err
 	}))
 	require.NoError(t, im.db.Update(func(txn *badger.Txn) error { return txn.Delete(methKey(oid)) }))
-	err = im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
+	err := im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
 	var ce *CorruptError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, oid, ce.OID)
@@ -376,4 +371,13 @@ func TestLayout1Objects(t *testing.T) {
 		require.Equal(t, m, g)
 		return nil
 	}))
+}
+
+// memImg opens an in-memory image closed with the test.
+func memImg(t *testing.T) *Image {
+	t.Helper()
+	im, err := Open("", Options{InMemory: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { im.Close() })
+	return im
 }

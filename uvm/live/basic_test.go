@@ -39,6 +39,22 @@ func newImage(t testing.TB, opts live.Options) (*uvm.Image, *live.Runner) {
 	return im, r
 }
 
+// installNew creates an object and installs m on it through r.
+func installNew(t testing.TB, im *uvm.Image, r *live.Runner, m uvm.Method) uvm.OID {
+	t.Helper()
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		_, err = r.Install(ctx, tx, o, m)
+		return err
+	}))
+	return oid
+}
+
 func TestBasic(t *testing.T) {
 	for _, policy := range []string{live.PolicyInProcess, live.PolicyIsolated} {
 		t.Run(policy, func(t *testing.T) {

@@ -363,16 +363,7 @@ func TestNoWorker(t *testing.T) {
 // retired because a refill had already replaced it).
 func TestWarmWorkersStay(t *testing.T) {
 	im, r := newImage(t, live.Options{Policy: live.PolicyIsolated, Workers: 2})
-	var oid uvm.OID
-	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
-		o, err := tx.New()
-		if err != nil {
-			return err
-		}
-		oid = o.OID()
-		_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
-		return err
-	}))
+	oid := installNew(t, im, r, uvm.Method{Selector: "bump", Source: counterSrc})
 	for i := range 30 {
 		require.NoError(t, r.Check(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i)))
 		_, err := im.Send(ctx, oid, "bump")
