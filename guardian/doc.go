@@ -94,6 +94,9 @@
 //	yaegi.clear        clear of a value of uncertain type
 //	yaegi.loopvar      a closure captures a loop variable that the loop body also changes
 //	instrument.funcvalue a helper used as a value cannot be wrapped (a local name shadows a type of its signature)
+//	instrument.meter   a use of the instrumentation API: batos.Enter or batos.Meter (under any import
+//	                   name, in any position: call, value, type, conversion, assertion, embedding,
+//	                   method expression), or a field or method of a value known to be a meter
 //	covenant.unmarked  a write can reach a return without MarkChanged
 //
 // The default allowlist is [DefaultImports]: bytes, container/list,
@@ -225,6 +228,15 @@
 // h(__meter, __a0, ...) }. A helper that is only called directly, without
 // loops or such calls, runs in bounded time, cannot recurse, and is left
 // as written.
+//
+// The instrumentation API is the guardian's alone: a method that held its
+// meter could refill its own budget. Rule instrument.meter refuses every
+// reference to batos.Enter and batos.Meter in the audited source, and
+// every use of Fuel, Enter, Leave, Refuel or Alloc on a value the guardian
+// can see is a meter; identifiers starting with "__" are refused by
+// ident.reserved. The instrumentation in source the guardian produced
+// itself is recognised and taken out before the audit (see above), so
+// auditing instrumented output again still accepts it.
 //
 // The runtime must:
 //

@@ -46,6 +46,7 @@ const (
 	RuleBoxing      = "yaegi.boxing"      // unary or comparison result stored into an interface (rewritten)
 
 	RuleFuncValue = "instrument.funcvalue" // a helper used as a value where it cannot be wrapped
+	RuleMeter     = "instrument.meter"     // the source uses the instrumentation API (batos.Enter, batos.Meter)
 
 	RuleCovenant = "covenant.unmarked" // a write can reach a return without MarkChanged
 )

@@ -30,10 +30,15 @@ func (u *unit) checkImports() {
 			case "", HostPackage:
 				u.host = HostPackage
 			case ".":
+				u.hostDot = true
 				u.reject(RuleImportDot, spec.Pos(), "import the host package as plain %q, not with a dot; write batos.Self", HostPackage)
 			case "_":
 				u.reject(RuleImportBlank, spec.Pos(), "import the host package as plain %q, not blank", HostPackage)
 			default:
+				if u.hostAlias == nil {
+					u.hostAlias = map[string]bool{}
+				}
+				u.hostAlias[name] = true
 				u.reject(RuleImportAlias, spec.Pos(), "import the host package as plain %q, without the name %s, and refer to it as batos", HostPackage, name)
 			}
 			continue

@@ -39,6 +39,7 @@ func (u *unit) checkSyntax() {
 					u.reject(RuleCallForbidden, n.Pos(), "%s", msg)
 				}
 			}
+			u.checkMeterSelector(n)
 		case *ast.CallExpr:
 			if isBuiltin(n.Fun, "print") || isBuiltin(n.Fun, "println") {
 				u.reject(RuleCallForbidden, n.Pos(), "print and println write to the host's standard error: build the text (fmt.Sprintf) and return it")
@@ -63,6 +64,9 @@ func (u *unit) checkSyntax() {
 		}
 		return true
 	})
+	if u.hostDot {
+		u.checkMeterDot()
+	}
 }
 
 func (u *unit) checkIdent(id *ast.Ident) {

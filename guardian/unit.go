@@ -24,6 +24,8 @@ type unit struct {
 	edits    []edit    // text edits producing the output
 
 	host      string            // local name of the host import; "" if not imported
+	hostAlias map[string]bool   // other names the host package is imported under (rejected)
+	hostDot   bool              // the host package is dot-imported (rejected)
 	pkgNames  map[string]string // local name → path of the imports a selector may name
 	pathNames map[string]string // path → local name
 	entry     *ast.FuncDecl
