@@ -76,6 +76,10 @@
 //
 //   - A Tx and the Objects read through it are valid only inside the
 //     transaction function and must not be shared between goroutines.
+//     An *Object belongs to the transaction that loaded or created it:
+//     handing it to another transaction's methods (including the next
+//     attempt of a retried Update) fails with a *[ForeignObjectError]
+//     (errors.Is [ErrForeignObject]); load it again by OID instead.
 //   - Update may run its function more than once; keep effects outside the
 //     image (network calls, channel sends) idempotent or outside Update.
 //   - One transaction holds at most about 15% of Options.MemTableSize.

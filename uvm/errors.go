@@ -30,6 +30,13 @@ var (
 	// ErrTxDone is returned when a Tx or an Object is used after its
 	// transaction function returned.
 	ErrTxDone = errors.New("uvm: transaction has ended")
+	// ErrForeignObject is returned when a Tx method, or an Object method
+	// given other objects, receives an *Object loaded or created by another
+	// transaction (an earlier attempt of a retried Update, a finished
+	// transaction, or one running alongside). The error is a
+	// *ForeignObjectError naming the object and the operation; load the
+	// object again by OID in the current transaction.
+	ErrForeignObject = errors.New("uvm: object belongs to another transaction")
 	// ErrReadOnly is returned when a View transaction tries to write.
 	ErrReadOnly = errors.New("uvm: write in a read-only transaction")
 	// ErrCorrupt is returned when a stored value fails its checksum or cannot
@@ -154,6 +161,29 @@ func (e *CovenantError) Error() string {
 
 // Is reports whether target is ErrCovenant.
 func (e *CovenantError) Is(target error) bool { return target == ErrCovenant }
+
+// ForeignObjectError reports an *Object used in a transaction other than
+// the one that loaded or created it. When that transaction has ended, the
+// error also matches ErrTxDone.
+type ForeignObjectError struct {
+	OID   OID
+	Op    string // the operation that refused it, such as "Tx.SetRoot"
+	Ended bool   // the object's own transaction has ended
+}
+
+func (e *ForeignObjectError) Error() string {
+	s := fmt.Sprintf("uvm: %s: object %d belongs to another transaction", e.Op, e.OID)
+	if e.Ended {
+		s += " (which has ended)"
+	}
+	return s + "; load it again by OID in this one"
+}
+
+// Is reports whether target is ErrForeignObject, or ErrTxDone when the
+// object's transaction has ended.
+func (e *ForeignObjectError) Is(target error) bool {
+	return target == ErrForeignObject || (e.Ended && target == ErrTxDone)
+}
 
 // AmbiguousError reports a selector found in more than one parent branch.
 type AmbiguousError struct {

@@ -79,7 +79,7 @@ func (im *Image) primitive(name string) (PrimitiveFunc, bool) {
 // *AmbiguousError; resend through one of them with SendVia. A selector
 // found nowhere returns a *NotUnderstoodError.
 func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.Lookup"); err != nil {
 		return Found{}, err
 	}
 	var vs visitedSet
@@ -189,17 +189,18 @@ func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, 
 // A selector nothing answers goes to Options.DoesNotUnderstand, or fails
 // with a *NotUnderstoodError.
 func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+	const op = "Tx.Send"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
 	f, err := tx.Lookup(o, selector)
 	if err != nil {
 		if _, ok := err.(*NotUnderstoodError); ok {
-			return tx.notUnderstood(ctx, o, selector, args)
+			return tx.notUnderstood(ctx, op, o, selector, args)
 		}
 		return nil, err
 	}
-	return tx.activate(ctx, o, f, selector, args)
+	return tx.activate(ctx, op, o, f, selector, args)
 }
 
 // Run activates method m on o directly, as if o's own slot held it, in
@@ -207,17 +208,19 @@ func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any)
 // started it with the method it just installed, in the sender's
 // transaction (whose snapshot predates the install).
 func (tx *Tx) Run(ctx context.Context, o *Object, m Method, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+	const op = "Tx.Run"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
-	return tx.activate(ctx, o, Found{Holder: o, Value: m}, m.Selector, args)
+	return tx.activate(ctx, op, o, Found{Holder: o, Value: m}, m.Selector, args)
 }
 
 // SendVia resends a message through one named parent of o (the way to
 // settle an ambiguous send): the lookup starts at parent, and the method
 // runs with o as its receiver.
 func (tx *Tx) SendVia(ctx context.Context, o *Object, parent OID, selector string, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+	const op = "Tx.SendVia"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
 	found := false
@@ -234,29 +237,31 @@ func (tx *Tx) SendVia(ctx context.Context, o *Object, parent OID, selector strin
 	f, err := tx.Lookup(po, selector)
 	if err != nil {
 		if _, ok := err.(*NotUnderstoodError); ok {
-			return tx.notUnderstood(ctx, o, selector, args)
+			return tx.notUnderstood(ctx, op, o, selector, args)
 		}
 		return nil, err
 	}
-	return tx.activate(ctx, o, f, selector, args)
+	return tx.activate(ctx, op, o, f, selector, args)
 }
 
-func (tx *Tx) notUnderstood(ctx context.Context, o *Object, selector string, args []any) (any, error) {
+func (tx *Tx) notUnderstood(ctx context.Context, op string, o *Object, selector string, args []any) (any, error) {
 	h := tx.im.opts.DoesNotUnderstand
 	if h == nil {
 		return nil, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
 	}
-	nargs, err := normalizeArgs(args)
+	nargs, err := tx.normalizeArgs(op, args)
 	if err != nil {
 		return nil, err
 	}
 	return h.DoesNotUnderstand(ctx, &Message{Tx: tx, Receiver: o, Selector: selector, Args: nargs, Depth: tx.depth})
 }
 
-func normalizeArgs(args []any) ([]any, error) {
+// normalizeArgs converts a send's arguments to stored form; an *Object
+// argument must belong to tx.
+func (tx *Tx) normalizeArgs(op string, args []any) ([]any, error) {
 	out := make([]any, len(args))
 	for i, a := range args {
-		n, err := normalize(fmt.Sprintf("argument %d", i), a, 0)
+		n, err := normalize(fmt.Sprintf("argument %d", i), a, 0, tx, op)
 		if err != nil {
 			return nil, err
 		}
@@ -265,14 +270,14 @@ func normalizeArgs(args []any) ([]any, error) {
 	return out, nil
 }
 
-func (tx *Tx) activate(ctx context.Context, o *Object, f Found, selector string, args []any) (res any, err error) {
+func (tx *Tx) activate(ctx context.Context, op string, o *Object, f Found, selector string, args []any) (res any, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("uvm: send %q to object %d: %w", selector, o.oid, err)
 	}
 	if tx.depth >= tx.im.opts.MaxSendDepth {
 		return nil, fmt.Errorf("%w: %d nested sends, at %q to object %d", ErrTooDeep, tx.depth, selector, o.oid)
 	}
-	nargs, err := normalizeArgs(args)
+	nargs, err := tx.normalizeArgs(op, args)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,9 @@ const maxDepth = 100
 
 // normalize converts v into the canonical slot representation, deep-copying
 // containers so that the caller's value and the stored one never alias.
-func normalize(slot string, v any, depth int) (any, error) {
+// With a non-nil owner, an *Object must belong to that transaction (op
+// names the operation in the *ForeignObjectError).
+func normalize(slot string, v any, depth int, owner *Tx, op string) (any, error) {
 	if depth > maxDepth {
 		return nil, &ValueError{Slot: slot, Type: fmt.Sprintf("%T", v), Reason: "nested more than 100 levels (a cycle?)"}
 	}
@@ -111,6 +113,9 @@ func normalize(slot string, v any, depth int) (any, error) {
 		if x == nil {
 			return nil, &ValueError{Slot: slot, Type: "*uvm.Object", Reason: "nil object"}
 		}
+		if owner != nil && x.tx != owner {
+			return nil, &ForeignObjectError{OID: x.oid, Op: op, Ended: x.tx.done}
+		}
 		return Ref{OID: x.oid}, nil
 	case Method:
 		return x, nil
@@ -130,7 +135,7 @@ func normalize(slot string, v any, depth int) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalize(slot, e, depth+1)
+			n, err := normalize(slot, e, depth+1, owner, op)
 			if err != nil {
 				return nil, err
 			}
@@ -140,7 +145,7 @@ func normalize(slot string, v any, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalize(slot, e, depth+1)
+			n, err := normalize(slot, e, depth+1, owner, op)
 			if err != nil {
 				return nil, err
 			}
