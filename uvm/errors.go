@@ -61,7 +61,8 @@ var (
 	// delegation chain answers the selector and no DoesNotUnderstand hook is set.
 	ErrNotUnderstood = errors.New("uvm: message not understood")
 	// ErrAmbiguous is returned when a selector is found in more than one
-	// parent branch; resend through a named parent with SendVia.
+	// parent branch; resend through one of the holders (or another ancestor)
+	// with SendVia.
 	ErrAmbiguous = errors.New("uvm: ambiguous message")
 	// ErrNotMethod is returned when arguments are sent to a data slot.
 	ErrNotMethod = errors.New("uvm: slot holds data, not a method")
@@ -73,8 +74,9 @@ var (
 	ErrTooDeep = errors.New("uvm: message sends nested too deep")
 	// ErrNotEmpty is returned by Restore when the image already holds objects.
 	ErrNotEmpty = errors.New("uvm: image is not empty")
-	// ErrNotParent is returned by SendVia when the named object is not a parent of the receiver.
-	ErrNotParent = errors.New("uvm: not a parent of the receiver")
+	// ErrNotParent is returned by SendVia when the named object is not an
+	// ancestor of the receiver (not reachable through its parents).
+	ErrNotParent = errors.New("uvm: not a parent or ancestor of the receiver")
 )
 
 // NotFoundError reports a missing object, root, method version, record or blob.
@@ -186,14 +188,21 @@ func (e *ForeignObjectError) Is(target error) bool {
 }
 
 // AmbiguousError reports a selector found in more than one parent branch.
+// The branches may part at the receiver or at any of its ancestors: with
+// o → p → {a, b}, both holding the selector, Receiver is o and Fork is p.
 type AmbiguousError struct {
-	Receiver OID
+	Receiver OID // the object the message was sent to
 	Selector string
-	Holders  []OID // the objects holding the selector, in parent order
+	Holders  []OID // two objects holding the selector, in Fork's parent order
+	Fork     OID   // the object whose parents lead to the different Holders; Receiver itself, or one of its ancestors
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("uvm: ambiguous message %q sent to object %d: found in objects %v; resend through one parent with SendVia", e.Selector, e.Receiver, e.Holders)
+	where := "through different parents"
+	if e.Fork != e.Receiver {
+		where = fmt.Sprintf("through different parents of its ancestor %d", e.Fork)
+	}
+	return fmt.Sprintf("uvm: ambiguous message %q sent to object %d: found in objects %v %s; resend through one of them with SendVia", e.Selector, e.Receiver, e.Holders, where)
 }
 
 // Is reports whether target is ErrAmbiguous.
