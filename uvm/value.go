@@ -70,6 +70,21 @@ func CheckName(s string) error {
 
 const maxDepth = 100
 
+// Normalize returns v in the form a slot stores it, accepting and refusing
+// exactly what [Object.Set] does: integers become int64, float32 float64,
+// OID and *Object a Ref, []string a []any, *Method a Method; []byte, []any
+// and map[string]any are copied all the way down, so the result never
+// aliases v. A value that cannot be stored (or that nests more than 100
+// levels) returns a *ValueError naming slot, which may also describe the
+// value ("argument 0"). Normalize knows no transaction: unlike Set, it
+// turns an *Object of any transaction into a Ref.
+func Normalize(slot string, v any) (any, error) { return normalize(slot, v, 0, nil, "") }
+
+// CloneValue returns a deep copy of a value in stored form (see
+// [Normalize]): []byte, []any and map[string]any are copied all the way
+// down; other values are returned as they are.
+func CloneValue(v any) any { return deepCopy(v) }
+
 // normalize converts v into the canonical slot representation, deep-copying
 // containers so that the caller's value and the stored one never alias.
 // With a non-nil owner, an *Object must belong to that transaction (op
