@@ -32,10 +32,13 @@
 // [Tx.Lookup] searches the receiver's own slots, then each parent in the
 // order of the parents slot, depth-first, visiting every object at most
 // once, so a cycle in the parent graph ends. The rule for ambiguity is
-// Self's: if two parents of one object lead to two different objects
-// holding the selector, the send fails with an *[AmbiguousError]; resend
-// through the parent you mean with [Tx.SendVia]. Reaching the same holder
-// along two paths (a diamond) is not ambiguous.
+// Self's: if two parents of one object — the receiver or any of its
+// ancestors — lead to two different objects holding the selector, the send
+// fails with an *[AmbiguousError] naming the receiver, the object where the
+// branches part, and both holders; resend through the one you mean (or any
+// other ancestor of the receiver) with [Tx.SendVia], which starts the
+// lookup there and still runs the method on the receiver. Reaching the same
+// holder along two paths (a diamond) is not ambiguous.
 //
 // A selector nobody answers goes to the [DoesNotUnderstand] hook in
 // [Options]; without one, [Tx.Send] returns a *[NotUnderstoodError].
@@ -81,6 +84,10 @@
 //
 //   - A Tx and the Objects read through it are valid only inside the
 //     transaction function and must not be shared between goroutines.
+//     An *Object belongs to the transaction that loaded or created it:
+//     handing it to another transaction's methods (including the next
+//     attempt of a retried Update) fails with a *[ForeignObjectError]
+//     (errors.Is [ErrForeignObject]); load it again by OID instead.
 //   - Update may run its function more than once (conflict retries, and
 //     [Tx.Restart]); keep effects outside the image (network calls,
 //     channel sends) idempotent or outside Update.

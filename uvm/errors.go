@@ -30,6 +30,13 @@ var (
 	// ErrTxDone is returned when a Tx or an Object is used after its
 	// transaction function returned.
 	ErrTxDone = errors.New("uvm: transaction has ended")
+	// ErrForeignObject is returned when a Tx method, or an Object method
+	// given other objects, receives an *Object loaded or created by another
+	// transaction (an earlier attempt of a retried Update, a finished
+	// transaction, or one running alongside). The error is a
+	// *ForeignObjectError naming the object and the operation; load the
+	// object again by OID in the current transaction.
+	ErrForeignObject = errors.New("uvm: object belongs to another transaction")
 	// ErrReadOnly is returned when a View transaction tries to write.
 	ErrReadOnly = errors.New("uvm: write in a read-only transaction")
 	// ErrCorrupt is returned when a stored value fails its checksum or cannot
@@ -54,7 +61,8 @@ var (
 	// delegation chain answers the selector and no DoesNotUnderstand hook is set.
 	ErrNotUnderstood = errors.New("uvm: message not understood")
 	// ErrAmbiguous is returned when a selector is found in more than one
-	// parent branch; resend through a named parent with SendVia.
+	// parent branch; resend through one of the holders (or another ancestor)
+	// with SendVia.
 	ErrAmbiguous = errors.New("uvm: ambiguous message")
 	// ErrNotMethod is returned when arguments are sent to a data slot.
 	ErrNotMethod = errors.New("uvm: slot holds data, not a method")
@@ -66,8 +74,9 @@ var (
 	ErrTooDeep = errors.New("uvm: message sends nested too deep")
 	// ErrNotEmpty is returned by Restore when the image already holds objects.
 	ErrNotEmpty = errors.New("uvm: image is not empty")
-	// ErrNotParent is returned by SendVia when the named object is not a parent of the receiver.
-	ErrNotParent = errors.New("uvm: not a parent of the receiver")
+	// ErrNotParent is returned by SendVia when the named object is not an
+	// ancestor of the receiver (not reachable through its parents).
+	ErrNotParent = errors.New("uvm: not a parent or ancestor of the receiver")
 )
 
 // NotFoundError reports a missing object, root, method version, record or blob.
@@ -155,15 +164,45 @@ func (e *CovenantError) Error() string {
 // Is reports whether target is ErrCovenant.
 func (e *CovenantError) Is(target error) bool { return target == ErrCovenant }
 
+// ForeignObjectError reports an *Object used in a transaction other than
+// the one that loaded or created it. When that transaction has ended, the
+// error also matches ErrTxDone.
+type ForeignObjectError struct {
+	OID   OID
+	Op    string // the operation that refused it, such as "Tx.SetRoot"
+	Ended bool   // the object's own transaction has ended
+}
+
+func (e *ForeignObjectError) Error() string {
+	s := fmt.Sprintf("uvm: %s: object %d belongs to another transaction", e.Op, e.OID)
+	if e.Ended {
+		s += " (which has ended)"
+	}
+	return s + "; load it again by OID in this one"
+}
+
+// Is reports whether target is ErrForeignObject, or ErrTxDone when the
+// object's transaction has ended.
+func (e *ForeignObjectError) Is(target error) bool {
+	return target == ErrForeignObject || (e.Ended && target == ErrTxDone)
+}
+
 // AmbiguousError reports a selector found in more than one parent branch.
+// The branches may part at the receiver or at any of its ancestors: with
+// o → p → {a, b}, both holding the selector, Receiver is o and Fork is p.
 type AmbiguousError struct {
-	Receiver OID
+	Receiver OID // the object the message was sent to
 	Selector string
-	Holders  []OID // the objects holding the selector, in parent order
+	Holders  []OID // two objects holding the selector, in Fork's parent order
+	Fork     OID   // the object whose parents lead to the different Holders; Receiver itself, or one of its ancestors
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("uvm: ambiguous message %q sent to object %d: found in objects %v; resend through one parent with SendVia", e.Selector, e.Receiver, e.Holders)
+	where := "through different parents"
+	if e.Fork != e.Receiver {
+		where = fmt.Sprintf("through different parents of its ancestor %d", e.Fork)
+	}
+	return fmt.Sprintf("uvm: ambiguous message %q sent to object %d: found in objects %v %s; resend through one of them with SendVia", e.Selector, e.Receiver, e.Holders, where)
 }
 
 // Is reports whether target is ErrAmbiguous.

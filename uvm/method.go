@@ -13,7 +13,7 @@ import (
 // version is added to o's method history, and o's slot of that name holds
 // it. It returns the installed method.
 func (tx *Tx) InstallMethod(o *Object, m Method) (Method, error) {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.InstallMethod"); err != nil {
 		return Method{}, err
 	}
 	if err := tx.check(true); err != nil {
@@ -44,7 +44,7 @@ func (tx *Tx) InstallMethod(o *Object, m Method) (Method, error) {
 
 // MethodVersions lists every kept version of selector on o, oldest first.
 func (tx *Tx) MethodVersions(o *Object, selector string) ([]Method, error) {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.MethodVersions"); err != nil {
 		return nil, err
 	}
 	prefix := historyPrefix(o.oid, selector)
@@ -72,7 +72,7 @@ func (tx *Tx) MethodVersions(o *Object, selector string) ([]Method, error) {
 
 // MethodVersion reads one kept version of selector on o.
 func (tx *Tx) MethodVersion(o *Object, selector string, version int) (Method, error) {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.MethodVersion"); err != nil {
 		return Method{}, err
 	}
 	key := historyKey(o.oid, selector, version)
@@ -90,6 +90,9 @@ func (tx *Tx) MethodVersion(o *Object, selector string, version int) (Method, er
 // version again. The history is unchanged; the next install still gets a
 // new, higher version number.
 func (tx *Tx) RevertMethod(o *Object, selector string, version int) (Method, error) {
+	if err := o.usableIn(tx, "Tx.RevertMethod"); err != nil {
+		return Method{}, err
+	}
 	m, err := tx.MethodVersion(o, selector, version)
 	if err != nil {
 		return Method{}, err

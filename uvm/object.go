@@ -43,6 +43,24 @@ func (o *Object) usable() error {
 	return nil
 }
 
+// usableIn is usable for an object handed to a method of tx, which op
+// names: tx must not have ended, and o must belong to it.
+func (o *Object) usableIn(tx *Tx, op string) error {
+	if o == nil {
+		return ErrNilObject
+	}
+	if tx.done {
+		return ErrTxDone
+	}
+	if o.tx != tx {
+		return &ForeignObjectError{OID: o.oid, Op: op, Ended: o.tx.done}
+	}
+	if o.deleted {
+		return &NotFoundError{Kind: "object", Name: fmt.Sprint(o.oid)}
+	}
+	return nil
+}
+
 // Get returns an own slot's value (no delegation; see Tx.Lookup for that).
 // Containers are returned as stored: modify them in place only together
 // with MarkChanged.
@@ -99,7 +117,8 @@ func (o *Object) Slots() []string {
 
 // Set stores a value in an own slot and marks the object changed. Integers
 // are stored as int64, float32 as float64, *Object and OID as Ref; maps and
-// slices are deep-copied. Unstorable values return a *ValueError.
+// slices are deep-copied. Unstorable values return a *ValueError; an
+// *Object of another transaction, a *ForeignObjectError.
 func (o *Object) Set(name string, v any) error {
 	if err := o.set(name, v); err != nil {
 		return err
@@ -118,7 +137,7 @@ func (o *Object) set(name string, v any) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	n, err := normalize(name, v, 0)
+	n, err := normalize(name, v, 0, o.tx, "Object.Set")
 	if err != nil {
 		return err
 	}
@@ -176,12 +195,19 @@ func (o *Object) Parents() []OID {
 	return p
 }
 
-// SetParents replaces the parents slot.
+// SetParents replaces the parents slot. Every parent must belong to o's
+// transaction (else a *ForeignObjectError).
 func (o *Object) SetParents(parents ...*Object) error {
+	if err := o.usable(); err != nil {
+		return err
+	}
 	refs := make([]any, len(parents))
 	for i, p := range parents {
 		if p == nil {
 			return ErrNilObject
+		}
+		if p.tx != o.tx {
+			return &ForeignObjectError{OID: p.oid, Op: "Object.SetParents", Ended: p.tx.done}
 		}
 		refs[i] = Ref{OID: p.oid}
 	}

@@ -2,6 +2,7 @@ package uvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 )
@@ -74,21 +75,30 @@ func (im *Image) primitive(name string) (PrimitiveFunc, bool) {
 
 // Lookup finds the slot that answers selector for o: o's own slots first,
 // then each parent in order, depth-first, visiting each object once (so a
-// cycle in the parent graph ends). When two parents of one object lead to
-// different holders, the lookup is ambiguous and returns an
-// *AmbiguousError; resend through one of them with SendVia. A selector
-// found nowhere returns a *NotUnderstoodError.
+// cycle in the parent graph ends). When two parents of one object (o or
+// any of its ancestors) lead to different holders, the lookup is ambiguous
+// and returns an *AmbiguousError; resend through one of the holders with
+// SendVia. A selector found nowhere returns a *NotUnderstoodError.
 func (tx *Tx) Lookup(o *Object, selector string) (Found, error) {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.Lookup"); err != nil {
 		return Found{}, err
 	}
+	return tx.lookupFrom(o, o, selector)
+}
+
+// lookupFrom looks selector up starting at start, for a message sent to
+// recv (start is recv, or an ancestor of it for SendVia): errors name recv.
+func (tx *Tx) lookupFrom(recv, start *Object, selector string) (Found, error) {
 	var vs visitedSet
-	h, v, err := tx.search(o, selector, &vs)
+	h, v, err := tx.search(start, selector, &vs)
 	if err != nil {
+		if amb, ok := err.(*AmbiguousError); ok {
+			amb.Receiver = recv.oid
+		}
 		return Found{}, err
 	}
 	if h == nil {
-		return Found{}, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
+		return Found{}, &NotUnderstoodError{Receiver: recv.oid, Selector: selector}
 	}
 	if isContainer(v) { // handed out as stored: an in-place change must be marked
 		h.exposed = true
@@ -173,7 +183,7 @@ func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, 
 			continue
 		}
 		if holder != nil && h != holder {
-			return nil, nil, &AmbiguousError{Receiver: o.oid, Selector: sel, Holders: []OID{holder.oid, h.oid}}
+			return nil, nil, &AmbiguousError{Receiver: o.oid, Fork: o.oid, Selector: sel, Holders: []OID{holder.oid, h.oid}}
 		}
 		holder, value = h, v
 	}
@@ -189,17 +199,18 @@ func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, 
 // A selector nothing answers goes to Options.DoesNotUnderstand, or fails
 // with a *NotUnderstoodError.
 func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+	const op = "Tx.Send"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
 	f, err := tx.Lookup(o, selector)
 	if err != nil {
 		if _, ok := err.(*NotUnderstoodError); ok {
-			return tx.notUnderstood(ctx, o, selector, args)
+			return tx.notUnderstood(ctx, op, o, selector, args)
 		}
 		return nil, err
 	}
-	return tx.activate(ctx, o, f, selector, args)
+	return tx.activate(ctx, op, o, f, selector, args)
 }
 
 // Run activates method m on o directly, as if o's own slot held it, in
@@ -207,56 +218,95 @@ func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any)
 // started it with the method it just installed, in the sender's
 // transaction (whose snapshot predates the install).
 func (tx *Tx) Run(ctx context.Context, o *Object, m Method, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+	const op = "Tx.Run"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
-	return tx.activate(ctx, o, Found{Holder: o, Value: m}, m.Selector, args)
+	return tx.activate(ctx, op, o, Found{Holder: o, Value: m}, m.Selector, args)
 }
 
-// SendVia resends a message through one named parent of o (the way to
-// settle an ambiguous send): the lookup starts at parent, and the method
-// runs with o as its receiver.
-func (tx *Tx) SendVia(ctx context.Context, o *Object, parent OID, selector string, args ...any) (any, error) {
-	if err := o.usable(); err != nil {
+// SendVia resends a message through one ancestor of o, the way to settle
+// an ambiguous send: the lookup starts at ancestor (its own slots, then its
+// parents) instead of at o, and the method runs with o as its receiver.
+// The ancestor may be a parent of o, a parent's parent, and so on: any
+// object reachable from o through parents slots (missing objects on the
+// way are skipped). The Holders of an *AmbiguousError are always such
+// ancestors, so resending through one of them settles the ambiguity however
+// far up it arose. An object that is not an ancestor of o returns an error
+// wrapping ErrNotParent.
+func (tx *Tx) SendVia(ctx context.Context, o *Object, ancestor OID, selector string, args ...any) (any, error) {
+	const op = "Tx.SendVia"
+	if err := o.usableIn(tx, op); err != nil {
 		return nil, err
 	}
-	found := false
-	for _, p := range o.Parents() {
-		found = found || p == parent
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: object %d is not a parent of object %d", ErrNotParent, parent, o.oid)
-	}
-	po, err := tx.Object(parent)
+	po, err := tx.ancestor(o, ancestor)
 	if err != nil {
 		return nil, err
 	}
-	f, err := tx.Lookup(po, selector)
+	f, err := tx.lookupFrom(o, po, selector)
 	if err != nil {
 		if _, ok := err.(*NotUnderstoodError); ok {
-			return tx.notUnderstood(ctx, o, selector, args)
+			return tx.notUnderstood(ctx, op, o, selector, args)
 		}
 		return nil, err
 	}
-	return tx.activate(ctx, o, f, selector, args)
+	return tx.activate(ctx, op, o, f, selector, args)
 }
 
-func (tx *Tx) notUnderstood(ctx context.Context, o *Object, selector string, args []any) (any, error) {
+// ancestor returns the object oid if it is reachable from o through
+// parents slots, searching depth-first in parent order. Parents that no
+// longer exist are skipped; a damaged parents slot is a *CorruptError.
+func (tx *Tx) ancestor(o *Object, oid OID) (*Object, error) {
+	var visited visitedSet
+	stack := []*Object{o}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		parents, err := parentsOf(cur.slots[ParentsSlot])
+		if err != nil {
+			return nil, &CorruptError{Key: printableKey(objKey(cur.oid)), OID: cur.oid, Slot: ParentsSlot, Reason: err.Error()}
+		}
+		// Push in reverse so the first parent is searched first.
+		for i := len(parents) - 1; i >= 0; i-- {
+			p := parents[i]
+			if visited.has(p) {
+				continue
+			}
+			visited.add(p)
+			po, err := tx.Object(p)
+			if errors.Is(err, ErrNotFound) && p != oid {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("uvm: parent %d of object %d: %w", p, cur.oid, err)
+			}
+			if p == oid {
+				return po, nil
+			}
+			stack = append(stack, po)
+		}
+	}
+	return nil, fmt.Errorf("%w: object %d is not an ancestor of object %d", ErrNotParent, oid, o.oid)
+}
+
+func (tx *Tx) notUnderstood(ctx context.Context, op string, o *Object, selector string, args []any) (any, error) {
 	h := tx.im.opts.DoesNotUnderstand
 	if h == nil {
 		return nil, &NotUnderstoodError{Receiver: o.oid, Selector: selector}
 	}
-	nargs, err := normalizeArgs(args)
+	nargs, err := tx.normalizeArgs(op, args)
 	if err != nil {
 		return nil, err
 	}
 	return h.DoesNotUnderstand(ctx, &Message{Tx: tx, Receiver: o, Selector: selector, Args: nargs, Depth: tx.depth})
 }
 
-func normalizeArgs(args []any) ([]any, error) {
+// normalizeArgs converts a send's arguments to stored form; an *Object
+// argument must belong to tx.
+func (tx *Tx) normalizeArgs(op string, args []any) ([]any, error) {
 	out := make([]any, len(args))
 	for i, a := range args {
-		n, err := normalize(fmt.Sprintf("argument %d", i), a, 0)
+		n, err := normalize(fmt.Sprintf("argument %d", i), a, 0, tx, op)
 		if err != nil {
 			return nil, err
 		}
@@ -265,14 +315,14 @@ func normalizeArgs(args []any) ([]any, error) {
 	return out, nil
 }
 
-func (tx *Tx) activate(ctx context.Context, o *Object, f Found, selector string, args []any) (res any, err error) {
+func (tx *Tx) activate(ctx context.Context, op string, o *Object, f Found, selector string, args []any) (res any, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("uvm: send %q to object %d: %w", selector, o.oid, err)
 	}
 	if tx.depth >= tx.im.opts.MaxSendDepth {
 		return nil, fmt.Errorf("%w: %d nested sends, at %q to object %d", ErrTooDeep, tx.depth, selector, o.oid)
 	}
-	nargs, err := normalizeArgs(args)
+	nargs, err := tx.normalizeArgs(op, args)
 	if err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func (tx *Tx) New() (*Object, error) {
 // Clone creates a new object holding a deep copy of proto's own slots
 // (including its parents slot).
 func (tx *Tx) Clone(proto *Object) (*Object, error) {
-	if err := proto.usable(); err != nil {
+	if err := proto.usableIn(tx, "Tx.Clone"); err != nil {
 		return nil, err
 	}
 	o, err := tx.New()
@@ -212,7 +212,7 @@ func (tx *Tx) Clone(proto *Object) (*Object, error) {
 // Delete removes an object from the image. References to it elsewhere are
 // left as they are; following one later returns ErrNotFound.
 func (tx *Tx) Delete(o *Object) error {
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.Delete"); err != nil {
 		return err
 	}
 	if err := tx.check(true); err != nil {
@@ -261,7 +261,7 @@ func (tx *Tx) SetRoot(name string, o *Object) error {
 	if o == nil {
 		return tx.del(rootKey(name))
 	}
-	if err := o.usable(); err != nil {
+	if err := o.usableIn(tx, "Tx.SetRoot"); err != nil {
 		return err
 	}
 	return tx.set(rootKey(name), frame(binary.AppendUvarint(nil, uint64(o.oid))))

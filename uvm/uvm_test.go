@@ -423,11 +423,17 @@ func TestAmbiguityAndSendVia(t *testing.T) {
 		var amb *uvm.AmbiguousError
 		require.ErrorAs(t, err, &amb)
 		require.Equal(t, []uvm.OID{left.OID(), right.OID()}, amb.Holders)
+		require.Equal(t, child.OID(), amb.Receiver)
+		require.Equal(t, child.OID(), amb.Fork, "the receiver's own parents disagree")
 
 		v, err = tx.SendVia(ctx, child, right.OID(), "speak")
 		require.NoError(t, err)
 		require.Equal(t, "right", v)
+		// top is an ancestor (a parent's parent) that does not hold "speak".
 		_, err = tx.SendVia(ctx, child, top.OID(), "speak")
+		require.ErrorIs(t, err, uvm.ErrNotUnderstood)
+		stranger, _ := tx.New()
+		_, err = tx.SendVia(ctx, child, stranger.OID(), "speak")
 		require.ErrorIs(t, err, uvm.ErrNotParent)
 		return nil
 	}))
@@ -752,4 +758,95 @@ func TestRestartRunsTheSenderAgainOnAFreshSnapshot(t *testing.T) {
 	require.ErrorIs(t, err, uvm.ErrRestart)
 	require.Contains(t, err.Error(), "never")
 	require.Equal(t, uvm.MaxRestarts+1, runs)
+}
+
+// TestDeepAmbiguity builds o → p → {a, b}, a and b both holding "speak":
+// the ambiguity arises at p, two levels above the receiver.
+func TestDeepAmbiguity(t *testing.T) {
+	im := memImage(t)
+	require.NoError(t, im.RegisterPrimitive("who", func(ctx context.Context, c *uvm.Call) (any, error) {
+		return []any{int64(c.Receiver.OID()), int64(c.Holder.OID())}, nil
+	}))
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		a, _ := tx.New()
+		b, _ := tx.New()
+		require.NoError(t, a.Set("speak", "a"))
+		require.NoError(t, b.Set("speak", "b"))
+		require.NoError(t, a.Set("who", uvm.Primitive{Name: "who"}))
+		require.NoError(t, b.Set("who", uvm.Primitive{Name: "who"}))
+		p, _ := tx.New()
+		require.NoError(t, p.SetParents(a, b))
+		o, _ := tx.New()
+		require.NoError(t, o.SetParents(p))
+		child, _ := tx.New()
+		require.NoError(t, child.SetParents(o))
+		gone, _ := tx.New()
+		require.NoError(t, tx.Delete(gone))
+		o2, _ := tx.New() // a dangling first parent, then p
+		require.NoError(t, o2.Set(uvm.ParentsSlot, []any{gone.Ref(), p.Ref()}))
+		stranger, _ := tx.New()
+
+		checkAmb := func(t *testing.T, err error, recv, fork *uvm.Object) {
+			t.Helper()
+			require.ErrorIs(t, err, uvm.ErrAmbiguous)
+			var amb *uvm.AmbiguousError
+			require.ErrorAs(t, err, &amb)
+			require.Equal(t, recv.OID(), amb.Receiver, "Receiver: got %d, want the object sent to, %d", amb.Receiver, recv.OID())
+			require.Equal(t, fork.OID(), amb.Fork, "Fork: got %d, want %d", amb.Fork, fork.OID())
+			require.Equal(t, []uvm.OID{a.OID(), b.OID()}, amb.Holders)
+			require.Equal(t, "speak", amb.Selector)
+			require.Contains(t, err.Error(), fmt.Sprintf("sent to object %d", recv.OID()))
+			require.Contains(t, err.Error(), fmt.Sprintf("ancestor %d", fork.OID()))
+		}
+
+		t.Run("error names the receiver and the fork", func(t *testing.T) {
+			_, err := tx.Send(ctx, o, "speak")
+			checkAmb(t, err, o, p)
+			_, err = tx.Lookup(child, "speak")
+			checkAmb(t, err, child, p)
+			// Through p itself it is still ambiguous, and still o's message.
+			_, err = tx.SendVia(ctx, o, p.OID(), "speak")
+			checkAmb(t, err, o, p)
+		})
+
+		t.Run("SendVia through any ancestor", func(t *testing.T) {
+			cases := []struct {
+				name     string
+				recv     *uvm.Object
+				ancestor *uvm.Object
+				want     any
+			}{
+				{"grandparent a", o, a, "a"},
+				{"grandparent b", o, b, "b"},
+				{"three levels up", child, b, "b"},
+				{"past a missing parent", o2, a, "a"},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					v, err := tx.SendVia(ctx, c.recv, c.ancestor.OID(), "speak")
+					require.NoError(t, err)
+					require.Equal(t, c.want, v)
+				})
+			}
+			// The method runs with o as receiver, b as holder.
+			v, err := tx.SendVia(ctx, o, b.OID(), "who")
+			require.NoError(t, err)
+			require.Equal(t, []any{int64(o.OID()), int64(b.OID())}, v)
+		})
+
+		t.Run("not an ancestor", func(t *testing.T) {
+			for name, oid := range map[string]uvm.OID{
+				"stranger":   stranger.OID(),
+				"itself":     o.OID(),
+				"descendant": child.OID(),
+				"never made": 1 << 40,
+			} {
+				_, err := tx.SendVia(ctx, o, oid, "speak")
+				require.ErrorIs(t, err, uvm.ErrNotParent, name)
+			}
+			_, err := tx.SendVia(ctx, o2, gone.OID(), "speak")
+			require.ErrorIs(t, err, uvm.ErrNotFound, "a named parent that is gone")
+		})
+		return nil
+	}))
 }

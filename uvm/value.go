@@ -70,9 +70,26 @@ func CheckName(s string) error {
 
 const maxDepth = 100
 
+// Normalize returns v in the form a slot stores it, accepting and refusing
+// exactly what [Object.Set] does: integers become int64, float32 float64,
+// OID and *Object a Ref, []string a []any, *Method a Method; []byte, []any
+// and map[string]any are copied all the way down, so the result never
+// aliases v. A value that cannot be stored (or that nests more than 100
+// levels) returns a *ValueError naming slot, which may also describe the
+// value ("argument 0"). Normalize knows no transaction: unlike Set, it
+// turns an *Object of any transaction into a Ref.
+func Normalize(slot string, v any) (any, error) { return normalize(slot, v, 0, nil, "") }
+
+// CloneValue returns a deep copy of a value in stored form (see
+// [Normalize]): []byte, []any and map[string]any are copied all the way
+// down; other values are returned as they are.
+func CloneValue(v any) any { return deepCopy(v) }
+
 // normalize converts v into the canonical slot representation, deep-copying
 // containers so that the caller's value and the stored one never alias.
-func normalize(slot string, v any, depth int) (any, error) {
+// With a non-nil owner, an *Object must belong to that transaction (op
+// names the operation in the *ForeignObjectError).
+func normalize(slot string, v any, depth int, owner *Tx, op string) (any, error) {
 	if depth > maxDepth {
 		return nil, &ValueError{Slot: slot, Type: fmt.Sprintf("%T", v), Reason: "nested more than 100 levels (a cycle?)"}
 	}
@@ -111,6 +128,9 @@ func normalize(slot string, v any, depth int) (any, error) {
 		if x == nil {
 			return nil, &ValueError{Slot: slot, Type: "*uvm.Object", Reason: "nil object"}
 		}
+		if owner != nil && x.tx != owner {
+			return nil, &ForeignObjectError{OID: x.oid, Op: op, Ended: x.tx.done}
+		}
 		return Ref{OID: x.oid}, nil
 	case Method:
 		return x, nil
@@ -130,7 +150,7 @@ func normalize(slot string, v any, depth int) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			n, err := normalize(slot, e, depth+1)
+			n, err := normalize(slot, e, depth+1, owner, op)
 			if err != nil {
 				return nil, err
 			}
@@ -140,7 +160,7 @@ func normalize(slot string, v any, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			n, err := normalize(slot, e, depth+1)
+			n, err := normalize(slot, e, depth+1, owner, op)
 			if err != nil {
 				return nil, err
 			}

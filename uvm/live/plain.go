@@ -194,7 +194,10 @@ func typeName(t reflect.Type) string {
 	if t == nil {
 		return "nil"
 	}
-	s := t.String()
+	return clipTypeName(t.String())
+}
+
+func clipTypeName(s string) string {
 	if len(s) > 80 {
 		s = s[:77] + "..."
 	}
@@ -349,101 +352,22 @@ func clip(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// normalizeSlot converts a value for a slot the way uvm's Object.Set does,
-// accepting and refusing exactly what it accepts and refuses, so that a
-// method behaves alike in a worker and in the host. Containers are copied.
-func normalizeSlot(slot string, v any, depth int) (any, error) {
-	if depth > maxNesting {
-		return nil, &uvm.ValueError{Slot: slot, Type: fmt.Sprintf("%T", v), Reason: "nested more than 100 levels (a cycle?)"}
+// normalizeSlot converts a value for a slot with uvm.Normalize, so that a
+// method accepts and refuses exactly the same values in a worker and in
+// the host; containers are copied. A refused type's name is clipped in the
+// *uvm.ValueError, as typeName does (the interpreter's types can have very
+// long names). Callers pass depth 0; it is not used.
+func normalizeSlot(slot string, v any, _ int) (any, error) {
+	n, err := uvm.Normalize(slot, v)
+	var ve *uvm.ValueError
+	if errors.As(err, &ve) {
+		ve.Type = clipTypeName(ve.Type)
 	}
-	switch x := v.(type) {
-	case nil, bool, int64, float64, string, uvm.Ref, uvm.Primitive, uvm.BlobRef, uvm.Method:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case int8:
-		return int64(x), nil
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint8:
-		return int64(x), nil
-	case uint16:
-		return int64(x), nil
-	case uint32:
-		return int64(x), nil
-	case uint:
-		if uint64(x) > math.MaxInt64 {
-			return nil, &uvm.ValueError{Slot: slot, Type: "uint", Reason: "overflows int64"}
-		}
-		return int64(x), nil
-	case uint64:
-		if x > math.MaxInt64 {
-			return nil, &uvm.ValueError{Slot: slot, Type: "uint64", Reason: "overflows int64"}
-		}
-		return int64(x), nil
-	case float32:
-		return float64(x), nil
-	case uvm.OID:
-		return uvm.Ref{OID: x}, nil
-	case *uvm.Method:
-		if x == nil {
-			return nil, nil
-		}
-		return *x, nil
-	case []byte:
-		return append([]byte(nil), x...), nil
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			n, err := normalizeSlot(slot, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			n, err := normalizeSlot(slot, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = n
-		}
-		return out, nil
-	}
-	return nil, &uvm.ValueError{Slot: slot, Type: typeName(reflect.TypeOf(v)), Reason: "only nil, bool, integers, floats, string, []byte, []any, map[string]any, Ref, Primitive, BlobRef and Method can be stored"}
+	return n, err
 }
 
 // deepCopy copies a plain value's containers.
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case []byte:
-		return append([]byte(nil), x...)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	}
-	return v
-}
+func deepCopy(v any) any { return uvm.CloneValue(v) }
 
 // plainEqual compares two plain values.
 func plainEqual(a, b any) bool {
