@@ -356,8 +356,8 @@ func clip(s string, n int) string {
 // method accepts and refuses exactly the same values in a worker and in
 // the host; containers are copied. A refused type's name is clipped in the
 // *uvm.ValueError, as typeName does (the interpreter's types can have very
-// long names). Callers pass depth 0; it is not used.
-func normalizeSlot(slot string, v any, _ int) (any, error) {
+// long names).
+func normalizeSlot(slot string, v any) (any, error) {
 	n, err := uvm.Normalize(slot, v)
 	var ve *uvm.ValueError
 	if errors.As(err, &ve) {
@@ -365,9 +365,6 @@ func normalizeSlot(slot string, v any, _ int) (any, error) {
 	}
 	return n, err
 }
-
-// deepCopy copies a plain value's containers.
-func deepCopy(v any) any { return uvm.CloneValue(v) }
 
 // plainEqual compares two plain values.
 func plainEqual(a, b any) bool {

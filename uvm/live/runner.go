@@ -413,7 +413,7 @@ func (r *Runner) DryRun(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Me
 	}
 	nargs := make([]any, len(args))
 	for i, a := range args {
-		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a, 0)
+		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a)
 		if err != nil {
 			return nil, err
 		}

@@ -405,7 +405,7 @@ func (s *workerSelf) Get(slot string) any {
 	case []any, map[string]any, []byte:
 		k := slotKey{v.holder, slot}
 		if _, seen := s.exposed[k]; !seen {
-			s.exposed[k] = &exposure{live: v.v, pristine: deepCopy(v.v)}
+			s.exposed[k] = &exposure{live: v.v, pristine: uvm.CloneValue(v.v)}
 		}
 	}
 	return v.v
@@ -429,7 +429,7 @@ func (s *workerSelf) Set(slot string, value any) error {
 	if err := uvm.CheckName(slot); err != nil {
 		return err
 	}
-	n, err := normalizeSlot(slot, value, 0)
+	n, err := normalizeSlot(slot, value)
 	if err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func (s *workerSelf) Send(selector string, args ...any) (any, error) {
 	}
 	nargs := make([]any, len(args))
 	for i, a := range args {
-		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a, 0)
+		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a)
 		if err != nil {
 			return nil, err
 		}
@@ -553,7 +553,7 @@ func (s *workerSelf) flush() (writeSet, error) {
 	}
 	s.pending = nil
 	for k, e := range s.exposed {
-		e.pristine = deepCopy(e.live)
+		e.pristine = uvm.CloneValue(e.live)
 		s.exposed[k] = e
 	}
 	return ws, nil
