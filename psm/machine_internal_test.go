@@ -239,3 +239,35 @@ func TestKnowledgeCatalogObject(t *testing.T) {
 		require.False(t, errors.Is(err, ErrCycleFailed), "a bad argument is not a cycle")
 	}
 }
+
+// A transaction that needs several new methods restarts once per install
+// and ends with all of them answering.
+func TestOneTransactionNeedingSeveralMethods(t *testing.T) {
+	s := &script{replies: []string{plan, "CODE\nANSWER one", plan, "CODE\nANSWER two", plan, "CODE\nANSWER three"}}
+	m, r := testMind(t, s, Options{})
+	ctx := context.Background()
+	runs := 0
+	var got []any
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+		runs++
+		got = got[:0]
+		g, err := tx.Object(m.Genesis())
+		if err != nil {
+			return err
+		}
+		for _, sel := range []string{"first", "second", "third"} {
+			v, err := tx.Send(ctx, g, sel)
+			if err != nil {
+				return err
+			}
+			got = append(got, v)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []any{"one", "two", "three"}, got)
+	require.Equal(t, 4, runs, "one run per install, then the run that answers")
+	require.Equal(t, int64(3+(1+2+3)), r.runs.Load(), "three dry runs; each run of the function answers what it has so far")
+	recs, _ := m.Cycles(ctx)
+	require.Len(t, recs, 3)
+}
