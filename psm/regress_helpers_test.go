@@ -41,14 +41,47 @@ type sendResult struct {
 	err error
 }
 
-// sendAsync sends on a goroutine; the answer arrives on the channel.
+// sendAsync sends to genesis on a goroutine; the answer arrives on the
+// channel.
 func sendAsync(ctx context.Context, m *psm.Mind, sel string, args ...any) <-chan sendResult {
+	return sendAsyncTo(ctx, m, m.Genesis(), sel, args...)
+}
+
+// sendAsyncTo sends to oid on a goroutine.
+func sendAsyncTo(ctx context.Context, m *psm.Mind, oid uvm.OID, sel string, args ...any) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	go func() {
-		v, err := m.Send(ctx, m.Genesis(), sel, args...)
+		v, err := m.Send(ctx, oid, sel, args...)
 		out <- sendResult{v, err}
 	}()
 	return out
+}
+
+// descendant commits a chain of n objects, each delegating to the one
+// before, and returns the last. Every lookup on it walks the whole chain,
+// which makes looking for a method take a while.
+func descendant(t *testing.T, m *psm.Mind, n int) uvm.OID {
+	t.Helper()
+	var oid uvm.OID
+	require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+		prev, err := tx.New()
+		if err != nil {
+			return err
+		}
+		for range n {
+			o, err := tx.New()
+			if err != nil {
+				return err
+			}
+			if err := o.SetParents(prev); err != nil {
+				return err
+			}
+			prev = o
+		}
+		oid = prev.OID()
+		return nil
+	}))
+	return oid
 }
 
 // await waits at most d for a send's result.
@@ -106,9 +139,15 @@ func closeWithin(t *testing.T, m *psm.Mind, d time.Duration) {
 // versions returns the installed versions of sel on genesis.
 func versions(t *testing.T, m *psm.Mind, sel string) []uvm.Method {
 	t.Helper()
+	return versionsOn(t, m, m.Genesis(), sel)
+}
+
+// versionsOn returns the installed versions of sel on oid.
+func versionsOn(t *testing.T, m *psm.Mind, oid uvm.OID, sel string) []uvm.Method {
+	t.Helper()
 	var out []uvm.Method
 	require.NoError(t, m.Image().View(ctx, func(tx *uvm.Tx) error {
-		g, err := tx.Object(m.Genesis())
+		g, err := tx.Object(oid)
 		if err != nil {
 			return err
 		}

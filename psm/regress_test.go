@@ -60,6 +60,7 @@ func TestRegressWorkerCrashDuringDryRun(t *testing.T) {
 		o.MaxAttempts = 2
 		o.Live.MaxDepth = 1 << 30      // the depth budget would stop the recursion cleanly
 		o.Live.WorkerStack = 256 << 10 // so the worker dies quickly
+		o.Live.MaxWorkers = 2          // as many as there are crashes
 	})
 	before := unchanged(t, m)
 
@@ -93,9 +94,9 @@ func TestRegressWorkerCrashDuringDryRun(t *testing.T) {
 
 	// The pool replaced the dead worker: a normal cycle works, dry run and
 	// isolated call included.
-	v, err := m.Send(ctx, m.Genesis(), "greet")
-	require.NoError(t, err)
-	require.Equal(t, "hello, architect", v)
+	r := await(t, 20*time.Second, "greet after the crashes", sendAsync(ctx, m, "greet"))
+	require.NoError(t, r.err)
+	require.Equal(t, "hello, architect", r.v)
 	require.Zero(t, script.Remaining())
 }
 
@@ -128,8 +129,12 @@ func TestRegressPanickingCollaborator(t *testing.T) {
 			first := sendAsync(ctx, m, "greet")
 			waitFor(t, 10*time.Second, "the panicking part is called", entered)
 			second := sendAsync(ctx, m, "greet") // joins the cycle, or runs its own
+			// Both answer (bounded) before either answer is judged.
+			var rs []sendResult
 			for i, ch := range []<-chan sendResult{first, second} {
-				r := await(t, 20*time.Second, fmt.Sprintf("send %d", i+1), ch)
+				rs = append(rs, await(t, 20*time.Second, fmt.Sprintf("send %d", i+1), ch))
+			}
+			for i, r := range rs {
 				require.Nil(t, r.v)
 				require.ErrorIs(t, r.err, psm.ErrCycleFailed, "send %d", i+1)
 				require.Contains(t, r.err.Error(), "bug", "send %d: the error names the panic", i+1)
@@ -250,9 +255,14 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 
 // Many senders of one unknown selector, some arriving while the method is
 // being installed, run one cycle: one version, one record, every sender
-// answered.
+// answered. A sender that looked for the method just before the install
+// committed and joins just after the cycle ended must not start a second
+// cycle. To widen that window the later rounds send to an object at the
+// end of a long delegation chain, where looking for a method takes
+// milliseconds.
 func TestRegressConcurrentSendsInstallOnce(t *testing.T) {
-	const rounds, early, late = 4, 8, 24
+	const rounds, early, late = 6, 4, 24
+	const lateEvery, installHold = 400 * time.Microsecond, 5 * time.Millisecond
 	replies := []persona.Reply{}
 	for i := range rounds {
 		sel := fmt.Sprintf("greet_%d", i)
@@ -263,19 +273,29 @@ func TestRegressConcurrentSendsInstallOnce(t *testing.T) {
 	}
 	// A second cycle for any selector would find the script exhausted
 	// and fail its senders.
-	m := memMind(t, persona.NewScripted(replies), func(o *psm.Options) { o.MaxAttempts = 1 })
+	m := memMind(t, persona.NewScripted(replies), func(o *psm.Options) {
+		o.MaxAttempts = 1
+		o.Policy = psm.PolicyInProcess // answering 28 senders needs no 28 workers
+	})
+	deep := descendant(t, m, 2000)
 	for i := range rounds {
 		sel := fmt.Sprintf("greet_%d", i)
+		target := m.Genesis()
+		if i > 0 {
+			target = deep
+		}
 		var mu sync.Mutex
 		var results []<-chan sendResult
 		spawn := func() {
 			mu.Lock()
-			results = append(results, sendAsync(ctx, m, sel))
+			results = append(results, sendAsyncTo(ctx, m, target, sel))
 			mu.Unlock()
 		}
 		// Late senders start when the cycle enters COMPLETE, spread over
 		// the install, so that some look for the method just before it
-		// is committed and join just after the cycle ended.
+		// is committed and join just after the cycle ended. The cycle
+		// waits a moment (subscribers run on its goroutine) so that the
+		// install commits while the first of them are looking.
 		lateDone := make(chan struct{})
 		var once sync.Once
 		unsub := m.Subscribe(func(e psm.Event) {
@@ -285,9 +305,10 @@ func TestRegressConcurrentSendsInstallOnce(t *testing.T) {
 						defer close(lateDone)
 						for range late {
 							spawn()
-							time.Sleep(50 * time.Microsecond)
+							time.Sleep(lateEvery)
 						}
 					}()
+					time.Sleep(installHold)
 				})
 			}
 		})
@@ -305,7 +326,7 @@ func TestRegressConcurrentSendsInstallOnce(t *testing.T) {
 			require.NoError(t, r.err, "%s sender %d", sel, j)
 			require.Equal(t, "hello, architect", r.v, "%s sender %d", sel, j)
 		}
-		require.Len(t, versions(t, m, sel), 1, "%s: one installed version", sel)
+		require.Len(t, versionsOn(t, m, target, sel), 1, "%s: one installed version", sel)
 	}
 	got := outcomes(t, m)
 	require.Equal(t, map[psm.State]int{psm.Complete: rounds}, got, "one cycle per selector")
