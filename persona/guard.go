@@ -152,7 +152,11 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("model panicked: %v\n%s", r, debug.Stack())}
+				// The stack is for the operator's log, not for the error:
+				// errors end up in cycle records and prompts for good.
+				g.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelError, "persona: model panicked",
+					slog.String("persona", g.persona), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
+				done <- result{err: fmt.Errorf("model panicked: %v", r)}
 			}
 		}()
 		resp, err := g.inner.GenerateContent(cctx, msgs, options...)

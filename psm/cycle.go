@@ -259,12 +259,27 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	})
 	state := Idle
 	if err == nil {
-		state, err = mach.run(ctx, m, c)
+		state, err = m.runMachine(ctx, mach, c)
 	}
 	if err != nil {
 		return uvm.Method{}, m.fail(ctx, c, mach, state, err)
 	}
 	return c.method, nil
+}
+
+// runMachine runs the machine; a panic in a behaviour (or in a
+// collaborator it calls) fails the cycle in the state it was in, like any
+// other error.
+func (m *Mind) runMachine(ctx context.Context, mach machine, c *cycle) (state State, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.mu.Lock()
+			state = c.rec.State
+			c.mu.Unlock()
+			err = fmt.Errorf("panic in %s: %v", state, r)
+		}
+	}()
+	return mach.run(ctx, m, c)
 }
 
 // fail runs the failure state's behaviour and returns the *CycleError.
