@@ -309,9 +309,7 @@ func (m *Mind) accept(ctx context.Context, c *cycle, s State) (step, error) {
 		text += fmt.Sprintf(" (nested in cycle %s)", c.parent.rec.ID)
 	}
 	c.enter(ctx, s, text)
-	if err := c.save(ctx); err != nil {
-		return 0, fmt.Errorf("record: %w", err)
-	}
+	c.saveStart(ctx)
 	return stepNext, nil
 }
 
@@ -430,6 +428,9 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 		p.pending = append(append(p.pending, c.pending...), c)
 		c.pending = nil
 		return stepNext, nil
+	}
+	if err := c.awaitStart(); err != nil {
+		return 0, fmt.Errorf("record: %w", err)
 	}
 	all := append(c.pending, c)
 	ended := time.Now().UTC()

@@ -97,6 +97,10 @@ type cycle struct {
 	// their methods install with this cycle's, or not at all.
 	pending []*cycle
 
+	started      chan error // the start record's save, when in flight
+	startErr     error
+	startAwaited bool
+
 	attempt  int
 	snippets []string
 	skills   []string
@@ -140,6 +144,7 @@ func (c *cycle) marshal() ([]byte, error) {
 
 // save writes the record in its own transaction.
 func (c *cycle) save(ctx context.Context) error {
+	c.awaitStart() // a failed start save is overwritten by this one
 	b, err := c.marshal()
 	if err != nil {
 		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
@@ -149,8 +154,35 @@ func (c *cycle) save(ctx context.Context) error {
 	})
 }
 
+// saveStart writes the record as it is now in the background: the
+// commit's fsync overlaps the first model call. Every later save waits for
+// it (awaitStart), so it can never overwrite a later state.
+func (c *cycle) saveStart(ctx context.Context) {
+	b, err := c.marshal()
+	c.started = make(chan error, 1)
+	if err != nil {
+		c.started <- fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+		return
+	}
+	go func() {
+		c.started <- c.im.Update(ctx, func(tx *uvm.Tx) error {
+			return tx.PutRecord(recordNS, c.rec.ID, b)
+		})
+	}()
+}
+
+// awaitStart waits for the start record's save and returns its error.
+func (c *cycle) awaitStart() error {
+	if c.started != nil && !c.startAwaited {
+		c.startErr = <-c.started
+		c.startAwaited = true
+	}
+	return c.startErr
+}
+
 // saveIn writes the record inside a transaction of the caller's.
 func (c *cycle) saveIn(tx *uvm.Tx) error {
+	c.awaitStart()
 	b, err := c.marshal()
 	if err != nil {
 		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
