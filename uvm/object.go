@@ -93,6 +93,19 @@ func (o *Object) slot(name string) (any, bool, error) {
 	return v, ok, nil
 }
 
+// IsBehaviour reports whether an own slot holds behaviour (a Method or a
+// Primitive) rather than data, without decoding it.
+func (o *Object) IsBehaviour(name string) bool {
+	if o.usable() != nil {
+		return false
+	}
+	switch o.slots[name].(type) {
+	case Method, lazyMethod, Primitive:
+		return true
+	}
+	return false
+}
+
 // Has reports whether the object has an own slot of that name.
 func (o *Object) Has(name string) bool {
 	if o.usable() != nil {

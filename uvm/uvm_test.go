@@ -850,3 +850,33 @@ func TestDeepAmbiguity(t *testing.T) {
 		return nil
 	}))
 }
+
+func TestIsBehaviour(t *testing.T) {
+	im := memImage(t)
+	var oid uvm.OID
+	check := func(o *uvm.Object) {
+		t.Helper()
+		for name, want := range map[string]bool{"data": false, "prim": true, "meth": true, "absent": false} {
+			require.Equal(t, want, o.IsBehaviour(name), name)
+		}
+	}
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		require.NoError(t, o.Set("data", "x"))
+		require.NoError(t, o.Set("prim", uvm.Primitive{Name: "p"}))
+		_, err = tx.InstallMethod(o, uvm.Method{Selector: "meth", Source: "package m"})
+		require.NoError(t, err)
+		check(o)
+		return nil
+	}))
+	require.NoError(t, im.View(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.Object(oid)
+		require.NoError(t, err)
+		check(o) // loaded: the method still encoded
+		return nil
+	}))
+}

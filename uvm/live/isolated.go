@@ -200,7 +200,11 @@ func classifyDeath(stderr string, w *proc) (cause, resource string) {
 // may come back as writes to that holder).
 func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapshot, error) {
 	snap := snapshot{ReadOnly: !tx.Writable(), Own: recv.Slots()}
-	names := map[string]bool{}
+	// Each name visible from recv, with what it is where it is held: a
+	// name that is behaviour wherever it is held is not data (and is not
+	// looked up: an object may hold hundreds of methods).
+	const data, behaviour = 1, 2
+	names := map[string]int{}
 	visited := map[uvm.OID]bool{}
 	queue := []*uvm.Object{recv}
 	for len(queue) > 0 {
@@ -211,7 +215,11 @@ func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapsh
 		}
 		visited[o.OID()] = true
 		for _, n := range o.Slots() {
-			names[n] = true
+			if o.IsBehaviour(n) {
+				names[n] |= behaviour
+			} else {
+				names[n] |= data
+			}
 		}
 		for _, pid := range o.Parents() {
 			if visited[pid] {
@@ -227,7 +235,10 @@ func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapsh
 			queue = append(queue, po)
 		}
 	}
-	for n := range names {
+	for n, kind := range names {
+		if kind == behaviour {
+			continue
+		}
 		f, err := tx.Lookup(recv, n)
 		if err != nil {
 			var amb *uvm.AmbiguousError

@@ -376,3 +376,56 @@ func TestWarmWorkersStay(t *testing.T) {
 	require.LessOrEqual(t, st.WorkersStarted, int64(2), "60 sequential calls need no more than the two warm workers: %+v", st)
 	require.Zero(t, st.WorkerFailures)
 }
+
+// An isolated method sees its object's data, own and inherited, whatever
+// else the object holds: many methods, and a name that is data on a
+// parent but a method on the receiver (the method wins, so Get sees
+// nothing), and one that is a method on the parent but data on the
+// receiver (the data wins).
+func TestIsolatedSnapshotAmongManyMethods(t *testing.T) {
+	im, r := newImage(t, live.Options{Policy: live.PolicyIsolated, Workers: 1})
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		parent, err := tx.New()
+		if err != nil {
+			return err
+		}
+		if err := parent.Set("inherited", "from the parent"); err != nil {
+			return err
+		}
+		if err := parent.Set("shadowed", "parent data"); err != nil {
+			return err
+		}
+		if _, err := tx.InstallMethod(parent, uvm.Method{Selector: "overridden", Source: methodSource("overridden", "\treturn nil, nil")}); err != nil {
+			return err
+		}
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		if err := o.SetParents(parent); err != nil {
+			return err
+		}
+		if err := o.Set("own", int64(7)); err != nil {
+			return err
+		}
+		if err := o.Set("overridden", "own data"); err != nil {
+			return err
+		}
+		for i := range 200 {
+			if _, err := tx.InstallMethod(o, uvm.Method{Selector: fmt.Sprintf("m%d", i), Source: methodSource(fmt.Sprintf("m%d", i), "\treturn nil, nil")}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.InstallMethod(o, uvm.Method{Selector: "shadowed", Source: methodSource("shadowed", "\treturn nil, nil")}); err != nil {
+			return err
+		}
+		_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "look", Source: methodSource("look",
+			"\treturn []any{self.Get(\"own\"), self.Get(\"inherited\"), self.Get(\"shadowed\"), self.Has(\"m5\"), self.Get(\"overridden\")}, nil")})
+		return err
+	}))
+	v, err := im.Send(ctx, oid, "look")
+	require.NoError(t, err)
+	require.Equal(t, []any{int64(7), "from the parent", nil, false, "own data"}, v)
+}
