@@ -14,23 +14,37 @@ import (
 const formatVersion = 1
 
 // imageLayout is the version of the key layout, kept in the image's
-// format marker. Layout 2 keeps an object's method slots under a key of
-// their own, so that changing its data does not rewrite its methods.
-// Layout 1 images (methods with the data) are read as they are and upgraded
-// object by object as they are written.
+// format marker. Layout 2 keeps an object's method slots apart from its
+// data, spread over methodBuckets keys by a hash of the selector, so that
+// changing its data rewrites none of its methods and installing a method
+// rewrites a sixteenth of them. Layout 1 images (methods with the data)
+// are read as they are and upgraded object by object as they are written.
 const imageLayout = 2
 
-// methodsMarker is a pseudo-slot of an object's data part saying that the
-// object has a methods part. It cannot clash with a slot: names may not
-// hold control characters.
+// methodBuckets is how many keys an object's methods are spread over.
+const methodBuckets = 16
+
+// methodsMarker is a pseudo-slot of an object's data part: a bit mask of
+// the method buckets the object has. It cannot clash with a slot: names
+// may not hold control characters.
 const methodsMarker = "\x00methods"
+
+// bucketOf returns the method bucket of a selector (FNV-1a).
+func bucketOf(name string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	return int(h % methodBuckets)
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Key prefixes of the storage layout.
 const (
 	pfxObject  = 'o' // o + oid(8)                → object: data slots
-	pfxMethods = 'p' // p + oid(8)                → object: method slots
+	pfxMethods = 'p' // p + oid(8) + bucket(1)    → object: method slots
 	pfxRoot    = 'r' // r + name                  → oid
 	pfxHistory = 'h' // h + oid(8) + sel + 0 + v(4) → method version
 	pfxRecord  = 'x' // x + ns + 0 + key          → record bytes
@@ -47,8 +61,8 @@ func objKey(oid OID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pfxObject}, uint64(oid))
 }
 
-func methKey(oid OID) []byte {
-	return binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid))
+func methKey(oid OID, bucket int) []byte {
+	return append(binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid)), byte(bucket))
 }
 
 func rootKey(name string) []byte { return append([]byte{pfxRoot}, name...) }
@@ -70,8 +84,11 @@ func recordKey(ns, key string) []byte {
 }
 
 func printableKey(k []byte) string {
-	if len(k) == 9 && (k[0] == pfxObject || k[0] == pfxMethods) {
-		return string(k[0]) + "/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:]), 10)
+	if len(k) == 9 && k[0] == pfxObject {
+		return "o/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:]), 10)
+	}
+	if len(k) == 10 && k[0] == pfxMethods {
+		return "p/" + strconv.FormatUint(binary.BigEndian.Uint64(k[1:9]), 10) + "/" + strconv.Itoa(int(k[9]))
 	}
 	return strconv.Quote(string(k))
 }
@@ -147,24 +164,49 @@ func isMethod(v any) bool {
 }
 
 // encodeParts encodes an object in layout 2: its data part (with the
-// methods marker when it has methods) and its methods part (nil when it
-// has none).
-func encodeParts(slots map[string]any, hintData, hintMeth int) (data, meth []byte) {
+// methods marker when it has methods) and its method buckets (nil where
+// empty). hints are the sizes as loaded.
+//
+// With keep (the buckets as loaded, when no method slot was set or
+// deleted since), the buckets are not encoded again: methods are never
+// changed in place.
+func encodeParts(slots map[string]any, hintData int, hintMeth *[methodBuckets][]byte, keep bool) (data []byte, meth [methodBuckets][]byte) {
 	d := make(map[string]any, len(slots))
-	var m map[string]any
+	var buckets [methodBuckets]map[string]any
+	mask := int64(0)
 	for n, v := range slots {
-		if isMethod(v) {
-			if m == nil {
-				m = map[string]any{}
-			}
-			m[n] = v
-		} else {
+		if !isMethod(v) {
 			d[n] = v
+			continue
+		}
+		if keep {
+			continue
+		}
+		b := bucketOf(n)
+		if buckets[b] == nil {
+			buckets[b] = map[string]any{}
+		}
+		buckets[b][n] = v
+	}
+	if keep {
+		meth = *hintMeth
+	}
+	for b, m := range buckets {
+		if m != nil {
+			hint := 0
+			if hintMeth != nil {
+				hint = len(hintMeth[b])
+			}
+			meth[b] = encodeObject(m, hint)
 		}
 	}
-	if m != nil {
-		d[methodsMarker] = true
-		meth = encodeObject(m, hintMeth)
+	for b := range meth {
+		if meth[b] != nil {
+			mask |= 1 << b
+		}
+	}
+	if mask != 0 {
+		d[methodsMarker] = mask
 	}
 	return encodeObject(d, hintData), meth
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -160,7 +161,7 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 		v, ok := o.Get("greet")
 		require.True(t, ok)
 		require.Equal(t, installed, v)
-		data, meth := encodeParts(o.slots, 0, 0)
+		data, meth := encodeParts(o.slots, 0, nil, false)
 		require.Equal(t, o.orig, data, "a decoded method re-encodes to the loaded bytes")
 		require.Equal(t, o.origM, meth, "a decoded method re-encodes to the loaded bytes")
 		return tx.CheckCovenant()
@@ -240,7 +241,7 @@ func TestMethodsPart(t *testing.T) {
 		_, err := tx.InstallMethod(o, Method{Selector: "greet", Source: "package m"})
 		return err
 	}))
-	mv := rawVersion(t, im, methKey(oid))
+	mv := rawVersion(t, im, methKey(oid, bucketOf("greet")))
 	require.NotZero(t, mv, "the methods part exists")
 
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
@@ -250,7 +251,7 @@ func TestMethodsPart(t *testing.T) {
 		}
 		return o.Set("n", 2)
 	}))
-	require.Equal(t, mv, rawVersion(t, im, methKey(oid)), "a data change leaves the methods part alone")
+	require.Equal(t, mv, rawVersion(t, im, methKey(oid, bucketOf("greet"))), "a data change leaves the methods part alone")
 
 	require.NoError(t, im.View(ctx, func(tx *Tx) error {
 		o, err := tx.Object(oid)
@@ -268,7 +269,7 @@ func TestMethodsPart(t *testing.T) {
 		o, _ := tx.Object(oid)
 		return o.Delete("greet")
 	}))
-	require.Zero(t, rawVersion(t, im, methKey(oid)))
+	require.Zero(t, rawVersion(t, im, methKey(oid, bucketOf("greet"))))
 
 	// The object deleted: both parts go.
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
@@ -276,13 +277,13 @@ func TestMethodsPart(t *testing.T) {
 		_, err := tx.InstallMethod(o, Method{Selector: "again", Source: "package m"})
 		return err
 	}))
-	require.NotZero(t, rawVersion(t, im, methKey(oid)))
+	require.NotZero(t, rawVersion(t, im, methKey(oid, bucketOf("again"))))
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, _ := tx.Object(oid)
 		return tx.Delete(o)
 	}))
 	require.Zero(t, rawVersion(t, im, objKey(oid)))
-	require.Zero(t, rawVersion(t, im, methKey(oid)))
+	require.Zero(t, rawVersion(t, im, methKey(oid, bucketOf("again"))))
 }
 
 func TestMissingMethodsPartIsCorruption(t *testing.T) {
@@ -295,12 +296,12 @@ func TestMissingMethodsPartIsCorruption(t *testing.T) {
 		_, err := tx.InstallMethod(o, Method{Selector: "greet", Source: "package m"})
 		return err
 	}))
-	require.NoError(t, im.db.Update(func(txn *badger.Txn) error { return txn.Delete(methKey(oid)) }))
+	require.NoError(t, im.db.Update(func(txn *badger.Txn) error { return txn.Delete(methKey(oid, bucketOf("greet"))) }))
 	err := im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
 	var ce *CorruptError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, oid, ce.OID)
-	require.Contains(t, ce.Error(), "methods part is missing")
+	require.Contains(t, ce.Error(), "methods part of the object is missing")
 }
 
 // Objects written by layout 1 (methods among the data) read as they are,
@@ -345,7 +346,7 @@ func TestLayout1Objects(t *testing.T) {
 		return nil
 	}))
 	require.Equal(t, before, rawVersion(t, im, objKey(oid)))
-	require.Zero(t, rawVersion(t, im, methKey(oid)))
+	require.Zero(t, rawVersion(t, im, methKey(oid, bucketOf("greet"))))
 
 	// Changed without a mark: still the covenant.
 	err = im.Update(ctx, func(tx *Tx) error {
@@ -361,7 +362,7 @@ func TestLayout1Objects(t *testing.T) {
 		o, _ := tx.Object(oid)
 		return o.Set("n", 1)
 	}))
-	require.NotZero(t, rawVersion(t, im, methKey(oid)))
+	require.NotZero(t, rawVersion(t, im, methKey(oid, bucketOf("greet"))))
 	require.NoError(t, im.View(ctx, func(tx *Tx) error {
 		o, err := tx.Object(oid)
 		require.NoError(t, err)
@@ -380,4 +381,54 @@ func memImg(t *testing.T) *Image {
 	require.NoError(t, err)
 	t.Cleanup(func() { im.Close() })
 	return im
+}
+
+// Installing a method rewrites only its bucket: the data and the other
+// buckets stay as they were.
+func TestInstallRewritesOneBucket(t *testing.T) {
+	ctx := context.Background()
+	im := memImg(t)
+	var oid OID
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.New()
+		oid = o.OID()
+		o.Set("n", 1)
+		for i := range 64 {
+			if _, err := tx.InstallMethod(o, Method{Selector: fmt.Sprintf("m%d", i), Source: "package m"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	versions := func() (data uint64, buckets [methodBuckets]uint64) {
+		data = rawVersion(t, im, objKey(oid))
+		for b := range buckets {
+			buckets[b] = rawVersion(t, im, methKey(oid, b))
+			require.NotZero(t, buckets[b], "64 selectors fill all %d buckets", methodBuckets)
+		}
+		return data, buckets
+	}
+	d0, b0 := versions()
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		o, _ := tx.Object(oid)
+		_, err := tx.InstallMethod(o, Method{Selector: "m7", Source: "package m // v2"})
+		return err
+	}))
+	d1, b1 := versions()
+	require.Equal(t, d0, d1, "the data part is untouched")
+	for b := range b0 {
+		if b == bucketOf("m7") {
+			require.NotEqual(t, b0[b], b1[b], "m7's bucket is rewritten")
+		} else {
+			require.Equal(t, b0[b], b1[b], "bucket %d is untouched", b)
+		}
+	}
+	require.NoError(t, im.View(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		require.NoError(t, err)
+		require.Len(t, o.Slots(), 65)
+		m, _ := o.Get("m7")
+		require.Equal(t, 2, m.(Method).Version)
+		return nil
+	}))
 }

@@ -14,8 +14,9 @@ type Object struct {
 	oid     OID
 	slots   map[string]any
 	orig    []byte // data part as loaded; nil for a new object
-	origM   []byte // methods part as loaded; nil if none
+	origM   [methodBuckets][]byte // method buckets as loaded; nil where none
 	legacy  bool   // loaded in layout 1: methods inside the data part
+	methSet bool   // a method slot was set or deleted: re-encode the buckets
 	isNew   bool
 	deleted bool
 	marked  bool   // MarkChanged was called (or Set/Delete through *Object)
@@ -159,6 +160,9 @@ func (o *Object) set(name string, v any) error {
 			return &ValueError{Slot: name, Type: fmt.Sprintf("%T", v), Reason: err.Error()}
 		}
 	}
+	if isMethod(n) || isMethod(o.slots[name]) {
+		o.methSet = true
+	}
 	o.slots[name] = n
 	o.written = true
 	o.toucher = o.tx.context
@@ -182,9 +186,11 @@ func (o *Object) unset(name string) error {
 	if err := o.tx.check(true); err != nil {
 		return err
 	}
-	if _, ok := o.slots[name]; !ok {
+	old, ok := o.slots[name]
+	if !ok {
 		return fmt.Errorf("%w: object %d has no slot %q", ErrSlotNotFound, o.oid, name)
 	}
+	o.methSet = o.methSet || isMethod(old)
 	delete(o.slots, name)
 	o.written = true
 	o.toucher = o.tx.context

@@ -146,24 +146,33 @@ func (tx *Tx) Object(oid OID) (*Object, error) {
 		return nil, err
 	}
 	o := &Object{tx: tx, oid: oid, slots: slots, orig: raw}
-	if _, ok := slots[methodsMarker]; ok {
+	if mv, ok := slots[methodsMarker]; ok {
 		delete(slots, methodsMarker)
-		mkey := methKey(oid)
-		if o.origM, err = tx.get(mkey); err != nil {
-			return nil, err
+		mask, _ := mv.(int64)
+		if mask <= 0 || mask >= 1<<methodBuckets {
+			return nil, &CorruptError{Key: printableKey(key), OID: oid, Slot: "(methods marker)", Reason: fmt.Sprintf("bad method bucket mask %v", mv)}
 		}
-		if o.origM == nil {
-			return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "the object's methods part is missing"}
-		}
-		meths, err := decodeObject(oid, mkey, o.origM)
-		if err != nil {
-			return nil, err
-		}
-		for n, v := range meths {
-			if _, dup := slots[n]; dup || !isMethod(v) {
-				return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method, or also a data slot"}
+		for b := range methodBuckets {
+			if mask&(1<<b) == 0 {
+				continue
 			}
-			slots[n] = v
+			mkey := methKey(oid, b)
+			if o.origM[b], err = tx.get(mkey); err != nil {
+				return nil, err
+			}
+			if o.origM[b] == nil {
+				return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
+			}
+			meths, err := decodeObject(oid, mkey, o.origM[b])
+			if err != nil {
+				return nil, err
+			}
+			for n, v := range meths {
+				if _, dup := slots[n]; dup || !isMethod(v) || bucketOf(n) != b {
+					return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method of this bucket, or also a data slot"}
+				}
+				slots[n] = v
+			}
 		}
 	} else {
 		for _, v := range slots {
@@ -313,15 +322,19 @@ func (tx *Tx) CheckCovenant() error {
 }
 
 // encode returns the object's parts as they would be written, and
-// whether either differs from what was loaded.
-func (o *Object) encode() (data, meth []byte, changed bool) {
-	data, meth = encodeParts(o.slots, len(o.orig), len(o.origM))
+// whether any differs from what was loaded.
+func (o *Object) encode() (data []byte, meth [methodBuckets][]byte, changed bool) {
+	data, meth = encodeParts(o.slots, len(o.orig), &o.origM, !o.isNew && !o.legacy && !o.methSet)
 	if o.legacy {
 		// Unchanged means unchanged in the layout it was loaded in; a
 		// changed object is written in the current one.
 		return data, meth, !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig)
 	}
-	return data, meth, !bytes.Equal(data, o.orig) || !bytes.Equal(meth, o.origM)
+	changed = !bytes.Equal(data, o.orig)
+	for b := range meth {
+		changed = changed || !bytes.Equal(meth[b], o.origM[b])
+	}
+	return data, meth, changed
 }
 
 // commit writes every changed object, enforcing the persistence covenant,
@@ -329,15 +342,17 @@ func (o *Object) encode() (data, meth []byte, changed bool) {
 func (tx *Tx) commit() error {
 	for _, oid := range tx.order {
 		o := tx.objects[oid]
-		key, mkey := objKey(oid), methKey(oid)
+		key := objKey(oid)
 		if o.deleted {
 			if !o.isNew {
 				if err := tx.txn.Delete(key); err != nil {
 					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
 				}
-				if o.origM != nil {
-					if err := tx.txn.Delete(mkey); err != nil {
-						return fmt.Errorf("uvm: delete object %d: %w", oid, err)
+				for b := range o.origM {
+					if o.origM[b] != nil {
+						if err := tx.txn.Delete(methKey(oid, b)); err != nil {
+							return fmt.Errorf("uvm: delete object %d: %w", oid, err)
+						}
 					}
 				}
 			}
@@ -361,14 +376,16 @@ func (tx *Tx) commit() error {
 				return fmt.Errorf("uvm: write object %d: %w", oid, err)
 			}
 		}
-		switch {
-		case meth != nil && (o.legacy || !bytes.Equal(meth, o.origM)):
-			if err := tx.txn.Set(mkey, meth); err != nil {
-				return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
-			}
-		case meth == nil && o.origM != nil:
-			if err := tx.txn.Delete(mkey); err != nil {
-				return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
+		for b := range meth {
+			switch {
+			case meth[b] != nil && (o.legacy || !bytes.Equal(meth[b], o.origM[b])):
+				if err := tx.txn.Set(methKey(oid, b), meth[b]); err != nil {
+					return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
+				}
+			case meth[b] == nil && o.origM[b] != nil:
+				if err := tx.txn.Delete(methKey(oid, b)); err != nil {
+					return fmt.Errorf("uvm: write the methods of object %d: %w", oid, err)
+				}
 			}
 		}
 	}
@@ -388,7 +405,7 @@ func (tx *Tx) commit() error {
 // from the one loaded.
 func (o *Object) changedSlot() string {
 	old := map[string]any{}
-	for _, part := range [][]byte{o.orig, o.origM} {
+	for _, part := range append([][]byte{o.orig}, o.origM[:]...) {
 		if part == nil {
 			continue
 		}
