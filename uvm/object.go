@@ -13,10 +13,10 @@ type Object struct {
 	tx      *Tx
 	oid     OID
 	slots   map[string]any
-	orig    []byte // data part as loaded; nil for a new object
+	orig    []byte                // data part as loaded; nil for a new object
 	origM   [methodBuckets][]byte // method buckets as loaded; nil where none
-	legacy  bool   // loaded in layout 1: methods inside the data part
-	methSet bool   // a method slot was set or deleted: re-encode the buckets
+	legacy  bool                  // loaded in layout 1: methods inside the data part
+	methSet bool                  // a method slot was set or deleted: re-encode the buckets
 	isNew   bool
 	deleted bool
 	marked  bool   // MarkChanged was called (or Set/Delete through *Object)
