@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // formatVersion is the version of the value framing and slot encoding this
@@ -284,4 +285,44 @@ func slotEncodings(slots map[string]any) map[string]string {
 		out[n] = string(encodeValue(nil, v))
 	}
 	return out
+}
+
+// bucketCache keeps decoded method buckets by OID, bucket and Badger
+// version, so that loading an object holding many methods does not decode
+// them all again in every transaction. Entries are immutable; the cache
+// starts over when full.
+type bucketCache struct {
+	mu sync.Mutex
+	m  map[bucketKey]cachedBucket
+}
+
+type bucketKey struct {
+	oid     OID
+	b       int
+	version uint64
+}
+
+type cachedBucket struct {
+	raw   []byte
+	slots map[string]any
+}
+
+// bucketCacheSize bounds the cache: about sixteen objects with methods in
+// every bucket per 256 entries.
+const bucketCacheSize = 4096
+
+func (c *bucketCache) get(k bucketKey) ([]byte, map[string]any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e.raw, e.slots, ok
+}
+
+func (c *bucketCache) put(k bucketKey, raw []byte, slots map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= bucketCacheSize {
+		c.m = make(map[bucketKey]cachedBucket)
+	}
+	c.m[k] = cachedBucket{raw: raw, slots: slots}
 }

@@ -88,6 +88,8 @@ type Image struct {
 	primMu     sync.RWMutex
 	primitives map[string]PrimitiveFunc
 
+	buckets bucketCache // decoded method buckets
+
 	// Close waits for running operations (inflight) to end; an operation
 	// started after Close began gets ErrClosed. A plain RWMutex would
 	// deadlock a transaction that opens a nested one while Close waits.

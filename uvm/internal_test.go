@@ -409,11 +409,24 @@ func TestInstallRewritesOneBucket(t *testing.T) {
 		return data, buckets
 	}
 	d0, b0 := versions()
+	source := func() string {
+		var src string
+		require.NoError(t, im.View(ctx, func(tx *Tx) error {
+			o, err := tx.Object(oid)
+			require.NoError(t, err)
+			m, _ := o.Get("m7")
+			src = m.(Method).Source
+			return nil
+		}))
+		return src
+	}
+	require.Equal(t, "package m", source(), "loaded once: its buckets are cached")
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, _ := tx.Object(oid)
 		_, err := tx.InstallMethod(o, Method{Selector: "m7", Source: "package m // v2"})
 		return err
 	}))
+	require.Equal(t, "package m // v2", source(), "the cache never serves a replaced bucket")
 	d1, b1 := versions()
 	require.Equal(t, d0, d1, "the data part is untouched")
 	for b := range b0 {

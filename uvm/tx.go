@@ -98,6 +98,43 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
+// bucket reads one method bucket of an object, decoded: from the image's
+// cache when this version of it was decoded before (a committed key's
+// value never changes under one version, and method slots are never
+// changed in place), else from the store. The map is shared: copy from it.
+func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
+	mkey := methKey(oid, b)
+	item, err := tx.txn.Get(mkey)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+	}
+	ck := bucketKey{oid: oid, b: b, version: item.Version()}
+	if raw, meths, ok := tx.im.buckets.get(ck); ok {
+		return raw, meths, nil
+	}
+	raw, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+	}
+	if raw == nil {
+		raw = []byte{}
+	}
+	meths, err := decodeObject(oid, mkey, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	for n, v := range meths {
+		if !isMethod(v) || bucketOf(n) != b {
+			return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method of this bucket"}
+		}
+	}
+	tx.im.buckets.put(ck, raw, meths)
+	return raw, meths, nil
+}
+
 // set writes a key after reading it, so that Badger's conflict detection
 // sees every write: two transactions that write the same key never both
 // commit blind.
@@ -156,20 +193,14 @@ func (tx *Tx) Object(oid OID) (*Object, error) {
 			if mask&(1<<b) == 0 {
 				continue
 			}
-			mkey := methKey(oid, b)
-			if o.origM[b], err = tx.get(mkey); err != nil {
-				return nil, err
-			}
-			if o.origM[b] == nil {
-				return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
-			}
-			meths, err := decodeObject(oid, mkey, o.origM[b])
+			raw, meths, err := tx.bucket(oid, b)
 			if err != nil {
 				return nil, err
 			}
+			o.origM[b] = raw
 			for n, v := range meths {
-				if _, dup := slots[n]; dup || !isMethod(v) || bucketOf(n) != b {
-					return nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method of this bucket, or also a data slot"}
+				if _, dup := slots[n]; dup {
+					return nil, &CorruptError{Key: printableKey(methKey(oid, b)), OID: oid, Slot: n, Reason: "both a method and a data slot"}
 				}
 				slots[n] = v
 			}
