@@ -75,10 +75,12 @@
 // method is kept: see [Tx.InstallMethod], [Tx.MethodVersions] and
 // [Tx.RevertMethod].
 //
-// An object is stored in two parts: its data slots, and its method slots
-// under a key of their own, so that a method changing its object's data
-// does not rewrite the object's methods. A method slot is checked when its
-// object loads and decoded when it is first looked up.
+// An object is stored as its data slots under one key and its method
+// slots spread over up to 16 keys by a hash of the selector, so that a
+// method changing its object's data rewrites none of the object's methods,
+// and an install rewrites a sixteenth of them. A method slot is checked
+// when it is first read from the store and decoded when it is first looked
+// up; decoded method keys are cached by version across transactions.
 //
 // # Caveats
 //
