@@ -43,6 +43,14 @@ const (
 
 func crashSeqKey(seq int64) string { return fmt.Sprintf("%012d", seq) }
 
+// crashMethods is how many method slots the ledger cycles through.
+const crashMethods = 40
+
+// crashMethod is the method a transfer installs on the ledger.
+func crashMethod(seq int64) uvm.Method {
+	return uvm.Method{Selector: fmt.Sprintf("t%d", seq%crashMethods), Source: fmt.Sprintf("// seq %d", seq)}
+}
+
 // crashTransfer is one transfer as the child acknowledges it and as its
 // record stores it.
 type crashTransfer struct {
@@ -153,6 +161,11 @@ func TestCrashChild(t *testing.T) {
 						return err
 					}
 					if err := l.Set(crashSeqSlot, x.seq); err != nil {
+						return err
+					}
+					// A method install too, so that the ledger's method
+					// buckets are written in the same commits.
+					if _, err := tx.InstallMethod(l, crashMethod(x.seq)); err != nil {
 						return err
 					}
 					return tx.PutRecord(crashRecordNS, crashSeqKey(x.seq), []byte(x.record()))
@@ -427,6 +440,19 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 		if seq < st.seq {
 			t.Errorf("round %d: ledger seq went back from %d to %d", round, st.seq, seq)
 			return nil
+		}
+		// The methods installed by the last transfers are in the ledger's
+		// buckets, as committed with them.
+		for s := max(1, seq-crashMethods+1); s <= seq; s++ {
+			want := crashMethod(s)
+			f, err := tx.Lookup(ledger, want.Selector)
+			if err != nil {
+				t.Errorf("round %d: ledger method %s (transfer %d): %v", round, want.Selector, s, err)
+				continue
+			}
+			if m, _ := f.Value.(uvm.Method); m.Source != want.Source {
+				t.Errorf("round %d: ledger method %s: got source %q, want %q", round, want.Selector, m.Source, want.Source)
+			}
 		}
 
 		// Every acknowledged transfer is present, with its content: this
