@@ -59,16 +59,7 @@ func TestBasic(t *testing.T) {
 	for _, policy := range []string{live.PolicyInProcess, live.PolicyIsolated} {
 		t.Run(policy, func(t *testing.T) {
 			im, r := newImage(t, live.Options{Policy: policy})
-			var oid uvm.OID
-			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
-				o, err := tx.New()
-				if err != nil {
-					return err
-				}
-				oid = o.OID()
-				_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
-				return err
-			}))
+			oid := installNew(t, im, r, uvm.Method{Selector: "bump", Source: counterSrc})
 			for i := 1; i <= 3; i++ {
 				v, err := im.Send(ctx, oid, "bump")
 				require.NoError(t, err)
