@@ -228,7 +228,7 @@ func rawVersion(t *testing.T, im *Image, key []byte) uint64 {
 	return v
 }
 
-// An object's methods live under a key of their own: changing its data
+// An object's methods live apart from its data: changing its data
 // does not rewrite them, and they come and go with the object.
 func TestMethodsPart(t *testing.T) {
 	ctx := context.Background()
