@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
 )
 
 // parts are the collaborators a cycle needs. Open wires them to the real
@@ -76,11 +77,27 @@ func (c *cycle) pendingFor(key flightKey) (uvm.Method, bool) {
 	for ; c != nil; c = c.parent {
 		for _, p := range c.pending {
 			if p.key == key {
+				p.usedIn = c.attempt
 				return p.method, true
 			}
 		}
 	}
 	return uvm.Method{}, false
+}
+
+// prune keeps the pending cycles that c's accepted attempt used and
+// returns the others, validated for attempts that were rejected.
+func (c *cycle) prune() (unused []*cycle) {
+	kept := c.pending[:0]
+	for _, p := range c.pending {
+		if p.usedIn == c.attempt {
+			kept = append(kept, p)
+		} else {
+			unused = append(unused, p)
+		}
+	}
+	c.pending = kept
+	return unused
 }
 
 func (c *cycle) setCandidate(m *uvm.Method) {
@@ -133,7 +150,10 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 	if meth, ok, err := m.committedMethod(ctx, key); err != nil {
 		return nil, err
 	} else if ok {
-		if outer != nil {
+		// Restart only helps a sender whose snapshot predates the method;
+		// one that sees it and still got here (a send through an ancestor,
+		// an explicit doesNotUnderstand) is answered in place.
+		if outer != nil || visibleIn(msg) {
 			return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
 		}
 		return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed after this transaction began", key))
@@ -150,22 +170,30 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		return nil, err
 	}
 
+	// The sender may be a generated method: the time the cycle takes is
+	// not its budget's, and the cycle's dry runs are not part of its call
+	// (they get workers and budgets of their own).
+	resume := live.Suspend(ctx)
+	cctx := live.Detach(ctx)
+
 	if outer != nil {
 		// Nested: no flight. Cycles inside one outer cycle run one at a
 		// time (a dry run is one goroutine), and a nested send never waits
 		// on another goroutine's cycle: two cycles needing each other
 		// would wait for ever.
-		meth, err := m.runCycle(ctx, mission, persona, outer, key)
+		meth, err := m.runCycle(cctx, mission, persona, outer, key)
+		resume()
 		if err != nil {
 			return nil, err
 		}
 		return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
 	}
+	defer resume()
 
 	for {
 		fl, leader := m.flights.join(key)
 		if leader {
-			m.lead(ctx, key, fl, mission, persona)
+			m.lead(cctx, key, fl, mission, persona)
 		} else {
 			select {
 			case <-fl.done:
@@ -185,6 +213,17 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		}
 		return nil, msg.Tx.Restart(fmt.Sprintf("%s v%d installed", key, fl.method.Version))
 	}
+}
+
+// visibleIn reports whether the sender's own snapshot has a method for
+// the message on its receiver.
+func visibleIn(msg *uvm.Message) bool {
+	f, err := msg.Tx.Lookup(msg.Receiver, msg.Selector)
+	if err != nil {
+		return false
+	}
+	_, ok := f.Value.(uvm.Method)
+	return ok
 }
 
 // lead runs the cycle of a flight and always finishes it, also when
@@ -260,6 +299,11 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	state := Idle
 	if err == nil {
 		state, err = m.runMachine(ctx, mach, c)
+	}
+	if err == nil && (c.method.Source == "" || (outer == nil && c.method.Version == 0)) {
+		// A machine changed in the image can pass its checks and still
+		// come back to IDLE without having written anything.
+		state, err = c.rec.State, fmt.Errorf("%w: the cycle ended without a validated, installed method", ErrStateMachine)
 	}
 	if err != nil {
 		return uvm.Method{}, m.fail(ctx, c, mach, state, err)
@@ -420,11 +464,15 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 		CycleID:  c.rec.ID,
 		Intent:   mission.Intent,
 	}
+	if unused := c.prune(); len(unused) > 0 {
+		m.discard(ctx, unused, fmt.Sprintf("discarded: validated for an attempt of cycle %s that was rejected; attempt %d, which passed, did not use it", c.rec.ID, c.attempt))
+	}
 	if p := c.parent; p != nil {
 		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("validated; installs when cycle %s completes", p.rec.ID)})
 		if err := c.save(ctx); err != nil {
 			return 0, fmt.Errorf("record: %w", err)
 		}
+		c.usedIn = p.attempt
 		p.pending = append(append(p.pending, c.pending...), c)
 		c.pending = nil
 		return stepNext, nil
@@ -434,8 +482,9 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	}
 	all := append(c.pending, c)
 	ended := time.Now().UTC()
+	outcomes := make([]Event, len(all))
 	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
-		for _, x := range all {
+		for i, x := range all {
 			target, err := tx.Object(x.rec.Mission.Target)
 			if err != nil {
 				return fmt.Errorf("target of %s: %w", x.key, err)
@@ -450,8 +499,16 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 			x.method = installed
 			x.mu.Lock()
 			x.rec.Version, x.rec.Outcome, x.rec.Ended = installed.Version, Complete, ended
+			events := len(x.rec.Events)
 			x.mu.Unlock()
-			if err := x.saveIn(tx); err != nil {
+			// The outcome goes into the record saved with the install, and
+			// to subscribers once it has committed.
+			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf("installed %s v%d on object %d", installed.Selector, installed.Version, x.rec.Mission.Target)})
+			err = x.saveIn(tx)
+			x.mu.Lock()
+			x.rec.Events = x.rec.Events[:events] // recorded again if this attempt commits
+			x.mu.Unlock()
+			if err != nil {
 				return err
 			}
 		}
@@ -465,36 +522,51 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 		}
 		return 0, fmt.Errorf("install: %w", err)
 	}
-	for _, x := range all {
-		x.event(ctx, Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf("installed %s v%d on object %d", x.method.Selector, x.method.Version, x.rec.Mission.Target)})
+	for i, x := range all {
+		x.mu.Lock()
+		x.rec.Events = append(x.rec.Events, outcomes[i])
+		x.mu.Unlock()
+		m.bus.publish(ctx, outcomes[i])
 	}
 	return stepNext, nil
+}
+
+// discard ends nested cycles whose methods will not be installed: each
+// record says why, durably.
+func (m *Mind) discard(ctx context.Context, xs []*cycle, why string) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, x := range xs {
+		x.mu.Lock()
+		x.rec.FailedIn, x.rec.Outcome, x.rec.Error, x.rec.Ended = Complete, Failed, why, time.Now().UTC()
+		x.mu.Unlock()
+		x.event(ctx, Event{State: Failed, Kind: EventState, Text: "failed in " + string(Complete), Error: why})
+		x.event(ctx, Event{State: Failed, Kind: EventOutcome, Error: why})
+		if err := x.save(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("psm: saving the record of cycle %s: %w", x.rec.ID, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // failed (FAILED) records where and why the cycle failed, durably, and
 // discards the nested cycles that were waiting to install with it.
 func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 	ctx = context.WithoutCancel(ctx)
-	var errs []error
-	for _, x := range append(c.pending, c) {
-		state, err := c.failedIn, c.failErr
-		if x != c {
-			state, err = Complete, fmt.Errorf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.rec.ID, c.failedIn)
-		}
-		x.mu.Lock()
-		x.rec.FailedIn = state
-		x.rec.Outcome = Failed
-		x.rec.Error = err.Error()
-		x.rec.Ended = time.Now().UTC()
-		x.mu.Unlock()
-		x.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(state), Error: err.Error()})
-		x.event(ctx, Event{State: s, Kind: EventOutcome, Error: err.Error()})
-		if serr := x.save(ctx); serr != nil {
-			errs = append(errs, fmt.Errorf("psm: saving the record of cycle %s: %w", x.rec.ID, serr))
-		}
-	}
+	derr := m.discard(ctx, c.pending, fmt.Sprintf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.rec.ID, c.failedIn))
 	c.pending = nil
-	return stepNext, errors.Join(errs...)
+	c.mu.Lock()
+	c.rec.FailedIn = c.failedIn
+	c.rec.Outcome = Failed
+	c.rec.Error = c.failErr.Error()
+	c.rec.Ended = time.Now().UTC()
+	c.mu.Unlock()
+	c.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(c.failedIn), Error: c.failErr.Error()})
+	c.event(ctx, Event{State: s, Kind: EventOutcome, Error: c.failErr.Error()})
+	if err := c.save(ctx); err != nil {
+		return stepNext, errors.Join(derr, fmt.Errorf("psm: saving the record of cycle %s: %w", c.rec.ID, err))
+	}
+	return stepNext, derr
 }
 
 // ask sends a prompt to a persona and records both sides.

@@ -212,6 +212,21 @@ func loadMachine(tx *uvm.Tx) (machine, error) {
 			return nil, fmt.Errorf("%w: state %s (object %d), slot %q: %q, want %s", ErrStateMachine, s, mach[s].oid, SlotOnFailure, f, Failed)
 		}
 	}
+	// The way from IDLE must validate, then install.
+	seen := ""
+	for at := mach[Idle].next; at != Idle; at = mach[at].next {
+		switch mach[at].name {
+		case BehaviourValidate:
+			seen = BehaviourValidate
+		case BehaviourComplete:
+			if seen == BehaviourValidate {
+				seen = BehaviourComplete
+			}
+		}
+	}
+	if seen != BehaviourComplete {
+		return nil, fmt.Errorf("%w: the %q transitions from %s must pass a state running %q and then one running %q before returning to %s", ErrStateMachine, SlotNext, Idle, BehaviourValidate, BehaviourComplete, Idle)
+	}
 	if mach[Failed].name != BehaviourFail {
 		return nil, fmt.Errorf("%w: state %s (object %d), slot %q: must be %q", ErrStateMachine, Failed, mach[Failed].oid, SlotBehaviour, BehaviourFail)
 	}

@@ -78,6 +78,7 @@ func TestBrokenMachineIsRefused(t *testing.T) {
 		{"loop on success", Complete, SlotNext, string(Decomposing), []string{"loop"}},
 		{"failure elsewhere", Synthesizing, SlotOnFailure, string(Complete), []string{"SYNTHESIZING", `"on_failure"`}},
 		{"failure state's behaviour replaced", Failed, SlotBehaviour, BehaviourAccept, []string{"FAILED", BehaviourFail}},
+		{"success that never installs", Validating, SlotNext, string(Idle), []string{BehaviourValidate, BehaviourComplete}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,4 +271,30 @@ func TestOneTransactionNeedingSeveralMethods(t *testing.T) {
 	require.Equal(t, int64(3+(1+2+3)), r.runs.Load(), "three dry runs; each run of the function answers what it has so far")
 	recs, _ := m.Cycles(ctx)
 	require.Len(t, recs, 3)
+}
+
+// A method a nested cycle validated for a rejected attempt of its outer
+// cycle is not installed when the accepted attempt does without it; its
+// record says why.
+func TestNestedMethodOfARejectedAttemptIsDiscarded(t *testing.T) {
+	s := &script{replies: []string{plan, "CODE\nSEND nickname\nFAIL first try", plan, "CODE\nANSWER BRICK", "CODE\nANSWER plain"}}
+	m, _ := testMind(t, s, Options{MaxAttempts: 2})
+	v, err := m.Send(context.Background(), m.Genesis(), "greet")
+	require.NoError(t, err)
+	require.Equal(t, "plain", v)
+	_, ok := methodOn(t, m, "nickname")
+	require.False(t, ok, "attempt 2 did not use it")
+	recs, _ := m.Cycles(context.Background())
+	require.Len(t, recs, 2)
+	for _, r := range recs {
+		switch r.Mission.Selector {
+		case "greet":
+			require.Equal(t, Complete, r.Outcome)
+			last := r.Events[len(r.Events)-1]
+			require.Equal(t, EventOutcome, last.Kind, "the stored record ends with its outcome")
+		case "nickname":
+			require.Equal(t, Failed, r.Outcome)
+			require.Contains(t, r.Error, "rejected")
+		}
+	}
 }

@@ -101,6 +101,7 @@ type cycle struct {
 	startErr     error
 	startAwaited bool
 
+	usedIn   int // the attempt of the cycle holding it as pending that last used it
 	attempt  int
 	snippets []string
 	skills   []string
@@ -112,6 +113,11 @@ type cycle struct {
 }
 
 func (c *cycle) event(ctx context.Context, e Event) {
+	c.bus.publish(ctx, c.record(e))
+}
+
+// record adds an event to the record without publishing it.
+func (c *cycle) record(e Event) Event {
 	c.mu.Lock()
 	e.Cycle = c.rec.ID
 	e.Seq = len(c.rec.Events) + 1
@@ -126,7 +132,7 @@ func (c *cycle) event(ctx context.Context, e Event) {
 	}
 	c.rec.Events = append(c.rec.Events, e)
 	c.mu.Unlock()
-	c.bus.publish(ctx, e)
+	return e
 }
 
 // enter moves the cycle to a state. The record in the image is written

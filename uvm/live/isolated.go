@@ -14,10 +14,12 @@ import (
 // parent while the parent performs a send for it. A nested isolated call
 // made meanwhile (through the context) runs in the same worker.
 type active struct {
-	p        *proc
-	deadline time.Time
-	limit    time.Duration
-	broken   bool // the protocol failed; the worker must not be reused
+	p         *proc
+	deadline  time.Time
+	limit     time.Duration
+	broken    bool        // the protocol failed; the worker must not be reused
+	timer     *time.Timer // kills the worker at the deadline
+	suspended time.Duration
 }
 
 type activeKey struct{}
@@ -46,10 +48,10 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 		deadline, limit = d, time.Until(d)
 	}
 	a := &active{p: w, deadline: deadline, limit: limit}
-	timer := time.AfterFunc(time.Until(deadline)+killGrace, func() { w.kill("timeout") })
+	a.timer = time.AfterFunc(time.Until(deadline)+killGrace, func() { w.kill("timeout") })
 	stop := context.AfterFunc(ctx, func() { w.kill("canceled") })
 	res, err := r.exchange(ctx, a, c, m, p)
-	timer.Stop()
+	a.timer.Stop()
 	stop()
 	r.pool.put(w, !a.broken)
 	return res, err
@@ -126,6 +128,7 @@ func (r *Runner) exchange(ctx context.Context, a *active, c *uvm.Call, m *uvm.Me
 					reply.Result = toWire(res)
 				}
 			}
+			reply.Suspended, a.suspended = a.suspended, 0
 			if reply.Snap, err = takeSnapshot(c.Tx, c.Receiver, allowed); err != nil {
 				reply.Err = &wireError{Kind: weOther, Text: err.Error()}
 			}
@@ -292,4 +295,46 @@ func applyWrites(ctx context.Context, c *uvm.Call, ws writeSet, allowed map[uint
 		c.Receiver.MarkChanged()
 	}
 	return nil
+}
+
+// Suspend stops the wall-clock budget of the generated method ctx is
+// running in (in this process or in a worker) until resume is called: the
+// time the host then spends on the method's behalf — a cognitive cycle
+// waiting on a model to write the method it sent for — is not the
+// method's. Outside a generated method it does nothing. resume must be
+// called once, on the same goroutine.
+func Suspend(ctx context.Context) (resume func()) {
+	a := activeFrom(ctx)
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	if a == nil && st == nil {
+		return func() {}
+	}
+	start := time.Now()
+	if a != nil && a.timer != nil {
+		a.timer.Stop()
+	}
+	return func() {
+		held := time.Since(start)
+		if st != nil && st.b != nil {
+			st.b.deadline = st.b.deadline.Add(held)
+		}
+		if a != nil {
+			a.deadline = a.deadline.Add(held)
+			if d, ok := ctx.Deadline(); ok && d.Before(a.deadline) {
+				a.deadline = d
+			}
+			a.suspended += held
+			if a.timer != nil {
+				a.timer.Reset(time.Until(a.deadline) + killGrace)
+			}
+		}
+	}
+}
+
+// Detach returns a context for work that a generated method's send starts
+// but that is not part of the method's call: calls made under it run on a
+// worker of their own (not the caller's) and with budgets of their own. A
+// cognitive cycle's dry runs use it.
+func Detach(ctx context.Context) context.Context {
+	return context.WithValue(context.WithValue(ctx, activeKey{}, (*active)(nil)), stateKey{}, (*callState)(nil))
 }

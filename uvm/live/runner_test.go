@@ -429,3 +429,46 @@ func TestIsolatedSnapshotAmongManyMethods(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []any{int64(7), "from the parent", nil, false, "own data"}, v)
 }
+
+// Time the host spends inside Suspend on a method's behalf (a cognitive
+// cycle waiting on a model) is not charged to the method's wall-clock
+// budget, in this process or in a worker; other host time is.
+func TestSuspendedTimeIsNotCharged(t *testing.T) {
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			im, r := newImage(t, live.Options{Policy: policy, Workers: 1, Timeout: 300 * time.Millisecond})
+			wait := func(suspend bool) uvm.PrimitiveFunc {
+				return func(ctx context.Context, c *uvm.Call) (any, error) {
+					if suspend {
+						defer live.Suspend(ctx)()
+					}
+					time.Sleep(500 * time.Millisecond)
+					return "waited", nil
+				}
+			}
+			require.NoError(t, im.RegisterPrimitive("suspended", wait(true)))
+			require.NoError(t, im.RegisterPrimitive("charged", wait(false)))
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				for _, sel := range []string{"suspended", "charged"} {
+					if err := o.Set(sel, uvm.Primitive{Name: sel}); err != nil {
+						return err
+					}
+				}
+				body := "\tv, err := self.Send(args[0].(string))\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tn := 0\n\tfor i := 0; i < 1000; i++ {\n\t\tn += i\n\t}\n\treturn v, nil"
+				_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "ask", Source: methodSource("ask", body)})
+				return err
+			}))
+			v, err := im.Send(ctx, oid, "ask", "suspended")
+			require.NoError(t, err)
+			require.Equal(t, "waited", v)
+			_, err = im.Send(ctx, oid, "ask", "charged")
+			require.Error(t, err, "host time outside Suspend still counts")
+		})
+	}
+}

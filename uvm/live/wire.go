@@ -255,6 +255,9 @@ type sendReply struct {
 	Result wval
 	Err    *wireError
 	Snap   snapshot
+	// Suspended is how long the host held the caller's budget while
+	// serving this send (see Suspend): the worker adds it to its deadline.
+	Suspended time.Duration
 }
 
 // response is a message from a worker to the parent.

@@ -494,6 +494,9 @@ func (s *workerSelf) Send(selector string, args ...any) (any, error) {
 		return nil, err
 	}
 	s.reset(&reply.Snap)
+	if reply.Suspended > 0 {
+		s.b.deadline = s.b.deadline.Add(reply.Suspended)
+	}
 	if reply.Err != nil {
 		return nil, &remoteError{text: reply.Err.Text, is: sentinelsFrom(reply.Err.Sentinels)}
 	}
