@@ -215,6 +215,16 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 	}
 }
 
+// ownMethod returns the method o holds in its own slot sel, if any.
+func ownMethod(o *uvm.Object, sel string) (uvm.Method, bool) {
+	v, ok := o.Get(sel)
+	if !ok {
+		return uvm.Method{}, false
+	}
+	meth, ok := v.(uvm.Method)
+	return meth, ok
+}
+
 // visibleIn reports whether the sender's own snapshot has a method for
 // the message on its receiver.
 func visibleIn(msg *uvm.Message) bool {
@@ -489,12 +499,19 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 			if err != nil {
 				return fmt.Errorf("target of %s: %w", x.key, err)
 			}
-			installed, err := tx.InstallMethod(target, x.method)
-			if err != nil {
-				return fmt.Errorf("%s: %w", x.key, err)
-			}
-			if err := m.parts.learn(ctx, tx, x.rec.Mission.Target, installed); err != nil {
-				return fmt.Errorf("learn %s: %w", x.key, err)
+			var installed uvm.Method
+			text := "installed %s v%d on object %d"
+			if existing, ok := ownMethod(target, x.key.sel); ok && x != c {
+				// Another cycle (a top-level one, or one nested in another
+				// outer cycle) installed it since: keep that one.
+				installed, text = existing, "%s v%d on object %d was installed by another cycle meanwhile; not installed again"
+			} else {
+				if installed, err = tx.InstallMethod(target, x.method); err != nil {
+					return fmt.Errorf("%s: %w", x.key, err)
+				}
+				if err := m.parts.learn(ctx, tx, x.rec.Mission.Target, installed); err != nil {
+					return fmt.Errorf("learn %s: %w", x.key, err)
+				}
 			}
 			x.method = installed
 			x.mu.Lock()
@@ -503,7 +520,7 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 			x.mu.Unlock()
 			// The outcome goes into the record saved with the install, and
 			// to subscribers once it has committed.
-			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf("installed %s v%d on object %d", installed.Selector, installed.Version, x.rec.Mission.Target)})
+			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf(text, installed.Selector, installed.Version, x.rec.Mission.Target)})
 			err = x.saveIn(tx)
 			x.mu.Lock()
 			x.rec.Events = x.rec.Events[:events] // recorded again if this attempt commits

@@ -298,3 +298,36 @@ func TestNestedMethodOfARejectedAttemptIsDiscarded(t *testing.T) {
 		}
 	}
 }
+
+// A nested cycle's method that another cycle installed while it waited
+// for its outer cycle is kept, not installed again.
+func TestPendingMethodInstalledMeanwhileIsKept(t *testing.T) {
+	s := &script{replies: []string{plan, "CODE\nSEND nickname", plan, "CODE\nANSWER BRICK"}}
+	m, _ := testMind(t, s, Options{})
+	m.Subscribe(func(e Event) {
+		if e.Kind == EventNote && strings.HasPrefix(e.Text, "validated; installs when") {
+			require.NoError(t, m.im.Update(context.Background(), func(tx *uvm.Tx) error {
+				g, err := tx.Object(m.Genesis())
+				if err != nil {
+					return err
+				}
+				_, err = tx.InstallMethod(g, uvm.Method{Selector: "nickname", Source: "ANSWER ROBIN"})
+				return err
+			}))
+		}
+	})
+	v, err := m.Send(context.Background(), m.Genesis(), "greet")
+	require.NoError(t, err)
+	require.Equal(t, "ROBIN", v, "the answer runs on the image as committed: the nickname kept")
+	nick, ok := methodOn(t, m, "nickname")
+	require.True(t, ok)
+	require.Equal(t, 1, nick.Version, "not installed a second time")
+	require.Equal(t, "ANSWER ROBIN", nick.Source)
+	recs, _ := m.Cycles(context.Background())
+	for _, r := range recs {
+		if r.Mission.Selector == "nickname" {
+			require.Equal(t, Complete, r.Outcome)
+			require.Contains(t, r.Events[len(r.Events)-1].Text, "installed by another cycle meanwhile")
+		}
+	}
+}

@@ -164,6 +164,8 @@ func (c *cycle) save(ctx context.Context) error {
 // commit's fsync overlaps the first model call. Every later save waits for
 // it (awaitStart), so it can never overwrite a later state.
 func (c *cycle) saveStart(ctx context.Context) {
+	c.awaitStart() // a machine that accepts twice: one save at a time
+	c.startAwaited = false
 	b, err := c.marshal()
 	c.started = make(chan error, 1)
 	if err != nil {

@@ -50,10 +50,16 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 	a := &active{p: w, deadline: deadline, limit: limit}
 	a.timer = time.AfterFunc(time.Until(deadline)+killGrace, func() { w.kill("timeout") })
 	stop := context.AfterFunc(ctx, func() { w.kill("canceled") })
+	finished := false
+	defer func() {
+		// Also when a host-side send panics through here: the worker is
+		// retired, not leaked with its slot.
+		a.timer.Stop()
+		stop()
+		r.pool.put(w, finished && !a.broken)
+	}()
 	res, err := r.exchange(ctx, a, c, m, p)
-	a.timer.Stop()
-	stop()
-	r.pool.put(w, !a.broken)
+	finished = true
 	return res, err
 }
 
