@@ -16,7 +16,9 @@ import (
 // plan, memory search, synthesis, guardian audit, compile, an isolated dry
 // run in a worker, and the durable install, with the audit log written to
 // a file. The model is scripted and answers at once, so this measures
-// batos's own overhead per cycle.
+// batos's own overhead per cycle. Every cycle adds a method to genesis, as
+// a user's would, so later cycles work on a bigger object; the median is
+// over all of them.
 func BenchmarkCycle(b *testing.B) {
 	for _, policy := range []string{psm.PolicyIsolated, psm.PolicyInProcess} {
 		b.Run(policy, func(b *testing.B) {
