@@ -311,3 +311,51 @@ func BenchmarkReopenTouch10k(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 	b.ReportMetric(float64(openTime.Microseconds())/1000/float64(b.N), "open-ms/op")
 }
+
+// BenchmarkDataWriteAmongMethods is a method bumping a counter on an
+// object that holds many methods (genesis after a few hundred cycles): a
+// durable commit that changes one data slot. The methods live apart from
+// the data, so the cost should not grow with their number.
+func BenchmarkDataWriteAmongMethods(b *testing.B) {
+	for _, n := range []int{0, 300} {
+		b.Run(fmt.Sprintf("methods=%d", n), func(b *testing.B) {
+			im, err := uvm.Open(b.TempDir(), uvm.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer im.Close()
+			ctx := context.Background()
+			var oid uvm.OID
+			err = im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				src := fmt.Sprintf("package m\n\n// %0500d\n", 0) // a method's worth of source
+				for i := range n {
+					if _, err := tx.InstallMethod(o, uvm.Method{Selector: fmt.Sprintf("m%d", i), Source: src}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			k := int64(0)
+			for b.Loop() {
+				k++
+				if err := im.Update(ctx, func(tx *uvm.Tx) error {
+					o, err := tx.Object(oid)
+					if err != nil {
+						return err
+					}
+					return o.Set("calls", k)
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
