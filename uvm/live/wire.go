@@ -312,6 +312,7 @@ func sentinels() []error {
 		uvm.ErrTooDeep, uvm.ErrNotParent, uvm.ErrClosed,
 		ErrCompile, ErrRefused, ErrBudget, ErrPanic, ErrMethod, ErrResult,
 		ErrWorker, ErrSelfEnded, ErrPolicy, ErrClosed, ErrNoWorker,
+		uvm.ErrForeignObject, uvm.ErrRestart,
 	}
 }
 
