@@ -272,3 +272,29 @@ func TestForgedInstrumentation(t *testing.T) {
 		}
 	}
 }
+
+// A host package imported under another name is reported once, by the
+// import rule: the entry's signature is not also called wrong, nor is the
+// model told to import batos (it did).
+func TestHostImportedUnderAnotherName(t *testing.T) {
+	for _, tc := range []struct{ imp, qual, rule string }{
+		{`b "batos"`, "b.", guardian.RuleImportAlias},
+		{`. "batos"`, "", guardian.RuleImportDot},
+		{`_ "batos"`, "", guardian.RuleImportBlank},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			src := "package method\n\nimport " + tc.imp + "\n\nfunc m(self " + tc.qual + "Self, args []any) (any, error) {\n\treturn nil, nil\n}\n"
+			_, err := guardian.Audit([]byte(src), "m", guardian.Options{})
+			var rej *guardian.Rejection
+			if !errors.As(err, &rej) {
+				t.Fatalf("got %v, want a rejection", err)
+			}
+			if !rej.Has(tc.rule) {
+				t.Errorf("got %v, want %s", rej, tc.rule)
+			}
+			if rej.Has(guardian.RuleEntrySignature) {
+				t.Errorf("got %v, want no %s next to %s", rej, guardian.RuleEntrySignature, tc.rule)
+			}
+		})
+	}
+}

@@ -200,6 +200,11 @@ func (u *unit) entrySig() string {
 // checkEntry checks the entry's signature and names its Self parameter.
 func (u *unit) checkEntry(d *ast.FuncDecl) {
 	if !u.isEntrySignature(d.Type) {
+		if u.host == "" && u.importsHost() {
+			// Imported under another name: the import's own finding says
+			// what to change; the signature follows from it.
+			return
+		}
 		extra := ""
 		if u.host == "" {
 			extra = ", and the source must import \"" + HostPackage + "\""
@@ -226,6 +231,17 @@ func (u *unit) checkEntry(d *ast.FuncDecl) {
 		u.insert(d.Type.Params.List[1].Type.Pos(), 0, "_ ")
 	}
 	u.note(RuleEntrySignature, f0.Pos(), "named the Self parameter self (the instrumentation needs it)")
+}
+
+// importsHost reports whether the source imports the host package under
+// any name (dot, blank or alias included).
+func (u *unit) importsHost() bool {
+	for _, spec := range u.file.Imports {
+		if p, err := strconv.Unquote(spec.Path.Value); err == nil && p == HostPackage {
+			return true
+		}
+	}
+	return false
 }
 
 // isEntrySignature reports whether ft is func(batos.Self, []any) (any, error).
