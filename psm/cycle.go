@@ -139,6 +139,14 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		if depth := outer.rec.Depth + 1; depth > m.opts.MaxNesting {
 			return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, depth, m.opts.MaxNesting)
 		}
+		if outer.children >= m.opts.MaxNestedCycles {
+			return nil, fmt.Errorf("%w: %s: cycle %s has already started %d nested cycles (limit %d)", ErrNestingLimit, key, outer.rec.ID, outer.children, m.opts.MaxNestedCycles)
+		}
+	} else if msg.Tx.Restarting() {
+		// This attempt is already doomed: a cycle it started has installed
+		// a method. Start no more here; the next attempt will, one at a
+		// time, so uvm.MaxRestarts bounds the cycles one transaction runs.
+		return nil, msg.Tx.Restart(fmt.Sprintf("%s is needed too; the transaction restarts first", key))
 	}
 	if err := m.enter(); err != nil {
 		return nil, err
@@ -181,6 +189,7 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		// time (a dry run is one goroutine), and a nested send never waits
 		// on another goroutine's cycle: two cycles needing each other
 		// would wait for ever.
+		outer.children++
 		meth, err := m.runCycle(cctx, mission, persona, outer, key)
 		resume()
 		if err != nil {

@@ -331,3 +331,43 @@ func TestPendingMethodInstalledMeanwhileIsKept(t *testing.T) {
 		}
 	}
 }
+
+// An attempt that has started a cycle starts no more, even if its code
+// carries on after the restart error: one cycle per run of the function.
+func TestOneCyclePerAttempt(t *testing.T) {
+	s := &script{replies: []string{plan, "CODE\nANSWER one", plan, "CODE\nANSWER two", plan, "CODE\nANSWER three"}}
+	m, _ := testMind(t, s, Options{})
+	ctx := context.Background()
+	runs := 0
+	var got []any
+	cyclesAtRun := []int{}
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+		runs++
+		recs, _ := m.Cycles(ctx)
+		cyclesAtRun = append(cyclesAtRun, len(recs))
+		got = got[:0]
+		g, err := tx.Object(m.Genesis())
+		if err != nil {
+			return err
+		}
+		for _, sel := range []string{"first", "second", "third"} {
+			if v, err := tx.Send(ctx, g, sel); err == nil { // errors ignored
+				got = append(got, v)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []any{"one", "two", "three"}, got)
+	require.Equal(t, []int{0, 1, 2, 3}, cyclesAtRun, "one new cycle per run")
+}
+
+func TestNestedCyclesPerCycleAreBounded(t *testing.T) {
+	s := &script{replies: []string{plan, "CODE\nSEND a1\nSEND a2\nSEND a3", plan, "CODE\nANSWER 1", plan, "CODE\nANSWER 2", plan, "CODE\nANSWER 3"}}
+	m, _ := testMind(t, s, Options{MaxAttempts: 1, MaxNestedCycles: 2})
+	_, err := m.Send(context.Background(), m.Genesis(), "greet")
+	require.ErrorIs(t, err, ErrNestingLimit)
+	require.Contains(t, err.Error(), "already started 2 nested cycles")
+	recs, _ := m.Cycles(context.Background())
+	require.Len(t, recs, 3, "greet, a1 and a2; a3 was refused")
+}

@@ -57,6 +57,10 @@ type Options struct {
 	// MaxNesting bounds cycles started from inside other cycles' dry runs
 	// or generated methods. Zero means 2; negative means none.
 	MaxNesting int
+	// MaxNestedCycles bounds how many nested cycles one cycle's dry runs
+	// may start in all (a candidate sending one unknown message after
+	// another). Zero means 8.
+	MaxNestedCycles int
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -88,6 +92,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxNesting < 0 {
 		o.MaxNesting = 0
+	}
+	if o.MaxNestedCycles <= 0 {
+		o.MaxNestedCycles = 8
 	}
 	if o.Policy == "" {
 		o.Policy = PolicyIsolated

@@ -102,6 +102,7 @@ type cycle struct {
 	startAwaited bool
 
 	usedIn   int // the attempt of the cycle holding it as pending that last used it
+	children int // nested cycles its dry runs started
 	attempt  int
 	snippets []string
 	skills   []string

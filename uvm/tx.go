@@ -43,6 +43,10 @@ func (tx *Tx) Restart(reason string) error {
 	return tx.restart
 }
 
+// Restarting reports whether the transaction has been marked with
+// Restart: whatever it does from now on is discarded.
+func (tx *Tx) Restarting() bool { return tx.restart != nil }
+
 // OnCommit registers fn to run after this transaction commits successfully
 // (not after a discarded attempt, nor after one that Update retries). Layers
 // that keep in-memory indexes in step with the image use it. fn runs on the
