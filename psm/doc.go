@@ -64,13 +64,21 @@
 // Two sends of the same unknown selector to the same object run one cycle;
 // the second waits for it. A generated method that sends a message nobody
 // understands during its dry run starts a nested cycle, up to
-// Options.MaxNesting deep; beyond it the send fails with ErrNestingLimit.
+// Options.MaxNesting deep and Options.MaxNestedCycles per cycle; beyond
+// them the send fails with ErrNestingLimit.
 // A nested cycle installs nothing by itself: its validated method answers
 // in the dry run and is installed with the outer cycle's method, in the
 // same transaction, or discarded with it (its record then says so). A
 // nested send never waits for another goroutine's cycle, so two cycles
 // that need each other fail instead of deadlocking. A recursive send
 // during a dry run reaches the candidate under test.
+//
+// A cycle's time is not charged to the generated method whose send
+// started it (its dry runs get their own workers and budgets), so these
+// bounds, not the method's wall-clock budget, limit the cycles it can
+// start: one per run of a transaction (the transaction restarts after
+// each install; uvm.MaxRestarts bounds the runs), and the nesting limits
+// above.
 //
 // # Caveats
 //
