@@ -61,6 +61,10 @@ type workerProc struct {
 	sources map[string]source
 	opts    Options // budget defaults inside the worker
 	base    int     // goroutines when idle
+	// running are the budgets of the runs in progress, outermost first: a
+	// nested run (a send the parent served by running another method
+	// here) sits on top of the run that sent it.
+	running []*budget
 }
 
 func serveWorker(in io.Reader, out io.Writer) int {
@@ -155,6 +159,8 @@ func (p *workerProc) run(rr *runRequest) error {
 	l.fuel, l.depth, l.alloc, l.timeout = rr.Fuel, rr.Depth, rr.Alloc, rr.Timeout
 	b := newBudget(context.Background(), l)
 	s := newWorkerSelf(p, rr, info, b)
+	p.running = append(p.running, b)
+	defer func() { p.running = p.running[:len(p.running)-1] }()
 
 	c.gen.begin(p.ch)
 	oc := invoke(c.fn, s, fromWireList(rr.Args))
@@ -495,7 +501,10 @@ func (s *workerSelf) Send(selector string, args ...any) (any, error) {
 	}
 	s.reset(&reply.Snap)
 	if reply.Suspended > 0 {
-		s.b.deadline = s.b.deadline.Add(reply.Suspended)
+		// Held for every run waiting on this send, not just the innermost.
+		for _, b := range s.p.running {
+			b.deadline = b.deadline.Add(reply.Suspended)
+		}
 	}
 	if reply.Err != nil {
 		return nil, &remoteError{text: reply.Err.Text, is: sentinelsFrom(reply.Err.Sentinels)}
