@@ -55,6 +55,10 @@ var errDryRun = errors.New("psm: dry run (discarded)")
 
 type cycleCtxKey struct{}
 
+// failedCycleKey marks (uvm.Tx.SetValue) a transaction attempt in which a
+// top-level cycle failed.
+type failedCycleKey struct{}
+
 // cycleOf returns the innermost cycle a call runs in, or nil.
 func cycleOf(ctx context.Context) *cycle {
 	c, _ := ctx.Value(cycleCtxKey{}).(*cycle)
@@ -147,6 +151,11 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		// a method. Start no more here; the next attempt will, one at a
 		// time, so uvm.MaxRestarts bounds the cycles one transaction runs.
 		return nil, msg.Tx.Restart(fmt.Sprintf("%s is needed too; the transaction restarts first", key))
+	} else if failed, ok := msg.Tx.Value(failedCycleKey{}).(error); ok {
+		// One failed cycle per attempt: code that carries on after the
+		// error (a generated method looping over unknown messages) does
+		// not get to ask the model again and again.
+		return nil, fmt.Errorf("%w: %s: a cycle of this transaction has already failed: %w", ErrCycleFailed, key, failed)
 	}
 	if err := m.enter(); err != nil {
 		return nil, err
@@ -218,6 +227,7 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 			}
 		}
 		if fl.err != nil {
+			msg.Tx.SetValue(failedCycleKey{}, fl.err)
 			return nil, fl.err
 		}
 		return nil, msg.Tx.Restart(fmt.Sprintf("%s v%d installed", key, fl.method.Version))
@@ -444,7 +454,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 		c.feedback = err.Error()
 		return stepRetry, nil
 	}
-	c.source = src
+	c.source, c.validated = src, ""
 	c.mu.Lock()
 	c.rec.Source = src
 	c.mu.Unlock()
@@ -457,6 +467,7 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 	c.enter(ctx, s, fmt.Sprintf("attempt %d", c.attempt))
 	err := m.validate(ctx, c, c.source, c.attempt)
 	if err == nil {
+		c.validated = c.source
 		return stepNext, nil
 	}
 	if ctx.Err() != nil {
@@ -475,6 +486,11 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 // its own nested ones) to the cycle whose dry run started it.
 func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	c.enter(ctx, s, "")
+	if c.source == "" || c.source != c.validated {
+		// Whatever the machine in the image says, only validated source is
+		// installed.
+		return 0, fmt.Errorf("%w: %s reached %s with source that did not pass validation", ErrStateMachine, c.key, s)
+	}
 	mission := c.rec.Mission
 	c.method = uvm.Method{
 		Selector: mission.Selector,
@@ -510,9 +526,11 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 			}
 			var installed uvm.Method
 			text := "installed %s v%d on object %d"
-			if existing, ok := ownMethod(target, x.key.sel); ok && x != c {
-				// Another cycle (a top-level one, or one nested in another
-				// outer cycle) installed it since: keep that one.
+			if existing, ok := ownMethod(target, x.key.sel); ok {
+				// A cycle starts only for a selector its target does not
+				// hold, so another cycle (nested in another outer cycle,
+				// which waits on no flight) installed it since, and other
+				// methods may have been validated with it: keep that one.
 				installed, text = existing, "%s v%d on object %d was installed by another cycle meanwhile; not installed again"
 			} else {
 				if installed, err = tx.InstallMethod(target, x.method); err != nil {

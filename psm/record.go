@@ -101,16 +101,17 @@ type cycle struct {
 	startErr     error
 	startAwaited bool
 
-	usedIn   int // the attempt of the cycle holding it as pending that last used it
-	children int // nested cycles its dry runs started
-	attempt  int
-	snippets []string
-	skills   []string
-	source   string
-	feedback string
-	method   uvm.Method // validated; installed (with its version) at COMPLETE
-	failedIn State
-	failErr  error
+	usedIn    int // the attempt of the cycle holding it as pending that last used it
+	children  int // nested cycles its dry runs started
+	attempt   int
+	snippets  []string
+	skills    []string
+	source    string
+	validated string // the source that last passed VALIDATING
+	feedback  string
+	method    uvm.Method // validated; installed (with its version) at COMPLETE
+	failedIn  State
+	failErr   error
 }
 
 func (c *cycle) event(ctx context.Context, e Event) {

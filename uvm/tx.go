@@ -24,7 +24,22 @@ type Tx struct {
 	context string
 	hooks   []func()
 	restart error // set by Restart
+	values  map[any]any
 }
+
+// SetValue keeps a value with this attempt of the transaction, for a
+// DoesNotUnderstand hook or a primitive to find again later in it (like a
+// context value, but writable). A restarted or retried attempt starts with
+// none.
+func (tx *Tx) SetValue(key, value any) {
+	if tx.values == nil {
+		tx.values = map[any]any{}
+	}
+	tx.values[key] = value
+}
+
+// Value returns what SetValue kept under key in this attempt, or nil.
+func (tx *Tx) Value(key any) any { return tx.values[key] }
 
 // Restart marks the transaction to run again, at once, on a fresh
 // snapshot: when its function returns, whatever it returns, View or Update

@@ -880,3 +880,19 @@ func TestIsBehaviour(t *testing.T) {
 		return nil
 	}))
 }
+
+func TestTxValuesLastOneAttempt(t *testing.T) {
+	im := memImage(t)
+	type key struct{}
+	var seen []any
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		seen = append(seen, tx.Value(key{}))
+		tx.SetValue(key{}, len(seen))
+		require.Equal(t, len(seen), tx.Value(key{}))
+		if len(seen) == 1 {
+			return tx.Restart("once")
+		}
+		return nil
+	}))
+	require.Equal(t, []any{nil, nil}, seen, "a restarted attempt starts with no values")
+}
