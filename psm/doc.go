@@ -77,8 +77,10 @@
 // started it (its dry runs get their own workers and budgets), so these
 // bounds, not the method's wall-clock budget, limit the cycles it can
 // start: one per run of a transaction (the transaction restarts after
-// each install; uvm.MaxRestarts bounds the runs), and the nesting limits
-// above.
+// each install; uvm.MaxRestarts bounds the runs; after a failed cycle,
+// later unknown messages in the same run fail at once), and the nesting
+// limits above. Only source that passed VALIDATING is ever installed,
+// whatever the state machine in the image says.
 //
 // # Caveats
 //
