@@ -500,7 +500,11 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 		Intent:   mission.Intent,
 	}
 	if unused := c.prune(); len(unused) > 0 {
-		m.discard(ctx, unused, fmt.Sprintf("discarded: validated for an attempt of cycle %s that was rejected; attempt %d, which passed, did not use it", c.rec.ID, c.attempt))
+		if err := m.discard(ctx, unused, fmt.Sprintf("discarded: validated for an attempt of cycle %s that was rejected; attempt %d, which passed, did not use it", c.rec.ID, c.attempt)); err != nil {
+			// Their methods are not installed either way; only their
+			// records could not say so. Not a reason to fail this cycle.
+			m.opts.Logger.Error("psm: recording discarded nested cycles", "cycle", c.rec.ID, "error", err)
+		}
 	}
 	if p := c.parent; p != nil {
 		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("validated; installs when cycle %s completes", p.rec.ID)})
