@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// installingHook answers a message nobody understands the way the cycle
-// does: it commits a primitive on the receiver in a transaction of its
+// installingHook answers a message nobody understands by installing an
+// answer: it commits a primitive on the receiver in a transaction of its
 // own, then restarts the sender's transaction so it finds it by lookup.
 type installingHook struct {
 	im       *uvm.Image
