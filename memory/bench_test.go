@@ -11,6 +11,8 @@ import (
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/require"
 )
 
 // benchWords is a vocabulary of made-up and real words for synthetic chunks.
@@ -44,15 +46,9 @@ func benchSentence(r *rand.Rand, words []string) string {
 func build10k(b *testing.B) (*uvm.Image, []string) {
 	b.Helper()
 	ctx := context.Background()
-	im, err := uvm.Open(b.TempDir(), uvm.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { im.Close() })
+	im := uvmtest.Disk(b, "", uvm.Options{NoSync: true})
 	c, err := memory.Open(ctx, im, memory.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	r := rand.New(rand.NewSource(1))
 	words := benchWords(r, 3000)
 	start := time.Now()
@@ -68,9 +64,7 @@ func build10k(b *testing.B) (*uvm.Image, []string) {
 			}
 			return nil
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 	}
 	err = im.Update(ctx, func(tx *uvm.Tx) error {
 		for i := range skills {
@@ -82,12 +76,10 @@ func build10k(b *testing.B) (*uvm.Image, []string) {
 		}
 		return nil
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if s := c.Stats(); s.Chunks != 10000 || s.Dimensions != 384 {
-		b.Fatalf("got %+v, want 10,000 chunks of 384 dimensions", s)
-	}
+	require.NoError(b, err)
+	s := c.Stats()
+	require.Equal(b, 10000, s.Chunks, "chunks")
+	require.Equal(b, 384, s.Dimensions, "dimensions")
 	b.Logf("built 10,000 chunks in %v", time.Since(start).Round(time.Millisecond))
 	queries := make([]string, 256)
 	for i := range queries {
@@ -103,20 +95,14 @@ func BenchmarkQuery10k(b *testing.B) {
 	ctx := context.Background()
 	im, queries := build10k(b)
 	c, err := memory.Open(ctx, im, memory.Options{CacheSize: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	run := func(b *testing.B, filter map[string]string, want int) {
 		i := 0
 		start := time.Now()
 		for b.Loop() {
 			rs, err := c.Search(ctx, queries[i%len(queries)], 5, filter)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(rs) != want {
-				b.Fatalf("got %d results, want %d", len(rs), want)
-			}
+			require.NoError(b, err)
+			require.Len(b, rs, want)
 			i++
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(i), "ms/query")
@@ -129,9 +115,8 @@ func BenchmarkQuery10k(b *testing.B) {
 		i := 0
 		start := time.Now()
 		for b.Loop() {
-			if _, err := e.Embed(ctx, queries[i%len(queries)]); err != nil {
-				b.Fatal(err)
-			}
+			_, err := e.Embed(ctx, queries[i%len(queries)])
+			require.NoError(b, err)
 			i++
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(i), "ms/query")
@@ -147,12 +132,8 @@ func BenchmarkRebuild10k(b *testing.B) {
 	start := time.Now()
 	for b.Loop() {
 		c, err := memory.Open(ctx, im, memory.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if c.Stats().Chunks != 10000 {
-			b.Fatal("short rebuild")
-		}
+		require.NoError(b, err)
+		require.Equal(b, 10000, c.Stats().Chunks, "chunks after the rebuild")
 		n++
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/rebuild")
@@ -165,9 +146,7 @@ func BenchmarkIngestCodex(b *testing.B) {
 	ctx := context.Background()
 	codex := memory.DefaultCodex()
 	entries, _, err := memory.ParseCodex(bytes.NewReader(codex))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	ingest := func(b *testing.B, c *memory.Catalog, im *uvm.Image) memory.IngestReport {
 		var rep memory.IngestReport
 		err := im.Update(ctx, func(tx *uvm.Tx) error {
@@ -175,9 +154,7 @@ func BenchmarkIngestCodex(b *testing.B) {
 			rep, err = c.IngestCodex(ctx, tx, bytes.NewReader(codex), memory.IngestOptions{})
 			return err
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		return rep
 	}
 	b.Run("fresh", func(b *testing.B) {
@@ -185,45 +162,33 @@ func BenchmarkIngestCodex(b *testing.B) {
 		n := 0
 		for b.Loop() {
 			b.StopTimer()
-			im, err := uvm.Open("", uvm.Options{InMemory: true})
-			if err != nil {
-				b.Fatal(err)
-			}
+			im, err := uvm.Open("", uvm.Options{InMemory: true}) // closed below, not kept until the end
+			require.NoError(b, err)
 			c, err := memory.Open(ctx, im, memory.Options{CacheSize: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			b.StartTimer()
 			t0 := time.Now()
-			if rep := ingest(b, c, im); rep.Added != len(entries) {
-				b.Fatalf("got %+v", rep)
-			}
+			rep := ingest(b, c, im)
 			elapsed += time.Since(t0)
+			require.Equal(b, len(entries), rep.Added, "added, in %+v", rep)
 			n++
 			b.StopTimer()
-			im.Close()
+			require.NoError(b, im.Close())
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(len(entries)*n)/elapsed.Seconds(), "entries/s")
 		b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(n), "ms/codex")
 	})
 	b.Run("unchanged", func(b *testing.B) {
-		im, err := uvm.Open("", uvm.Options{InMemory: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer im.Close()
+		im := uvmtest.Mem(b, uvm.Options{})
 		c, err := memory.Open(ctx, im, memory.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		ingest(b, c, im)
 		n := 0
 		start := time.Now()
 		for b.Loop() {
-			if rep := ingest(b, c, im); rep.Unchanged != len(entries) {
-				b.Fatalf("got %+v", rep)
-			}
+			rep := ingest(b, c, im)
+			require.Equal(b, len(entries), rep.Unchanged, "unchanged, in %+v", rep)
 			n++
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/codex")

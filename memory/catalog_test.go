@@ -11,10 +11,13 @@ import (
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSearch(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals...)
 
@@ -39,22 +42,16 @@ func TestSearch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := search(t, c, tt.query, tt.k, tt.filter)
-			if len(rs) != tt.count {
-				t.Fatalf("got %d results %v, want %d", len(rs), docIDs(rs), tt.count)
-			}
-			if got := docIDs(rs); len(tt.want) > 0 && !slices.Equal(got[:len(tt.want)], tt.want) {
-				t.Errorf("got %v, want prefix %v", got, tt.want)
+			require.Len(t, rs, tt.count, "results %v", docIDs(rs))
+			if len(tt.want) > 0 {
+				assert.Equal(t, tt.want, docIDs(rs)[:len(tt.want)], "first results")
 			}
 			for i := 1; i < len(rs); i++ {
-				if rs[i].Similarity > rs[i-1].Similarity {
-					t.Errorf("results not sorted: %v then %v", rs[i-1].Similarity, rs[i].Similarity)
-				}
+				assert.LessOrEqual(t, rs[i].Similarity, rs[i-1].Similarity, "results not sorted")
 			}
 			for _, r := range rs {
 				for k, v := range tt.filter {
-					if r.Metadata[k] != v {
-						t.Errorf("result %s: metadata %s = %q, want %q", r.ID, k, r.Metadata[k], v)
-					}
+					assert.Equal(t, v, r.Metadata[k], "result %s: metadata %s", r.ID, k)
 				}
 			}
 		})
@@ -62,50 +59,44 @@ func TestSearch(t *testing.T) {
 
 	t.Run("result fields", func(t *testing.T) {
 		rs := search(t, c, "container cranes", 1, nil)
+		require.NotEmpty(t, rs)
 		r := rs[0]
-		want := memory.Result{ID: "ships#0", DocumentID: "ships", Chunk: 0, Kind: "log", Source: "port", Text: animals[2].Text}
-		if r.ID != want.ID || r.DocumentID != want.DocumentID || r.Chunk != want.Chunk || r.Kind != want.Kind ||
-			r.Source != want.Source || r.Text != want.Text {
-			t.Errorf("got %+v, want %+v", r, want)
-		}
-		wantMeta := map[string]string{"kind": "log", "source": "port", "document": "ships", "chunk": "0", "lang": "en"}
-		if fmt.Sprint(r.Metadata) != fmt.Sprint(wantMeta) {
-			t.Errorf("got metadata %v, want %v", r.Metadata, wantMeta)
-		}
-		if r.Similarity <= 0 || r.Similarity > 1.0001 {
-			t.Errorf("got similarity %v, want in (0, 1]", r.Similarity)
-		}
+		want := memory.Result{ID: "ships#0", DocumentID: "ships", Chunk: 0, Kind: "log", Source: "port", Text: animals[2].Text,
+			Metadata:   map[string]string{"kind": "log", "source": "port", "document": "ships", "chunk": "0", "lang": "en"},
+			Similarity: r.Similarity}
+		assert.Equal(t, want, r)
+		assert.Greater(t, r.Similarity, float32(0), "similarity, want in (0, 1]")
+		assert.LessOrEqual(t, r.Similarity, float32(1.0001), "similarity, want in (0, 1]")
 		// The metadata is the caller's: changing it does not change the index.
 		r.Metadata["lang"] = "xx"
-		if again := search(t, c, "container cranes", 1, nil); again[0].Metadata["lang"] != "en" {
-			t.Errorf("got lang %q after changing a result, want en", again[0].Metadata["lang"])
-		}
+		again := search(t, c, "container cranes", 1, nil)
+		require.NotEmpty(t, again)
+		assert.Equal(t, "en", again[0].Metadata["lang"], "lang after changing a result")
 	})
 
 	t.Run("stats", func(t *testing.T) {
 		s := c.Stats()
-		if s.Documents != 4 || s.Chunks != 4 || s.Dimensions != 384 || s.Embedder != "batos-hash-v1/384" ||
-			s.Kinds["note"] != 2 || s.Kinds["log"] != 2 {
-			t.Errorf("got %+v", s)
-		}
+		assert.Equal(t, 4, s.Documents, "documents")
+		assert.Equal(t, 4, s.Chunks, "chunks")
+		assert.Equal(t, 384, s.Dimensions, "dimensions")
+		assert.Equal(t, "batos-hash-v1/384", s.Embedder)
+		assert.Equal(t, 2, s.Kinds["note"], "notes")
+		assert.Equal(t, 2, s.Kinds["log"], "logs")
 	})
 }
 
 func TestSearchEmptyCatalog(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	cnt := newCounting(memory.OfflineEmbedder(0))
 	c := openCatalog(t, im, memory.Options{Embedder: cnt.embedder()})
 	rs, err := c.Search(context.Background(), "anything at all", 5, nil)
-	if err != nil || rs != nil {
-		t.Fatalf("got %v, %v; want no results and no error", rs, err)
-	}
-	if n := cnt.texts.Load(); n != 0 {
-		t.Errorf("embedder called %d times for an empty catalog, want 0", n)
-	}
+	require.NoError(t, err)
+	require.Nil(t, rs, "want no results")
+	assert.Zero(t, cnt.texts.Load(), "embedder calls for an empty catalog")
 }
 
 func TestSearchBadInput(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals[0])
 	tests := []struct {
@@ -122,18 +113,16 @@ func TestSearchBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.Search(context.Background(), tt.query, tt.k, nil)
-			if !errors.Is(err, tt.want) {
-				t.Errorf("got %v, want %v", err, tt.want)
-			}
+			assert.ErrorIs(t, err, tt.want)
 		})
 	}
 }
 
 func TestAddBadInput(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
-	other := memImage(t)
+	other := uvmtest.Mem(t, uvm.Options{})
 	tests := []struct {
 		name string
 		doc  memory.Document
@@ -152,30 +141,22 @@ func TestAddBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, tt.doc) })
-			if !errors.Is(err, tt.want) {
-				t.Errorf("got %v, want %v", err, tt.want)
-			}
+			assert.ErrorIs(t, err, tt.want)
 		})
 	}
 	t.Run("read-only transaction", func(t *testing.T) {
 		err := im.View(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-		if !errors.Is(err, uvm.ErrReadOnly) {
-			t.Errorf("got %v, want %v", err, uvm.ErrReadOnly)
-		}
+		assert.ErrorIs(t, err, uvm.ErrReadOnly)
 	})
 	t.Run("transaction of another image", func(t *testing.T) {
 		err := other.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-		if !errors.Is(err, memory.ErrWrongImage) {
-			t.Errorf("got %v, want %v", err, memory.ErrWrongImage)
-		}
+		assert.ErrorIs(t, err, memory.ErrWrongImage)
 	})
-	if s := c.Stats(); s.Documents != 0 {
-		t.Errorf("got %d documents after only bad adds, want 0", s.Documents)
-	}
+	assert.Zero(t, c.Stats().Documents, "documents after only bad adds")
 }
 
 func TestOpenBadOptions(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	e := memory.OfflineEmbedder(8)
 	tests := []struct {
 		name string
@@ -190,14 +171,11 @@ func TestOpenBadOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := memory.Open(context.Background(), im, tt.opts)
-			if !errors.Is(err, tt.want) {
-				t.Errorf("got %v, want %v", err, tt.want)
-			}
+			assert.ErrorIs(t, err, tt.want)
 		})
 	}
-	if _, err := memory.Open(context.Background(), nil, memory.Options{}); err == nil {
-		t.Error("Open(nil image): got nil error")
-	}
+	_, err := memory.Open(context.Background(), nil, memory.Options{})
+	assert.Error(t, err, "Open(nil image)")
 }
 
 // TestRollback is the issue's evidence: what is learnt inside a failed
@@ -206,17 +184,14 @@ func TestOpenBadOptions(t *testing.T) {
 func TestRollback(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := uvmtest.Disk(t, dir, uvm.Options{NoSync: true})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals[0]) // something committed, which must survive
-	before := fingerprint(t, im)
+	before := uvmtest.Fingerprint(t, im)
 
 	secret := memory.Document{ID: "secret", Kind: "note", Text: "The treasure is buried under the old lighthouse on Zanzibar."}
 	replaced := memory.Document{ID: "cats", Kind: "note", Text: "Cats were replaced by something about lighthouses on Zanzibar."}
-	err = im.Update(ctx, func(tx *uvm.Tx) error {
+	err := im.Update(ctx, func(tx *uvm.Tx) error {
 		if err := c.Add(ctx, tx, secret); err != nil {
 			return err
 		}
@@ -225,38 +200,23 @@ func TestRollback(t *testing.T) {
 		}
 		return errRollback
 	})
-	if !errors.Is(err, errRollback) {
-		t.Fatalf("got %v, want the rollback error", err)
-	}
+	require.ErrorIs(t, err, errRollback)
 
 	check := func(t *testing.T, c *memory.Catalog, im *uvm.Image) {
 		t.Helper()
 		rs := search(t, c, "treasure buried lighthouse Zanzibar", 10, nil)
-		if got := docIDs(rs); !slices.Equal(got, []string{"cats"}) {
-			t.Fatalf("got %v, want only the committed document [cats]", got)
-		}
-		if rs[0].Text != animals[0].Text {
-			t.Errorf("got text %q, want the committed one", rs[0].Text)
-		}
-		if fp := fingerprint(t, im); fp != before {
-			t.Errorf("image changed by a rolled-back transaction")
-		}
-		if s := c.Stats(); s.Documents != 1 || s.Chunks != 1 {
-			t.Errorf("got %+v, want 1 document and 1 chunk", s)
-		}
+		require.Equal(t, []string{"cats"}, docIDs(rs), "want only the committed document")
+		assert.Equal(t, animals[0].Text, rs[0].Text, "want the committed text")
+		assert.Equal(t, before, uvmtest.Fingerprint(t, im), "image changed by a rolled-back transaction")
+		s := c.Stats()
+		assert.Equal(t, 1, s.Documents, "documents")
+		assert.Equal(t, 1, s.Chunks, "chunks")
 	}
 	t.Run("after the failed transaction", func(t *testing.T) { check(t, c, im) })
 
-	if err := im.Close(); err != nil {
-		t.Fatal(err)
-	}
-	im2, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im2.Close()
+	im2 := uvmtest.Reopen(t, im, dir, uvm.Options{NoSync: true})
 	c2 := openCatalog(t, im2, memory.Options{})
-	before = fingerprint(t, im2) // reopening may touch uvm's own bookkeeping, not memory's
+	before = uvmtest.Fingerprint(t, im2) // reopening may touch uvm's own bookkeeping, not memory's
 	t.Run("after reopening", func(t *testing.T) { check(t, c2, im2) })
 }
 
@@ -265,17 +225,15 @@ func TestRollback(t *testing.T) {
 // committed.
 func TestConflictRetry(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	cnt := newCounting(memory.OfflineEmbedder(0))
 	c := openCatalog(t, im, memory.Options{Embedder: cnt.embedder()})
 	var oid uvm.OID
-	if err := im.Update(ctx, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		o, err := tx.New()
 		oid = o.OID()
 		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	attempts := 0
 	err := im.Update(ctx, func(tx *uvm.Tx) error {
 		attempts++
@@ -299,49 +257,30 @@ func TestConflictRetry(t *testing.T) {
 		}
 		return o.Set("learnt", "bees")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if attempts < 2 {
-		t.Fatalf("got %d attempts, want a retry", attempts)
-	}
-	if n := cnt.texts.Load(); n != 1 {
-		t.Errorf("embedder asked %d times over %d attempts, want 1 (the cache)", n, attempts)
-	}
-	if s := c.Stats(); s.Documents != 1 || s.Chunks != 1 {
-		t.Errorf("got %+v, want 1 document", s)
-	}
-	if got := docIDs(search(t, c, "honey", 5, nil)); !slices.Equal(got, []string{"bees"}) {
-		t.Errorf("got %v, want [bees]", got)
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, attempts, 2, "want a retry")
+	assert.Equal(t, int64(1), cnt.texts.Load(), "embedder calls over %d attempts, want 1 (the cache)", attempts)
+	s := c.Stats()
+	assert.Equal(t, 1, s.Documents, "documents")
+	assert.Equal(t, 1, s.Chunks, "chunks")
+	assert.Equal(t, []string{"bees"}, docIDs(search(t, c, "honey", 5, nil)))
 }
 
 func TestNothingEmbeddedTwice(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := uvmtest.Disk(t, dir, uvm.Options{NoSync: true})
 	cnt := newCounting(memory.OfflineEmbedder(0))
 	c := openCatalog(t, im, memory.Options{Embedder: cnt.embedder(), CacheSize: -1})
 
 	add(t, c, im, animals[0])
-	if n := cnt.texts.Load(); n != 1 {
-		t.Fatalf("first add: embedder asked for %d texts, want 1", n)
-	}
+	require.Equal(t, int64(1), cnt.texts.Load(), "first add: texts embedded")
 	add(t, c, im, animals[0])
-	if n := cnt.texts.Load(); n != 1 {
-		t.Errorf("same document again: embedder asked for %d texts, want still 1", n)
-	}
+	assert.Equal(t, int64(1), cnt.texts.Load(), "same document again: texts embedded, want still 1")
 	twin := memory.Document{ID: "cats-twin", Kind: "other", Text: animals[0].Text}
 	add(t, c, im, twin)
-	if n := cnt.texts.Load(); n != 1 {
-		t.Errorf("same text in another document: embedder asked for %d texts, want still 1", n)
-	}
-	if got := countRecords(t, im, "memory.vec"); got != 1 {
-		t.Errorf("got %d vector records for one distinct text, want 1", got)
-	}
+	assert.Equal(t, int64(1), cnt.texts.Load(), "same text in another document: texts embedded, want still 1")
+	assert.Equal(t, 1, countRecords(t, im, "memory.vec"), "vector records for one distinct text")
 	// Without the cache, a rolled-back add embeds, and the next one embeds again.
 	doc := memory.Document{ID: "new", Text: "Owls hunt at night and see in the dark."}
 	_ = im.Update(ctx, func(tx *uvm.Tx) error {
@@ -351,203 +290,132 @@ func TestNothingEmbeddedTwice(t *testing.T) {
 		return errRollback
 	})
 	add(t, c, im, doc)
-	if n := cnt.texts.Load(); n != 3 {
-		t.Errorf("rolled back then committed without a cache: embedder asked for %d texts, want 3", n)
-	}
+	assert.Equal(t, int64(3), cnt.texts.Load(), "rolled back then committed without a cache: texts embedded")
 
 	// After reopening, the vectors come from the image.
-	im.Close()
-	im2, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im2.Close()
+	im2 := uvmtest.Reopen(t, im, dir, uvm.Options{NoSync: true})
 	cnt2 := newCounting(memory.OfflineEmbedder(0))
 	c2 := openCatalog(t, im2, memory.Options{Embedder: cnt2.embedder()})
 	add(t, c2, im2, animals[0], memory.Document{ID: "cats-3", Text: animals[0].Text}, doc)
-	if n := cnt2.texts.Load(); n != 0 {
-		t.Errorf("after reopening: embedder asked for %d texts (%q), want 0", n, cnt2.seen)
-	}
+	assert.Zero(t, cnt2.texts.Load(), "after reopening: texts embedded (%q)", cnt2.seen)
 }
 
 func TestReplaceAndDelete(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals...)
 	vecs := countRecords(t, im, "memory.vec")
 
 	add(t, c, im, memory.Document{ID: "bees", Kind: "note", Text: "Wasps build paper nests and sting when disturbed."})
 	for _, r := range search(t, c, "nectar honey wax queen hive", 10, nil) {
-		if r.Text == animals[1].Text {
-			t.Errorf("old text of a replaced document still found: %+v", r)
-		}
+		assert.NotEqual(t, animals[1].Text, r.Text, "old text of a replaced document still found: %+v", r)
 	}
 	rs := search(t, c, "paper nests sting", 1, nil)
-	if rs[0].DocumentID != "bees" || rs[0].Text != "Wasps build paper nests and sting when disturbed." {
-		t.Errorf("got %+v, want the new text of bees", rs[0])
-	}
-	if got := countRecords(t, im, "memory.vec"); got != vecs {
-		t.Errorf("got %d vectors after replacing one document, want %d (old one dropped, new one added)", got, vecs)
-	}
-	if s := c.Stats(); s.Documents != 4 || s.Chunks != 4 {
-		t.Errorf("got %+v, want 4 documents", s)
-	}
+	require.NotEmpty(t, rs)
+	assert.Equal(t, "bees", rs[0].DocumentID, "want the new text of bees")
+	assert.Equal(t, "Wasps build paper nests and sting when disturbed.", rs[0].Text, "want the new text of bees")
+	assert.Equal(t, vecs, countRecords(t, im, "memory.vec"), "vectors after replacing one document (old one dropped, new one added)")
+	s := c.Stats()
+	assert.Equal(t, 4, s.Documents, "documents")
+	assert.Equal(t, 4, s.Chunks, "chunks")
 
-	err := im.Update(ctx, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		if err := c.Delete(ctx, tx, "bees"); err != nil {
 			return err
 		}
 		return c.Delete(ctx, tx, "never-was")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := docIDs(search(t, c, "paper nests sting", 10, nil)); slices.Contains(got, "bees") {
-		t.Errorf("deleted document still found: %v", got)
-	}
-	if got := countRecords(t, im, "memory.vec"); got != vecs-1 {
-		t.Errorf("got %d vectors after a delete, want %d", got, vecs-1)
-	}
-	if got := countRecords(t, im, "memory.chunk"); got != 3 {
-		t.Errorf("got %d chunk records, want 3", got)
-	}
-	if got := countRecords(t, im, "memory.ref"); got != 3 {
-		t.Errorf("got %d ref records, want 3", got)
-	}
+	assert.NotContains(t, docIDs(search(t, c, "paper nests sting", 10, nil)), "bees", "deleted document still found")
+	assert.Equal(t, vecs-1, countRecords(t, im, "memory.vec"), "vectors after a delete")
+	assert.Equal(t, 3, countRecords(t, im, "memory.chunk"), "chunk records")
+	assert.Equal(t, 3, countRecords(t, im, "memory.ref"), "ref records")
 
 	// Deleted, then added again: the index must take it back.
 	add(t, c, im, animals[1])
-	if got := docIDs(search(t, c, "nectar honey wax", 1, nil)); !slices.Equal(got, []string{"bees"}) {
-		t.Errorf("re-added document: got %v, want [bees]", got)
-	}
+	assert.Equal(t, []string{"bees"}, docIDs(search(t, c, "nectar honey wax", 1, nil)), "re-added document")
 
 	// A vector shared by two chunks survives the delete of one of them.
 	add(t, c, im, memory.Document{ID: "cats-copy", Text: animals[0].Text})
-	if err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Delete(ctx, tx, "cats") }); err != nil {
-		t.Fatal(err)
-	}
-	if got := docIDs(search(t, c, "purr mice", 1, nil)); !slices.Equal(got, []string{"cats-copy"}) {
-		t.Errorf("got %v, want [cats-copy]", got)
-	}
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error { return c.Delete(ctx, tx, "cats") })
+	assert.Equal(t, []string{"cats-copy"}, docIDs(search(t, c, "purr mice", 1, nil)))
 	c2 := openCatalog(t, im, memory.Options{}) // rebuild finds every vector it needs
-	if s := c2.Stats(); s.Documents != 4 {
-		t.Errorf("after rebuild: got %+v, want 4 documents", s)
-	}
+	assert.Equal(t, 4, c2.Stats().Documents, "documents after rebuild")
 }
 
 func TestReopenRebuild(t *testing.T) {
 	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := uvmtest.Disk(t, dir, uvm.Options{NoSync: true})
 	c := openCatalog(t, im, memory.Options{})
 	long := memory.Document{ID: "long", Kind: "essay", Text: twoTopics}
 	add(t, c, im, append(slices.Clone(animals), long)...)
 	wantStats := c.Stats()
 	wantRes := search(t, c, "volcano lava", 3, nil)
-	im.Close()
 
-	im2, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im2.Close()
+	im2 := uvmtest.Reopen(t, im, dir, uvm.Options{NoSync: true})
 	c2 := openCatalog(t, im2, memory.Options{})
-	if got := c2.Stats(); fmt.Sprint(got) != fmt.Sprint(wantStats) {
-		t.Errorf("got stats %+v, want %+v", got, wantStats)
-	}
-	if wantStats.Kinds["essay"] < 2 {
-		t.Errorf("the long document was not split: %+v", wantStats)
-	}
-	gotRes := search(t, c2, "volcano lava", 3, nil)
-	if fmt.Sprint(gotRes) != fmt.Sprint(wantRes) {
-		t.Errorf("got %v, want %v", gotRes, wantRes)
-	}
+	assert.Equal(t, fmt.Sprint(wantStats), fmt.Sprint(c2.Stats()), "stats")
+	assert.GreaterOrEqual(t, wantStats.Kinds["essay"], 2, "the long document was not split: %+v", wantStats)
+	assert.Equal(t, fmt.Sprint(wantRes), fmt.Sprint(search(t, c2, "volcano lava", 3, nil)), "results")
 }
 
 func TestEmbedderChange(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im.Close()
+	im := uvmtest.Disk(t, "", uvm.Options{NoSync: true})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals...)
 	add(t, c, im, memory.Document{ID: "cats-copy", Text: animals[0].Text})
-	before := fingerprint(t, im)
+	before := uvmtest.Fingerprint(t, im)
 
 	t.Run("fails by default", func(t *testing.T) {
 		_, err := memory.Open(ctx, im, memory.Options{Embedder: memory.OfflineEmbedder(128)})
 		var me *memory.EmbedderMismatchError
-		if !errors.As(err, &me) || !errors.Is(err, memory.ErrEmbedderMismatch) {
-			t.Fatalf("got %v, want an *EmbedderMismatchError", err)
-		}
-		if me.Stored != "batos-hash-v1/384" || me.StoredDims != 384 || me.Requested != "batos-hash-v1/128" || me.RequestedDims != 128 {
-			t.Errorf("got %+v", me)
-		}
-		if fp := fingerprint(t, im); fp != before {
-			t.Error("a refused open changed the image")
-		}
+		require.ErrorAs(t, err, &me)
+		require.ErrorIs(t, err, memory.ErrEmbedderMismatch)
+		assert.Equal(t, memory.EmbedderMismatchError{Stored: "batos-hash-v1/384", StoredDims: 384, Requested: "batos-hash-v1/128", RequestedDims: 128}, *me)
+		assert.Equal(t, before, uvmtest.Fingerprint(t, im), "a refused open changed the image")
 	})
 	t.Run("same name, other dimension", func(t *testing.T) {
 		e := memory.OfflineEmbedder(128)
 		e.Name = "batos-hash-v1/384"
 		_, err := memory.Open(ctx, im, memory.Options{Embedder: e, OnEmbedderChange: memory.Reembed})
-		if !errors.Is(err, memory.ErrEmbedderMismatch) {
-			t.Fatalf("got %v, want ErrEmbedderMismatch even with Reembed", err)
-		}
+		require.ErrorIs(t, err, memory.ErrEmbedderMismatch, "even with Reembed")
 	})
 	t.Run("old catalog refuses writes after a switch", func(t *testing.T) {
 		cnt := newCounting(memory.OfflineEmbedder(128))
 		c128, err := memory.Open(ctx, im, memory.Options{Embedder: cnt.embedder(), OnEmbedderChange: memory.Reembed})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := cnt.texts.Load(); n != 4 {
-			t.Errorf("re-embedding asked for %d texts, want 4 (five chunks, four distinct texts)", n)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), cnt.texts.Load(), "texts re-embedded (five chunks, four distinct texts)")
 		s := c128.Stats()
-		if s.Dimensions != 128 || s.Documents != 5 || s.Embedder != "batos-hash-v1/128" {
-			t.Errorf("got %+v", s)
-		}
-		if got := docIDs(search(t, c128, "nectar honey wax", 1, nil)); !slices.Equal(got, []string{"bees"}) {
-			t.Errorf("got %v, want [bees]", got)
-		}
-		if got := countRecords(t, im, "memory.vec"); got != 4 {
-			t.Errorf("got %d vector records, want 4 (the old ones deleted)", got)
-		}
+		assert.Equal(t, 128, s.Dimensions, "dimensions")
+		assert.Equal(t, 5, s.Documents, "documents")
+		assert.Equal(t, "batos-hash-v1/128", s.Embedder)
+		assert.Equal(t, []string{"bees"}, docIDs(search(t, c128, "nectar honey wax", 1, nil)))
+		assert.Equal(t, 4, countRecords(t, im, "memory.vec"), "vector records (the old ones deleted)")
 		err = im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, memory.Document{ID: "x", Text: "late"}) })
-		if !errors.Is(err, memory.ErrEmbedderMismatch) {
-			t.Errorf("old catalog: got %v, want ErrEmbedderMismatch", err)
-		}
+		assert.ErrorIs(t, err, memory.ErrEmbedderMismatch, "old catalog")
 		// And back again, with nothing embedded twice for texts that still have vectors? The
 		// 384 vectors were deleted, so they are embedded again: four texts.
 		cnt384 := newCounting(memory.OfflineEmbedder(0))
 		c384 := openCatalog(t, im, memory.Options{Embedder: cnt384.embedder(), OnEmbedderChange: memory.Reembed})
-		if n := cnt384.texts.Load(); n != 4 {
-			t.Errorf("switching back asked for %d texts, want 4", n)
-		}
-		if s := c384.Stats(); s.Dimensions != 384 || s.Documents != 5 {
-			t.Errorf("got %+v", s)
-		}
+		assert.Equal(t, int64(4), cnt384.texts.Load(), "texts embedded when switching back")
+		s = c384.Stats()
+		assert.Equal(t, 384, s.Dimensions, "dimensions")
+		assert.Equal(t, 5, s.Documents, "documents")
 	})
 }
 
 func TestDimensionMismatch(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	off := memory.OfflineEmbedder(16)
 	liar := memory.Embedder{Name: "liar", Dimensions: 32, Embed: off.Embed}
 	c := openCatalog(t, im, memory.Options{Embedder: liar})
 	err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
 	var de *memory.DimensionError
-	if !errors.As(err, &de) || de.Want != 32 || de.Got != 16 {
-		t.Fatalf("got %v, want a DimensionError 32/16", err)
-	}
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, 32, de.Want, "DimensionError.Want")
+	require.Equal(t, 16, de.Got, "DimensionError.Got")
 
 	// An embedder that changes its mind between texts.
 	n := 0
@@ -557,16 +425,17 @@ func TestDimensionMismatch(t *testing.T) {
 		v[0] = 1
 		return v, nil
 	}}
-	im2 := memImage(t)
+	im2 := uvmtest.Mem(t, uvm.Options{})
 	c2 := openCatalog(t, im2, memory.Options{Embedder: fickle})
 	add(t, c2, im2, animals[0]) // learns 5 dimensions
 	err = im2.Update(ctx, func(tx *uvm.Tx) error { return c2.Add(ctx, tx, animals[1]) })
-	if !errors.As(err, &de) || de.Want != 5 || de.Got != 4 {
-		t.Errorf("got %v, want a DimensionError 5/4", err)
+	if assert.ErrorAs(t, err, &de) {
+		assert.Equal(t, 5, de.Want, "DimensionError.Want")
+		assert.Equal(t, 4, de.Got, "DimensionError.Got")
 	}
-	if s := c2.Stats(); s.Dimensions != 5 || s.Documents != 1 {
-		t.Errorf("got %+v, want 1 document of 5 dimensions", s)
-	}
+	s := c2.Stats()
+	assert.Equal(t, 5, s.Dimensions, "dimensions")
+	assert.Equal(t, 1, s.Documents, "documents")
 }
 
 func TestBadEmbedderAnswers(t *testing.T) {
@@ -588,16 +457,13 @@ func TestBadEmbedderAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			im := memImage(t)
+			im := uvmtest.Mem(t, uvm.Options{})
 			c := openCatalog(t, im, memory.Options{Embedder: memory.Embedder{Name: "bad", Embed: tt.embed}})
-			before := fingerprint(t, im)
+			before := uvmtest.Fingerprint(t, im)
 			err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-			if !errors.Is(err, tt.want) || !errors.Is(err, memory.ErrEmbed) {
-				t.Errorf("got %v, want %v wrapped in ErrEmbed", err, tt.want)
-			}
-			if fingerprint(t, im) != before {
-				t.Error("a failed add changed the image")
-			}
+			assert.ErrorIs(t, err, tt.want)
+			assert.ErrorIs(t, err, memory.ErrEmbed)
+			assert.Equal(t, before, uvmtest.Fingerprint(t, im), "a failed add changed the image")
 		})
 	}
 }
@@ -606,41 +472,35 @@ func nan() float64 { return math.NaN() }
 
 func TestCorruptRecord(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
 	add(t, c, im, animals[0])
 	var key string
-	_ = im.View(ctx, func(tx *uvm.Tx) error {
+	uvmtest.View(t, im, func(tx *uvm.Tx) error {
 		return tx.ScanRecords("memory.vec", "", func(k string, _ []byte) error { key = k; return nil })
 	})
-	if err := im.Update(ctx, func(tx *uvm.Tx) error { return tx.PutRecord("memory.vec", key, []byte{1, 2, 3}) }); err != nil {
-		t.Fatal(err)
-	}
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error { return tx.PutRecord("memory.vec", key, []byte{1, 2, 3}) })
 	_, err := memory.Open(ctx, im, memory.Options{})
 	var ce *memory.CorruptError
-	if !errors.As(err, &ce) || !errors.Is(err, memory.ErrCorrupt) || ce.Key != key {
-		t.Errorf("got %v, want a CorruptError naming %q", err, key)
-	}
+	require.ErrorAs(t, err, &ce)
+	assert.ErrorIs(t, err, memory.ErrCorrupt)
+	assert.Equal(t, key, ce.Key, "want a CorruptError naming the record")
 }
 
 func TestNamespaces(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	a := openCatalog(t, im, memory.Options{Namespace: "a"})
 	b := openCatalog(t, im, memory.Options{Namespace: "b", Embedder: memory.OfflineEmbedder(64)})
 	add(t, a, im, animals[0])
 	add(t, b, im, animals[1])
-	if got := docIDs(search(t, a, "honey", 5, nil)); !slices.Equal(got, []string{"cats"}) {
-		t.Errorf("catalog a: got %v, want [cats]", got)
-	}
-	if got := docIDs(search(t, b, "honey", 5, nil)); !slices.Equal(got, []string{"bees"}) {
-		t.Errorf("catalog b: got %v, want [bees]", got)
-	}
+	assert.Equal(t, []string{"cats"}, docIDs(search(t, a, "honey", 5, nil)), "catalog a")
+	assert.Equal(t, []string{"bees"}, docIDs(search(t, b, "honey", 5, nil)), "catalog b")
 }
 
 // Concurrent adds, deletes and searches; run with -race.
 func TestConcurrent(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{})
 	const writers, perWriter = 4, 15
 	var wg sync.WaitGroup
@@ -685,21 +545,16 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
 	want := writers * (perWriter - perWriter/5)
-	if s := c.Stats(); s.Documents != want || s.Chunks != want {
-		t.Errorf("got %+v, want %d documents", s, want)
-	}
+	s := c.Stats()
+	assert.Equal(t, want, s.Documents, "documents")
+	assert.Equal(t, want, s.Chunks, "chunks")
 	// The index agrees with a rebuild from the image.
 	c2 := openCatalog(t, im, memory.Options{})
-	if fmt.Sprint(c2.Stats()) != fmt.Sprint(c.Stats()) {
-		t.Errorf("index %+v differs from the image's %+v", c.Stats(), c2.Stats())
-	}
-	rs := search(t, c, "writer note topic", 1000, nil)
-	if len(rs) != want {
-		t.Errorf("got %d results, want %d", len(rs), want)
-	}
+	assert.Equal(t, fmt.Sprint(c.Stats()), fmt.Sprint(c2.Stats()), "the index differs from the image's")
+	assert.Len(t, search(t, c, "writer note topic", 1000, nil), want, "results")
 }
 
 const twoTopics = `The volcano on the island erupted at dawn. Lava poured down the northern slope and reached the sea by noon. ` +

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/batos-dev/batos/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func offlineBatch(ctx context.Context, texts []string) ([][]float32, error) {
@@ -42,12 +44,8 @@ func TestChunkBySize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := memory.Chunk(context.Background(), tt.text, memory.ChunkOptions{Method: memory.ChunkBySize, MaxBytes: tt.max}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 		})
 	}
 }
@@ -56,15 +54,11 @@ func TestChunkSemantic(t *testing.T) {
 	ctx := context.Background()
 	t.Run("cuts at the change of topic", func(t *testing.T) {
 		chunks, err := memory.Chunk(ctx, twoTopics, memory.ChunkOptions{}, offlineBatch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(chunks) != 2 {
-			t.Fatalf("got %d chunks %q, want 2", len(chunks), chunks)
-		}
-		if !strings.HasSuffix(chunks[0], "flowing into the water.") || !strings.HasPrefix(chunks[1], "Meanwhile, the bakery") {
-			t.Errorf("got cut between %q and %q, want it at the bakery", chunks[0][len(chunks[0])-30:], chunks[1][:30])
-		}
+		require.NoError(t, err)
+		require.Len(t, chunks, 2)
+		cut := fmt.Sprintf("got cut between %q and %q, want it at the bakery", chunks[0][len(chunks[0])-30:], chunks[1][:30])
+		assert.True(t, strings.HasSuffix(chunks[0], "flowing into the water."), cut)
+		assert.True(t, strings.HasPrefix(chunks[1], "Meanwhile, the bakery"), cut)
 	})
 	t.Run("short documents are not embedded", func(t *testing.T) {
 		calls := 0
@@ -73,23 +67,19 @@ func TestChunkSemantic(t *testing.T) {
 			return offlineBatch(ctx, texts)
 		}
 		got, err := memory.Chunk(ctx, "One. Two. Three.", memory.ChunkOptions{}, embed)
-		if err != nil || len(got) != 1 || calls != 0 {
-			t.Errorf("got %q, %v, %d embedding calls; want one chunk and none", got, err, calls)
-		}
+		assert.NoError(t, err)
+		assert.Len(t, got, 1)
+		assert.Zero(t, calls, "embedding calls")
 	})
 	t.Run("embedding errors are returned", func(t *testing.T) {
 		boom := fmt.Errorf("boom")
 		_, err := memory.Chunk(ctx, twoTopics, memory.ChunkOptions{}, func(context.Context, []string) ([][]float32, error) { return nil, boom })
-		if err != boom {
-			t.Errorf("got %v, want boom", err)
-		}
+		assert.Same(t, boom, err) // returned as is
 	})
 	t.Run("percentile 100 cuts wherever size allows", func(t *testing.T) {
 		few, _ := memory.Chunk(ctx, twoTopics, memory.ChunkOptions{MinBytes: 50, MaxBytes: 2000}, offlineBatch)
 		many, _ := memory.Chunk(ctx, twoTopics, memory.ChunkOptions{MinBytes: 50, MaxBytes: 2000, BreakPercentile: 100}, offlineBatch)
-		if len(many) <= len(few) {
-			t.Errorf("got %d chunks at the 100th percentile and %d at the 5th, want more at the 100th", len(many), len(few))
-		}
+		assert.Greater(t, len(many), len(few), "chunks at the 100th percentile, want more than at the 5th")
 	})
 }
 
@@ -119,20 +109,15 @@ func TestChunkBounds(t *testing.T) {
 			text := b.String()
 			opts := memory.ChunkOptions{Method: method, MinBytes: 20 + r.Intn(100), MaxBytes: 150 + r.Intn(400)}
 			chunks, err := memory.Chunk(ctx, text, opts, offlineBatch)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for i, c := range chunks {
-				if len(c) > opts.MaxBytes {
-					t.Errorf("method %d trial %d: chunk %d has %d bytes, max %d", method, trial, i, len(c), opts.MaxBytes)
-				}
-				if c == "" {
-					t.Errorf("method %d trial %d: empty chunk %d", method, trial, i)
-				}
+				assert.LessOrEqual(t, len(c), opts.MaxBytes, "method %d trial %d: bytes of chunk %d", method, trial, i)
+				assert.NotEmpty(t, c, "method %d trial %d: empty chunk %d", method, trial, i)
 			}
-			if got, want := strings.Fields(strings.Join(chunks, " ")), strings.Fields(text); !slices.Equal(got, want) &&
-				strings.Join(got, "") != strings.Join(want, "") {
-				t.Errorf("method %d trial %d: words lost or reordered", method, trial)
+			// Every word in order; a word cut at the size limit may be split in two.
+			got, want := strings.Fields(strings.Join(chunks, " ")), strings.Fields(text)
+			if !slices.Equal(got, want) {
+				assert.Equal(t, strings.Join(want, ""), strings.Join(got, ""), "method %d trial %d: words lost or reordered", method, trial)
 			}
 		}
 	}
@@ -149,15 +134,9 @@ func TestChunkLargeInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
 			chunks, err := memory.Chunk(ctx, text, memory.ChunkOptions{}, offlineBatch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d > 10*time.Second {
-				t.Errorf("took %v", d)
-			}
-			if len(chunks) == 0 {
-				t.Error("no chunks")
-			}
+			require.NoError(t, err)
+			assert.LessOrEqual(t, time.Since(start), 10*time.Second, "time to chunk")
+			assert.NotEmpty(t, chunks)
 			t.Logf("%d chunks in %v", len(chunks), time.Since(start).Round(time.Millisecond))
 		})
 	}

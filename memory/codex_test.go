@@ -13,21 +13,19 @@ import (
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDefaultCodex(t *testing.T) {
 	codex := memory.DefaultCodex()
 	lines := bytes.Count(codex, []byte("\n"))
-	if lines < 60 {
-		t.Errorf("got %d lines, want at least 60", lines)
-	}
+	assert.GreaterOrEqual(t, lines, 60, "lines")
 	entries, bad, err := memory.ParseCodex(bytes.NewReader(codex))
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("got error %v, bad lines %v", err, bad)
-	}
-	if len(entries) != lines {
-		t.Errorf("got %d entries for %d lines", len(entries), lines)
-	}
+	require.NoError(t, err)
+	require.Empty(t, bad, "bad lines")
+	assert.Len(t, entries, lines, "one entry per line")
 	personas := map[string]int{}
 	topics := map[string]int{}
 	all := strings.ToLower(string(codex))
@@ -36,66 +34,45 @@ func TestDefaultCodex(t *testing.T) {
 		topics[e.Topic]++
 	}
 	for _, p := range []string{"ALFRED", "BRICK", "ROBIN", "BABS"} {
-		if personas[p] < 5 {
-			t.Errorf("persona %s speaks in %d entries, want at least 5", p, personas[p])
-		}
+		assert.GreaterOrEqual(t, personas[p], 5, "entries in which persona %s speaks", p)
 	}
 	for _, topic := range []string{"architecture", "covenant", "cycle", "guardian", "live", "image", "personas"} {
-		if topics[topic] < 3 {
-			t.Errorf("topic %s has %d entries, want at least 3", topic, topics[topic])
-		}
+		assert.GreaterOrEqual(t, topics[topic], 3, "entries on topic %s", topic)
 	}
 	for _, word := range []string{"idle", "decomposing", "delegating", "synthesizing", "validating", "complete", "failed",
 		"markchanged", "yaegi", "badger", "guardian", "orchestrat", "deconstruct", "philosoph", "research"} {
-		if !strings.Contains(all, word) {
-			t.Errorf("the codex never mentions %q", word)
-		}
+		assert.Contains(t, all, word, "the codex never mentions %q", word)
 	}
 	// DefaultCodex hands out a copy.
 	codex[0] = 'X'
-	if memory.DefaultCodex()[0] == 'X' {
-		t.Error("DefaultCodex returned shared bytes")
-	}
+	assert.NotEqual(t, byte('X'), memory.DefaultCodex()[0], "DefaultCodex returned shared bytes")
 	// Every entry is one chunk, so that a search result is a whole answer.
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex()})
-	if s := c.Stats(); s.Documents != len(entries) || s.Chunks != len(entries) || s.Kinds["codex"] != len(entries) {
-		t.Errorf("got %+v, want %d documents of one chunk each", s, len(entries))
-	}
+	s := c.Stats()
+	assert.Equal(t, len(entries), s.Documents, "documents")
+	assert.Equal(t, len(entries), s.Chunks, "chunks: want one per document")
+	assert.Equal(t, len(entries), s.Kinds["codex"], "codex documents")
 	rs := search(t, c, "BRICK", 3, map[string]string{"persona": "BRICK"})
-	if len(rs) != 3 || rs[0].Metadata["persona"] != "BRICK" || rs[0].Metadata["topic"] == "" {
-		t.Errorf("got %+v, want BRICK entries with a topic", rs)
-	}
+	require.Len(t, rs, 3)
+	assert.Equal(t, "BRICK", rs[0].Metadata["persona"])
+	assert.NotEmpty(t, rs[0].Metadata["topic"], "want BRICK entries with a topic")
 }
 
 func TestSeedOnce(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := uvmtest.Disk(t, dir, uvm.Options{NoSync: true})
 	cnt := newCounting(memory.OfflineEmbedder(0))
 	c := openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex(), Embedder: cnt.embedder()})
 	n := cnt.texts.Load()
 	docs := c.Stats().Documents
-	before := fingerprint(t, im)
-	im.Close()
 
-	im, err = uvm.Open(dir, uvm.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im.Close()
-	before2 := fingerprint(t, im)
-	c = openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex(), Embedder: cnt.embedder()})
-	if got := cnt.texts.Load(); got != n {
-		t.Errorf("second open embedded %d more texts, want 0", got-n)
-	}
-	if fingerprint(t, im) != before2 {
-		t.Error("second open with the same codex changed the image")
-	}
-	_ = before
+	im = uvmtest.Reopen(t, im, dir, uvm.Options{NoSync: true})
+	before := uvmtest.Fingerprint(t, im) // reopening may touch uvm's own bookkeeping, not memory's
+	openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex(), Embedder: cnt.embedder()})
+	assert.Equal(t, n, cnt.texts.Load(), "second open embedded more texts, want none")
+	assert.Equal(t, before, uvmtest.Fingerprint(t, im), "second open with the same codex changed the image")
 
 	// A new version of the codex: one entry changed, one removed, one added.
 	entries, _, _ := memory.ParseCodex(bytes.NewReader(memory.DefaultCodex()))
@@ -107,27 +84,18 @@ func TestSeedOnce(t *testing.T) {
 		fmt.Fprintf(&b, "{\"prompt\":%q,\"response\":%q}\n", e.Prompt, e.Response)
 	}
 	c = openCatalog(t, im, memory.Options{Codex: b.Bytes(), Embedder: cnt.embedder()})
-	if got := c.Stats().Documents; got != docs {
-		t.Errorf("got %d documents, want %d (one changed, one removed, one added)", got, docs)
-	}
-	if got := cnt.texts.Load() - n; got != 2 {
-		t.Errorf("new edition embedded %d texts, want 2", got)
-	}
+	assert.Equal(t, docs, c.Stats().Documents, "documents (one changed, one removed, one added)")
+	assert.Equal(t, int64(2), cnt.texts.Load()-n, "texts the new edition embedded")
 	rs := search(t, c, "second edition new question", 1, nil)
-	if !strings.Contains(rs[0].Text, "second edition") {
-		t.Errorf("got %q, want the added entry", rs[0].Text)
-	}
+	require.NotEmpty(t, rs)
+	assert.Contains(t, rs[0].Text, "second edition", "want the added entry")
 	for _, r := range search(t, c, "Which packages make up batos and how do they depend on each other", 5, nil) {
-		if strings.HasPrefix(r.Text, "Which packages make up batos") {
-			t.Errorf("removed entry still found: %q", r.Text)
-		}
+		assert.False(t, strings.HasPrefix(r.Text, "Which packages make up batos"), "removed entry still found: %q", r.Text)
 	}
 
 	t.Run("bad seed fails open", func(t *testing.T) {
-		_, err := memory.Open(ctx, memImage(t), memory.Options{Codex: []byte("{\"prompt\":\"x\"}\n")})
-		if !errors.Is(err, memory.ErrBadCodex) {
-			t.Errorf("got %v, want ErrBadCodex", err)
-		}
+		_, err := memory.Open(ctx, uvmtest.Mem(t, uvm.Options{}), memory.Options{Codex: []byte("{\"prompt\":\"x\"}\n")})
+		assert.ErrorIs(t, err, memory.ErrBadCodex)
 	})
 }
 
@@ -148,9 +116,9 @@ func TestIngestCodex(t *testing.T) {
 	ctx := context.Background()
 	wantBad := []int{3, 5, 6, 7, 8, 9, 11}
 	t.Run("strict: nothing added", func(t *testing.T) {
-		im := memImage(t)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{})
-		before := fingerprint(t, im)
+		before := uvmtest.Fingerprint(t, im)
 		var rep memory.IngestReport
 		err := im.Update(ctx, func(tx *uvm.Tx) error {
 			var err error
@@ -158,25 +126,21 @@ func TestIngestCodex(t *testing.T) {
 			return err
 		})
 		var ce *memory.CodexError
-		if !errors.As(err, &ce) || !errors.Is(err, memory.ErrBadCodex) {
-			t.Fatalf("got %v, want a *CodexError", err)
-		}
+		require.ErrorAs(t, err, &ce)
+		require.ErrorIs(t, err, memory.ErrBadCodex)
 		var lines []int
 		for _, l := range ce.Lines {
 			lines = append(lines, l.Line)
 		}
-		if !slices.Equal(lines, wantBad) {
-			t.Errorf("got bad lines %v, want %v (%v)", lines, wantBad, ce)
-		}
-		if !strings.Contains(err.Error(), "line 3:") || ce.Source != "numbers" {
-			t.Errorf("got %q, want the line number and source in the message", err)
-		}
-		if rep.Added != 0 || c.Stats().Documents != 0 || fingerprint(t, im) != before {
-			t.Errorf("got %+v and %d documents, want nothing added", rep, c.Stats().Documents)
-		}
+		assert.Equal(t, wantBad, lines, "bad lines (%v)", ce)
+		assert.Contains(t, err.Error(), "line 3:", "want the line number in the message")
+		assert.Equal(t, "numbers", ce.Source)
+		assert.Zero(t, rep.Added, "want nothing added")
+		assert.Zero(t, c.Stats().Documents, "want nothing added")
+		assert.Equal(t, before, uvmtest.Fingerprint(t, im), "want nothing added")
 	})
 	t.Run("skip: good lines added, bad ones reported", func(t *testing.T) {
-		im := memImage(t)
+		im := uvmtest.Mem(t, uvm.Options{})
 		var logs bytes.Buffer
 		c := openCatalog(t, im, memory.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		var rep memory.IngestReport
@@ -185,26 +149,22 @@ func TestIngestCodex(t *testing.T) {
 			rep, err = c.IngestCodex(ctx, tx, strings.NewReader(mixedCodex), memory.IngestOptions{Source: "numbers", SkipBadLines: true})
 			return err
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var lines []int
 		for _, l := range rep.Skipped {
 			lines = append(lines, l.Line)
 		}
-		if !slices.Equal(lines, wantBad) || rep.Entries != 4 || rep.Added != 4 || rep.Source != "numbers" {
-			t.Errorf("got %+v, want 4 added and lines %v skipped", rep, wantBad)
-		}
-		if got := strings.Count(logs.String(), "codex line skipped"); got != len(wantBad) {
-			t.Errorf("got %d log lines about skipped lines, want %d:\n%s", got, len(wantBad), logs.String())
-		}
+		assert.Equal(t, wantBad, lines, "skipped lines")
+		assert.Equal(t, 4, rep.Entries, "entries")
+		assert.Equal(t, 4, rep.Added, "added")
+		assert.Equal(t, "numbers", rep.Source)
+		assert.Equal(t, len(wantBad), strings.Count(logs.String(), "codex line skipped"), "log lines about skipped lines:\n%s", logs.String())
 		rs := search(t, c, "four", 1, map[string]string{"persona": "BABS", "topic": "numbers"})
-		if len(rs) != 1 || !strings.Contains(rs[0].Text, "two twos") || rs[0].Source != "numbers" || rs[0].Kind != "codex" {
-			t.Errorf("got %+v, want the entry with its persona and topic", rs)
-		}
-		if !strings.HasPrefix(rs[0].DocumentID, "numbers/") {
-			t.Errorf("got ID %q, want it under the source", rs[0].DocumentID)
-		}
+		require.Len(t, rs, 1, "want the entry with its persona and topic")
+		assert.Contains(t, rs[0].Text, "two twos")
+		assert.Equal(t, "numbers", rs[0].Source)
+		assert.Equal(t, "codex", rs[0].Kind)
+		assert.True(t, strings.HasPrefix(rs[0].DocumentID, "numbers/"), "got ID %q, want it under the source", rs[0].DocumentID)
 
 		// Again: nothing changes. With Replace and a shorter codex: the rest goes.
 		err = im.Update(ctx, func(tx *uvm.Tx) error {
@@ -212,21 +172,22 @@ func TestIngestCodex(t *testing.T) {
 			rep, err = c.IngestCodex(ctx, tx, strings.NewReader(mixedCodex), memory.IngestOptions{Source: "numbers", SkipBadLines: true})
 			return err
 		})
-		if err != nil || rep.Added != 0 || rep.Unchanged != 4 {
-			t.Errorf("again: got %+v, %v; want 4 unchanged", rep, err)
-		}
+		assert.NoError(t, err, "again")
+		assert.Zero(t, rep.Added, "again: added")
+		assert.Equal(t, 4, rep.Unchanged, "again: unchanged")
 		err = im.Update(ctx, func(tx *uvm.Tx) error {
 			var err error
 			rep, err = c.IngestCodex(ctx, tx, strings.NewReader(`{"prompt": "What is one?", "response": "One is the first number."}`),
 				memory.IngestOptions{Source: "numbers", Replace: true})
 			return err
 		})
-		if err != nil || rep.Unchanged != 1 || rep.Removed != 3 || c.Stats().Documents != 1 {
-			t.Errorf("replace: got %+v, %v, %d documents; want 1 unchanged, 3 removed", rep, err, c.Stats().Documents)
-		}
+		assert.NoError(t, err, "replace")
+		assert.Equal(t, 1, rep.Unchanged, "replace: unchanged")
+		assert.Equal(t, 3, rep.Removed, "replace: removed")
+		assert.Equal(t, 1, c.Stats().Documents, "replace: documents")
 	})
 	t.Run("read error fails even when skipping", func(t *testing.T) {
-		im := memImage(t)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{})
 		boom := errors.New("disk gone")
 		r := io.MultiReader(strings.NewReader("{\"prompt\":\"a\",\"response\":\"b\"}\n"), &failReader{boom})
@@ -234,26 +195,25 @@ func TestIngestCodex(t *testing.T) {
 			_, err := c.IngestCodex(ctx, tx, r, memory.IngestOptions{SkipBadLines: true})
 			return err
 		})
-		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "line 2") {
-			t.Errorf("got %v, want the read error at line 2", err)
-		}
-		if c.Stats().Documents != 0 {
-			t.Error("half a codex was ingested")
-		}
+		require.ErrorIs(t, err, boom)
+		assert.Contains(t, err.Error(), "line 2", "want the read error at line 2")
+		assert.Zero(t, c.Stats().Documents, "half a codex was ingested")
 	})
 	t.Run("long line", func(t *testing.T) {
 		long := `{"prompt": "` + strings.Repeat("a", memory.MaxCodexLine) + `", "response": "b"}` + "\n" +
 			`{"prompt": "short", "response": "fine"}`
 		entries, bad, err := memory.ParseCodex(strings.NewReader(long))
-		if err != nil || len(entries) != 1 || len(bad) != 1 || bad[0].Line != 1 || !strings.Contains(bad[0].Reason, "longer than") {
-			t.Errorf("got %d entries, bad %v, err %v; want line 1 refused as too long", len(entries), bad, err)
-		}
+		require.NoError(t, err)
+		assert.Len(t, entries, 1)
+		require.Len(t, bad, 1, "want line 1 refused as too long")
+		assert.Equal(t, 1, bad[0].Line)
+		assert.Contains(t, bad[0].Reason, "longer than")
 	})
 	t.Run("empty codex", func(t *testing.T) {
 		entries, bad, err := memory.ParseCodex(strings.NewReader("\n\n  \n"))
-		if err != nil || len(entries) != 0 || len(bad) != 0 {
-			t.Errorf("got %v %v %v, want nothing", entries, bad, err)
-		}
+		assert.NoError(t, err)
+		assert.Empty(t, entries)
+		assert.Empty(t, bad)
 	})
 }
 

@@ -3,17 +3,18 @@ package memory_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func norm(v []float32) float64 {
@@ -35,33 +36,24 @@ func cos(a, b []float32) float64 {
 func TestOfflineEmbedder(t *testing.T) {
 	ctx := context.Background()
 	e := memory.OfflineEmbedder(0)
-	if e.Name != "batos-hash-v1/384" || e.Dimensions != 384 {
-		t.Fatalf("got %s/%d, want batos-hash-v1/384 with 384 dimensions", e.Name, e.Dimensions)
-	}
+	require.Equal(t, "batos-hash-v1/384", e.Name)
+	require.Equal(t, 384, e.Dimensions)
 	emb := func(s string) []float32 {
 		t.Helper()
 		v, err := e.Embed(ctx, s)
-		if err != nil {
-			t.Fatalf("Embed(%q): %v", s, err)
-		}
+		require.NoError(t, err, "Embed(%q)", s)
 		return v
 	}
 	t.Run("unit length and dimension", func(t *testing.T) {
 		for _, s := range []string{"hello", "The persistence covenant.", "the of and", "!!!", "日本語のテキスト", "x"} {
 			v := emb(s)
-			if len(v) != 384 {
-				t.Errorf("%q: got %d dimensions, want 384", s, len(v))
-			}
-			if n := norm(v); math.Abs(n-1) > 1e-5 {
-				t.Errorf("%q: got norm %v, want 1", s, n)
-			}
+			assert.Len(t, v, 384, "%q: dimensions", s)
+			assert.InDelta(t, 1, norm(v), 1e-5, "%q: norm", s)
 		}
 	})
 	t.Run("deterministic", func(t *testing.T) {
 		a, b := emb("Methods are stored as source."), emb("Methods are stored as source.")
-		if !slices.Equal(a, b) {
-			t.Error("two embeddings of the same text differ")
-		}
+		assert.Equal(t, a, b, "two embeddings of the same text differ")
 		// A fixed point, so that a change of the algorithm (which must change
 		// the name) cannot slip through.
 		v := emb("guardian")
@@ -69,9 +61,7 @@ func TestOfflineEmbedder(t *testing.T) {
 		for i, x := range v {
 			sum += float64(x) * float64(i%7+1)
 		}
-		if got := math.Round(sum*1e4) / 1e4; got != offlineFixedPoint {
-			t.Errorf("got checksum %v, want %v: the offline embedding changed; bump its name's version", got, offlineFixedPoint)
-		}
+		assert.Equal(t, offlineFixedPoint, math.Round(sum*1e4)/1e4, "checksum: the offline embedding changed; bump its name's version")
 	})
 	t.Run("similar texts are closer", func(t *testing.T) {
 		tests := []struct{ a, near, far string }{
@@ -82,31 +72,27 @@ func TestOfflineEmbedder(t *testing.T) {
 		}
 		for _, tt := range tests {
 			a, n, f := emb(tt.a), emb(tt.near), emb(tt.far)
-			if cos(a, n) <= cos(a, f) {
-				t.Errorf("%q: near %q (%.3f) not closer than far %q (%.3f)", tt.a, tt.near, cos(a, n), tt.far, cos(a, f))
-			}
+			assert.Greater(t, cos(a, n), cos(a, f), "%q: near %q not closer than far %q", tt.a, tt.near, tt.far)
 		}
 	})
 	t.Run("other dimensions", func(t *testing.T) {
 		e := memory.OfflineEmbedder(64)
 		v, err := e.Embed(ctx, "hello world")
-		if err != nil || len(v) != 64 || e.Name != "batos-hash-v1/64" {
-			t.Errorf("got %d dimensions, name %s, err %v", len(v), e.Name, err)
-		}
+		assert.NoError(t, err)
+		assert.Len(t, v, 64)
+		assert.Equal(t, "batos-hash-v1/64", e.Name)
 	})
 	t.Run("empty text", func(t *testing.T) {
 		for _, s := range []string{"", "   ", "\n\t"} {
-			if _, err := e.Embed(ctx, s); !errors.Is(err, memory.ErrEmptyText) {
-				t.Errorf("%q: got %v, want ErrEmptyText", s, err)
-			}
+			_, err := e.Embed(ctx, s)
+			assert.ErrorIs(t, err, memory.ErrEmptyText, "%q", s)
 		}
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := e.Embed(cctx, "x"); !errors.Is(err, context.Canceled) {
-			t.Errorf("got %v, want context.Canceled", err)
-		}
+		_, err := e.Embed(cctx, "x")
+		assert.ErrorIs(t, err, context.Canceled)
 	})
 }
 
@@ -190,71 +176,49 @@ func TestOllamaEmbedder(t *testing.T) {
 	srv := newOllamaServer(t)
 	srv.fail = "missing-model"
 	e, err := memory.OllamaEmbedder(memory.OllamaOptions{ServerURL: srv.URL, Model: "nomic-embed-text"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Name != "ollama:nomic-embed-text" {
-		t.Errorf("got name %q", e.Name)
-	}
-	im := memImage(t)
+	require.NoError(t, err)
+	assert.Equal(t, "ollama:nomic-embed-text", e.Name)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{Embedder: e})
 	add(t, c, im, animals...)
 	rs := search(t, c, "honey from flowers", 2, nil)
-	if rs[0].DocumentID != "bees" {
-		t.Errorf("got %v, want bees first", docIDs(rs))
-	}
-	if s := c.Stats(); s.Dimensions != 32 {
-		t.Errorf("got %d dimensions, want 32 (learnt from the server)", s.Dimensions)
-	}
+	require.NotEmpty(t, rs)
+	assert.Equal(t, "bees", rs[0].DocumentID, "want bees first among %v", docIDs(rs))
+	assert.Equal(t, 32, c.Stats().Dimensions, "dimensions (learnt from the server)")
 	srv.mu.Lock()
 	n := len(srv.requests)
 	first := srv.requests[0]
 	srv.mu.Unlock()
-	if n != 5 { // four documents, one query
-		t.Errorf("got %d requests, want 5", n)
-	}
-	if first["model"] != "nomic-embed-text" || first["input"] == nil {
-		t.Errorf("got request %v, want model and input", first)
-	}
-	if r := rs[0].Similarity; r > 1.0001 {
-		t.Errorf("got similarity %v: vectors were not normalised", r)
-	}
+	assert.Equal(t, 5, n, "requests: four documents, one query")
+	assert.Equal(t, "nomic-embed-text", first["model"], "request %v", first)
+	assert.NotNil(t, first["input"], "request %v", first)
+	assert.LessOrEqual(t, rs[0].Similarity, float32(1.0001), "similarity: vectors were not normalised")
 
 	t.Run("server error", func(t *testing.T) {
 		bad, err := memory.OllamaEmbedder(memory.OllamaOptions{ServerURL: srv.URL, Model: "missing-model"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		im := memImage(t)
+		require.NoError(t, err)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{Embedder: bad})
 		err = im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-		if !errors.Is(err, memory.ErrEmbed) || !strings.Contains(err.Error(), "not found") {
-			t.Errorf("got %v, want ErrEmbed carrying the server's message", err)
-		}
-		if s := c.Stats(); s.Documents != 0 {
-			t.Errorf("got %+v after a failed embedding, want nothing", s)
-		}
+		require.ErrorIs(t, err, memory.ErrEmbed)
+		assert.Contains(t, err.Error(), "not found", "want the server's message")
+		assert.Zero(t, c.Stats().Documents, "documents after a failed embedding")
 	})
 	t.Run("server down", func(t *testing.T) {
 		down := httptest.NewServer(http.NotFoundHandler())
 		url := down.URL
 		down.Close()
 		e, err := memory.OllamaEmbedder(memory.OllamaOptions{ServerURL: url, Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		im := memImage(t)
+		require.NoError(t, err)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{Embedder: e})
 		err = im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-		if !errors.Is(err, memory.ErrEmbed) {
-			t.Errorf("got %v, want ErrEmbed", err)
-		}
+		assert.ErrorIs(t, err, memory.ErrEmbed)
 	})
 	t.Run("bad options", func(t *testing.T) {
 		for _, o := range []memory.OllamaOptions{{Model: "m"}, {ServerURL: srv.URL}, {ServerURL: "ftp://x", Model: "m"}, {ServerURL: "::", Model: "m"}} {
-			if _, err := memory.OllamaEmbedder(o); !errors.Is(err, memory.ErrNoEmbedder) {
-				t.Errorf("%+v: got %v, want ErrNoEmbedder", o, err)
-			}
+			_, err := memory.OllamaEmbedder(o)
+			assert.ErrorIs(t, err, memory.ErrNoEmbedder, "%+v", o)
 		}
 	})
 }
@@ -320,74 +284,55 @@ func TestOpenAIEmbedder(t *testing.T) {
 	ctx := context.Background()
 	srv := newOpenAIServer(t)
 	e, err := memory.OpenAIEmbedder(memory.OpenAIOptions{BaseURL: srv.URL + "/v1", Token: "test-key", Model: "text-embedding-3-small"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Name != "openai:text-embedding-3-small" {
-		t.Errorf("got name %q", e.Name)
-	}
-	im := memImage(t)
+	require.NoError(t, err)
+	assert.Equal(t, "openai:text-embedding-3-small", e.Name)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{Embedder: e})
 	long := memory.Document{ID: "long", Kind: "essay", Text: twoTopics}
 	add(t, c, im, append(slices.Clone(animals), long)...)
 	rs := search(t, c, "cranes unload containers", 1, nil)
-	if rs[0].DocumentID != "ships" {
-		t.Errorf("got %v, want ships", docIDs(rs))
-	}
+	require.NotEmpty(t, rs)
+	assert.Equal(t, "ships", rs[0].DocumentID)
 	rs = search(t, c, "sourdough rye loaves", 1, map[string]string{"kind": "essay"})
-	if len(rs) != 1 || !strings.Contains(rs[0].Text, "bakery") || strings.Contains(rs[0].Text, "volcano") {
-		t.Errorf("got %+v, want the bakery chunk of the long essay", rs)
-	}
+	require.Len(t, rs, 1, "want the bakery chunk of the long essay")
+	assert.Contains(t, rs[0].Text, "bakery", "want the bakery chunk of the long essay")
+	assert.NotContains(t, rs[0].Text, "volcano", "want the bakery chunk of the long essay")
 	srv.mu.Lock()
 	batches, auth := slices.Clone(srv.batches), slices.Clone(srv.auth)
 	srv.mu.Unlock()
-	if !slices.ContainsFunc(batches, func(n int) bool { return n > 1 }) {
-		t.Errorf("got batches %v, want the sentences of the long document embedded in one request", batches)
-	}
+	assert.True(t, slices.ContainsFunc(batches, func(n int) bool { return n > 1 }),
+		"got batches %v, want the sentences of the long document embedded in one request", batches)
 	for _, a := range auth {
-		if a != "Bearer test-key" {
-			t.Errorf("got Authorization %q, want Bearer test-key", a)
-		}
+		assert.Equal(t, "Bearer test-key", a, "Authorization")
 	}
 
 	t.Run("dimensions", func(t *testing.T) {
 		e, err := memory.OpenAIEmbedder(memory.OpenAIOptions{BaseURL: srv.URL + "/v1/", Model: "m", Dimensions: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name != "openai:m@16" || e.Dimensions != 16 {
-			t.Errorf("got %s/%d", e.Name, e.Dimensions)
-		}
-		im := memImage(t)
+		require.NoError(t, err)
+		assert.Equal(t, "openai:m@16", e.Name)
+		assert.Equal(t, 16, e.Dimensions)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{Embedder: e})
 		add(t, c, im, animals[0])
 		srv.mu.Lock()
 		last := srv.dims[len(srv.dims)-1]
 		srv.mu.Unlock()
-		if last != 16 {
-			t.Errorf("server got dimensions %d, want 16", last)
-		}
-		if s := c.Stats(); s.Dimensions != 16 {
-			t.Errorf("got %d dimensions, want 16", s.Dimensions)
-		}
+		assert.Equal(t, 16, last, "dimensions the server got")
+		assert.Equal(t, 16, c.Stats().Dimensions, "dimensions")
 	})
 	t.Run("unauthorised", func(t *testing.T) {
 		e, err := memory.OpenAIEmbedder(memory.OpenAIOptions{BaseURL: srv.URL + "/v1", Token: "wrong", Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		im := memImage(t)
+		require.NoError(t, err)
+		im := uvmtest.Mem(t, uvm.Options{})
 		c := openCatalog(t, im, memory.Options{Embedder: e})
 		err = im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, animals[0]) })
-		if !errors.Is(err, memory.ErrEmbed) || !strings.Contains(err.Error(), "Incorrect API key") {
-			t.Errorf("got %v, want ErrEmbed with the server's message", err)
-		}
+		require.ErrorIs(t, err, memory.ErrEmbed)
+		assert.Contains(t, err.Error(), "Incorrect API key", "want the server's message")
 	})
 	t.Run("bad options", func(t *testing.T) {
 		for _, o := range []memory.OpenAIOptions{{Model: "m"}, {BaseURL: srv.URL}, {BaseURL: srv.URL, Model: "m", Dimensions: -1}} {
-			if _, err := memory.OpenAIEmbedder(o); !errors.Is(err, memory.ErrNoEmbedder) {
-				t.Errorf("%+v: got %v, want ErrNoEmbedder", o, err)
-			}
+			_, err := memory.OpenAIEmbedder(o)
+			assert.ErrorIs(t, err, memory.ErrNoEmbedder, "%+v", o)
 		}
 	})
 }
@@ -416,12 +361,14 @@ func TestParseEmbedder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
 			e, err := memory.ParseEmbedder(tt.spec, tt.getenv)
-			if !errors.Is(err, tt.err) {
-				t.Fatalf("got %v, want %v", err, tt.err)
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
 			}
-			if err == nil && (e.Name != tt.name || e.Dimensions != tt.dims || e.Embed == nil) {
-				t.Errorf("got %s/%d, want %s/%d", e.Name, e.Dimensions, tt.name, tt.dims)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.name, e.Name)
+			assert.Equal(t, tt.dims, e.Dimensions)
+			assert.NotNil(t, e.Embed)
 		})
 	}
 }

@@ -9,24 +9,14 @@ import (
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/require"
 )
-
-func memImage(t testing.TB) *uvm.Image {
-	t.Helper()
-	im, err := uvm.Open("", uvm.Options{InMemory: true, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { im.Close() })
-	return im
-}
 
 func openCatalog(t testing.TB, im *uvm.Image, opts memory.Options) *memory.Catalog {
 	t.Helper()
 	c, err := memory.Open(context.Background(), im, opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	require.NoError(t, err, "memory.Open")
 	return c
 }
 
@@ -56,7 +46,7 @@ func (c *counting) embedder() memory.Embedder {
 
 func add(t testing.TB, c *memory.Catalog, im *uvm.Image, docs ...memory.Document) {
 	t.Helper()
-	err := im.Update(context.Background(), func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		for _, d := range docs {
 			if err := c.Add(context.Background(), tx, d); err != nil {
 				return err
@@ -64,17 +54,12 @@ func add(t testing.TB, c *memory.Catalog, im *uvm.Image, docs ...memory.Document
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Add: %v", err)
-	}
 }
 
 func search(t testing.TB, c *memory.Catalog, q string, k int, filter map[string]string) []memory.Result {
 	t.Helper()
 	rs, err := c.Search(context.Background(), q, k, filter)
-	if err != nil {
-		t.Fatalf("Search(%q): %v", q, err)
-	}
+	require.NoError(t, err, "Search(%q)", q)
 	return rs
 }
 
@@ -90,22 +75,10 @@ func docIDs(rs []memory.Result) []string {
 func countRecords(t testing.TB, im *uvm.Image, ns string) int {
 	t.Helper()
 	n := 0
-	err := im.View(context.Background(), func(tx *uvm.Tx) error {
+	uvmtest.View(t, im, func(tx *uvm.Tx) error {
 		return tx.ScanRecords(ns, "", func(string, []byte) error { n++; return nil })
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return n
-}
-
-func fingerprint(t testing.TB, im *uvm.Image) string {
-	t.Helper()
-	fp, err := im.Fingerprint(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fp
 }
 
 var errRollback = errors.New("test: roll back")

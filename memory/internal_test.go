@@ -6,11 +6,13 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSplitSentences(t *testing.T) {
@@ -34,9 +36,7 @@ func TestSplitSentences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := splitSentences(tt.text, 1000); !slices.Equal(got, tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
+			assert.Equal(t, tt.want, splitSentences(tt.text, 1000))
 		})
 	}
 }
@@ -45,27 +45,17 @@ func TestPercentile(t *testing.T) {
 	xs := []float64{0.9, 0.1, 0.5, 0.3, 0.7}
 	tests := []struct{ p, want float64 }{{0, 0.1}, {100, 0.9}, {50, 0.5}, {5, 0.14}, {25, 0.3}, {90, 0.82}}
 	for _, tt := range tests {
-		if got := percentile(xs, tt.p); got < tt.want-1e-9 || got > tt.want+1e-9 {
-			t.Errorf("percentile(%v): got %v, want %v", tt.p, got, tt.want)
-		}
+		assert.InDelta(t, tt.want, percentile(xs, tt.p), 1e-9, "percentile(%v)", tt.p)
 	}
-	if got := percentile([]float64{0.4}, 5); got != 0.4 {
-		t.Errorf("one value: got %v, want 0.4", got)
-	}
+	assert.Equal(t, 0.4, percentile([]float64{0.4}, 5), "one value")
 }
 
 // Commit hooks of one document may run out of commit order (each runs on
 // its own committing goroutine); the index must end at the newest state.
 func TestApplyOrder(t *testing.T) {
-	im, err := uvm.Open("", uvm.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im.Close()
+	im := uvmtest.Mem(t, uvm.Options{})
 	c, err := Open(context.Background(), im, Options{Embedder: OfflineEmbedder(8)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	v := []float32{1, 0, 0, 0, 0, 0, 0, 0}
 	mk := func(gen uint64, text string, deleted bool) change {
 		return change{id: "d", gen: gen, kind: "k", deleted: deleted, meta: map[string]string{KeyDocument: "d"},
@@ -74,43 +64,37 @@ func TestApplyOrder(t *testing.T) {
 	c.apply(mk(2, "second", false))
 	c.apply(mk(1, "first", false)) // late hook of an older commit
 	rs, err := c.Search(context.Background(), "anything", 5, nil)
-	if err != nil || len(rs) != 1 || rs[0].Text != "second" {
-		t.Fatalf("got %+v, %v; want only the second version", rs, err)
-	}
+	require.NoError(t, err)
+	require.Len(t, rs, 1, "want only the second version")
+	require.Equal(t, "second", rs[0].Text, "want only the second version")
 	c.apply(mk(4, "", true))
 	c.apply(mk(3, "third", false))
-	if s := c.Stats(); s.Documents != 0 || s.Chunks != 0 {
-		t.Errorf("got %+v after a delete and a late older hook, want nothing", s)
-	}
+	s := c.Stats()
+	assert.Zero(t, s.Documents, "documents after a delete and a late older hook")
+	assert.Zero(t, s.Chunks, "chunks after a delete and a late older hook")
 	c.apply(mk(5, "fifth", false))
-	if s := c.Stats(); s.Documents != 1 || s.Chunks != 1 {
-		t.Errorf("got %+v after re-adding, want one document", s)
-	}
+	s = c.Stats()
+	assert.Equal(t, 1, s.Documents, "documents after re-adding")
+	assert.Equal(t, 1, s.Chunks, "chunks after re-adding")
 }
 
 // memory sits on uvm and imports no other package of the project.
 func TestImportsPointDown(t *testing.T) {
 	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fset := token.NewFileSet()
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
 		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, imp := range af.Imports {
 			p := strings.Trim(imp.Path.Value, `"`)
-			if strings.HasPrefix(p, "github.com/batos-dev/batos/") && p != "github.com/batos-dev/batos/uvm" {
-				t.Errorf("%s imports %s; memory may import only uvm of the project", f, p)
+			if strings.HasPrefix(p, "github.com/batos-dev/batos/") {
+				assert.Equal(t, "github.com/batos-dev/batos/uvm", p, "%s: memory may import only uvm of the project", f)
 			}
 		}
 	}
@@ -120,11 +104,7 @@ func TestImportsPointDown(t *testing.T) {
 // default (which would call OpenAI over the network).
 func TestNoChromemDefaultEmbedder(t *testing.T) {
 	ctx := context.Background()
-	im, err := uvm.Open("", uvm.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im.Close()
+	im := uvmtest.Mem(t, uvm.Options{})
 	calls := 0
 	off := OfflineEmbedder(8)
 	e := Embedder{Name: "counted", Embed: func(ctx context.Context, s string) ([]float32, error) {
@@ -132,18 +112,11 @@ func TestNoChromemDefaultEmbedder(t *testing.T) {
 		return off.Embed(ctx, s)
 	}}
 	c, err := Open(ctx, im, Options{Embedder: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := im.Update(ctx, func(tx *uvm.Tx) error { return c.Add(ctx, tx, Document{ID: "a", Kind: "k", Text: "hello"}) }); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error { return c.Add(ctx, tx, Document{ID: "a", Kind: "k", Text: "hello"}) })
 	before := calls
 	rs, err := c.cols["k"].Query(ctx, "hello", 1, nil, nil) // chromem-go embeds the query itself
-	if err != nil || len(rs) != 1 {
-		t.Fatalf("got %v, %v", rs, err)
-	}
-	if calls != before+1 {
-		t.Errorf("chromem-go's query did not use the catalog's embedder (%d calls, want %d)", calls, before+1)
-	}
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, before+1, calls, "chromem-go's query did not use the catalog's embedder")
 }

@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/batos-dev/batos/memory"
+	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // relevanceCases are questions a user or the cycle might ask, written for
@@ -37,24 +41,19 @@ var relevanceCases = []struct{ question, want string }{
 // TestRelevance is the evidence: with the offline embedder, the
 // entry that answers each question is in the top 3 for at least 16 of 20.
 func TestRelevance(t *testing.T) {
-	if len(relevanceCases) != 20 {
-		t.Fatalf("got %d questions, want 20", len(relevanceCases))
-	}
+	require.Len(t, relevanceCases, 20, "questions")
 	entries, bad, err := memory.ParseCodex(bytes.NewReader(memory.DefaultCodex()))
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("default codex: %v %v", err, bad)
-	}
+	require.NoError(t, err, "default codex")
+	require.Empty(t, bad, "default codex: bad lines")
 	prompts := map[string]bool{}
 	for _, e := range entries {
 		prompts[e.Prompt] = true
 	}
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex()})
 	hits := 0
 	for _, tc := range relevanceCases {
-		if !prompts[tc.want] {
-			t.Fatalf("no codex entry %q", tc.want)
-		}
+		require.True(t, prompts[tc.want], "no codex entry %q", tc.want)
 		rs := search(t, c, tc.question, 3, map[string]string{"kind": "codex"})
 		rank := 0
 		for i, r := range rs {
@@ -73,7 +72,5 @@ func TestRelevance(t *testing.T) {
 		}
 	}
 	t.Logf("relevance: %d of %d in the top 3", hits, len(relevanceCases))
-	if hits < 16 {
-		t.Errorf("got %d of 20 in the top 3, want at least 16", hits)
-	}
+	assert.GreaterOrEqual(t, hits, 16, "questions of 20 answered in the top 3")
 }

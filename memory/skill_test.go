@@ -2,11 +2,13 @@ package memory_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/batos-dev/batos/memory"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var skills = []memory.Skill{
@@ -22,7 +24,7 @@ var skills = []memory.Skill{
 func indexSkills(t *testing.T, c *memory.Catalog, im *uvm.Image, ss ...memory.Skill) {
 	t.Helper()
 	ctx := context.Background()
-	err := im.Update(ctx, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		for _, s := range ss {
 			if err := c.IndexSkill(ctx, tx, s); err != nil {
 				return err
@@ -30,21 +32,17 @@ func indexSkills(t *testing.T, c *memory.Catalog, im *uvm.Image, ss ...memory.Sk
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSkills(t *testing.T) {
 	ctx := context.Background()
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	c := openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex()})
 
 	t.Run("empty index", func(t *testing.T) {
 		ms, err := c.SearchSkills(ctx, "greet someone", 3)
-		if err != nil || len(ms) != 0 {
-			t.Errorf("got %v, %v; want nothing (the codex is not a skill)", ms, err)
-		}
+		assert.NoError(t, err)
+		assert.Empty(t, ms, "the codex is not a skill")
 	})
 
 	indexSkills(t, c, im, skills...)
@@ -61,83 +59,67 @@ func TestSkills(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			ms, err := c.SearchSkills(ctx, tt.query, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ms) != 2 || ms[0].Selector != tt.selector {
-				t.Fatalf("got %+v, want %s first", ms, tt.selector)
-			}
+			require.NoError(t, err)
+			require.Len(t, ms, 2)
+			require.Equal(t, tt.selector, ms[0].Selector, "first of %+v", ms)
 		})
 	}
 
 	t.Run("fields", func(t *testing.T) {
-		ms, _ := c.SearchSkills(ctx, "greet the architect", 1)
+		ms, err := c.SearchSkills(ctx, "greet the architect", 1)
+		require.NoError(t, err)
+		require.NotEmpty(t, ms)
 		want := skills[0]
 		want.Source = ""
-		if ms[0].Skill != want {
-			t.Errorf("got %+v, want %+v", ms[0].Skill, want)
-		}
-		if ms[0].Similarity <= 0 {
-			t.Errorf("got similarity %v", ms[0].Similarity)
-		}
+		assert.Equal(t, want, ms[0].Skill)
+		assert.Greater(t, ms[0].Similarity, float32(0), "similarity")
 	})
 	t.Run("source comments are indexed", func(t *testing.T) {
-		ms, _ := c.SearchSkills(ctx, "says hello", 1)
-		if ms[0].Selector != "greet_the_architect" {
-			t.Errorf("got %s, want greet_the_architect", ms[0].Selector)
-		}
+		ms, err := c.SearchSkills(ctx, "says hello", 1)
+		require.NoError(t, err)
+		require.NotEmpty(t, ms)
+		assert.Equal(t, "greet_the_architect", ms[0].Selector)
 	})
 	t.Run("a new version replaces the old", func(t *testing.T) {
 		s := skills[1]
 		s.Version = 3
 		s.Intent = "add up the prices of the order's items"
 		indexSkills(t, c, im, s)
-		ms, _ := c.SearchSkills(ctx, "total price", 10)
+		ms, err := c.SearchSkills(ctx, "total price", 10)
+		require.NoError(t, err)
 		n := 0
 		for _, m := range ms {
 			if m.Selector == "totalPrice" {
 				n++
-				if m.Version != 3 || m.Intent != s.Intent {
-					t.Errorf("got %+v, want version 3", m)
-				}
+				assert.Equal(t, 3, m.Version, "version of %+v", m)
+				assert.Equal(t, s.Intent, m.Intent)
 			}
 		}
-		if n != 1 || len(ms) != len(skills) {
-			t.Errorf("got %d entries for totalPrice among %d, want 1 among %d", n, len(ms), len(skills))
-		}
+		assert.Equal(t, 1, n, "entries for totalPrice")
+		assert.Len(t, ms, len(skills), "skills")
 	})
 	t.Run("remove", func(t *testing.T) {
-		err := im.Update(ctx, func(tx *uvm.Tx) error {
+		uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 			if err := c.RemoveSkill(ctx, tx, 9, "count_words"); err != nil {
 				return err
 			}
 			return c.RemoveSkill(ctx, tx, 9, "never_indexed")
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms, _ := c.SearchSkills(ctx, "count words", 10)
+		ms, err := c.SearchSkills(ctx, "count words", 10)
+		require.NoError(t, err)
 		for _, m := range ms {
-			if m.Selector == "count_words" {
-				t.Error("removed skill still found")
-			}
+			assert.NotEqual(t, "count_words", m.Selector, "removed skill still found")
 		}
-		if len(ms) != len(skills)-1 {
-			t.Errorf("got %d skills, want %d", len(ms), len(skills)-1)
-		}
+		assert.Len(t, ms, len(skills)-1, "skills")
 	})
 	t.Run("skills do not leak into codex searches", func(t *testing.T) {
 		for _, r := range search(t, c, "greet the architect", 5, map[string]string{"kind": "codex"}) {
-			if r.Kind != "codex" {
-				t.Errorf("got a %s in a codex search", r.Kind)
-			}
+			assert.Equal(t, "codex", r.Kind, "kind of a result of a codex search")
 		}
 	})
 	t.Run("bad selector", func(t *testing.T) {
 		err := im.Update(ctx, func(tx *uvm.Tx) error { return c.IndexSkill(ctx, tx, memory.Skill{OID: 1}) })
-		if !errors.Is(err, uvm.ErrBadName) {
-			t.Errorf("got %v, want ErrBadName", err)
-		}
+		assert.ErrorIs(t, err, uvm.ErrBadName)
 	})
 	t.Run("rolled back with the cycle", func(t *testing.T) {
 		err := im.Update(ctx, func(tx *uvm.Tx) error {
@@ -146,14 +128,11 @@ func TestSkills(t *testing.T) {
 			}
 			return errRollback
 		})
-		if !errors.Is(err, errRollback) {
-			t.Fatal(err)
-		}
-		ms, _ := c.SearchSkills(ctx, "launch the rockets", 10)
+		require.ErrorIs(t, err, errRollback)
+		ms, err := c.SearchSkills(ctx, "launch the rockets", 10)
+		require.NoError(t, err)
 		for _, m := range ms {
-			if m.Selector == "launch_rockets" {
-				t.Error("a skill indexed in a failed cycle was found")
-			}
+			assert.NotEqual(t, "launch_rockets", m.Selector, "a skill indexed in a failed transaction was found")
 		}
 	})
 }

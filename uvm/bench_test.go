@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/require"
 )
 
 // Targets (issue 2, "Evidence"):
@@ -18,24 +20,11 @@ import (
 //	BenchmarkCreate10k        ≤ 100 ms/op  (10,000 objects, 5 slots and a parent, one transaction)
 //	BenchmarkReopenTouch10k   ≤ 40 ms/op   (open an image of 10,000 objects, read one slot of each)
 
-func benchOpen(b *testing.B, dir string, opts uvm.Options) *uvm.Image {
-	b.Helper()
-	if dir == "" {
-		opts.InMemory = true
-	}
-	im, err := uvm.Open(dir, opts)
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	return im
-}
-
 // BenchmarkLookupDepth5 looks up a slot held five parents up a chain, with
 // every object of the chain already loaded in the transaction.
 func BenchmarkLookupDepth5(b *testing.B) {
 	ctx := context.Background()
-	im := benchOpen(b, "", uvm.Options{})
-	defer im.Close()
+	im := uvmtest.Mem(b, uvm.Options{})
 	var leaf uvm.OID
 	err := im.Update(ctx, func(tx *uvm.Tx) error {
 		var parent *uvm.Object
@@ -61,9 +50,7 @@ func BenchmarkLookupDepth5(b *testing.B) {
 		}
 		return nil
 	})
-	if err != nil {
-		b.Fatalf("setup: %v", err)
-	}
+	require.NoError(b, err, "setup")
 	for _, mode := range []string{"Lookup", "Send"} {
 		b.Run(mode, func(b *testing.B) {
 			err := im.View(ctx, func(tx *uvm.Tx) error {
@@ -76,9 +63,7 @@ func BenchmarkLookupDepth5(b *testing.B) {
 				if err != nil {
 					return err
 				}
-				if f.Value != int64(42) {
-					b.Fatalf("lookup: got %v, want 42", f.Value)
-				}
+				require.Equal(b, int64(42), f.Value, "lookup")
 				b.ReportAllocs()
 				b.ResetTimer()
 				switch mode {
@@ -97,9 +82,7 @@ func BenchmarkLookupDepth5(b *testing.B) {
 				}
 				return nil
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 		})
 	}
 }
@@ -111,8 +94,7 @@ func BenchmarkLookupDepth5(b *testing.B) {
 func BenchmarkCommitDurable(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
-	im := benchOpen(b, filepath.Join(dir, "image"), uvm.Options{})
-	defer im.Close()
+	im := uvmtest.Disk(b, filepath.Join(dir, "image"), uvm.Options{})
 	var oid uvm.OID
 	err := im.Update(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.New()
@@ -122,13 +104,9 @@ func BenchmarkCommitDurable(b *testing.B) {
 		oid = o.OID()
 		return o.Set("n", int64(0))
 	})
-	if err != nil {
-		b.Fatalf("setup: %v", err)
-	}
+	require.NoError(b, err, "setup")
 	f, err := os.OpenFile(filepath.Join(dir, "raw.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer f.Close()
 	record := make([]byte, 64) // about what one small commit appends
 	for i := range record {
@@ -152,18 +130,13 @@ func BenchmarkCommitDurable(b *testing.B) {
 				}
 				return o.Set("n", int64(n+i+1))
 			})
-			if err != nil {
-				b.Fatalf("commit: %v", err)
-			}
+			require.NoError(b, err, "commit")
 		}
 		t1 := time.Now()
 		for range k {
-			if _, err := f.Write(record); err != nil {
-				b.Fatal(err)
-			}
-			if err := f.Sync(); err != nil {
-				b.Fatal(err)
-			}
+			_, err := f.Write(record)
+			require.NoError(b, err)
+			require.NoError(b, f.Sync())
 		}
 		t2 := time.Now()
 		commitTime += t1.Sub(t0)
@@ -227,17 +200,16 @@ func BenchmarkCreate10k(b *testing.B) {
 	ctx := context.Background()
 	for _, where := range []string{"disk", "mem"} {
 		b.Run(where, func(b *testing.B) {
-			dir := ""
+			var im *uvm.Image
 			if where == "disk" {
-				dir = b.TempDir()
+				im = uvmtest.Disk(b, "", uvm.Options{})
+			} else {
+				im = uvmtest.Mem(b, uvm.Options{})
 			}
-			im := benchOpen(b, dir, uvm.Options{})
-			defer im.Close()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := benchCreate(ctx, im, 10_000); err != nil {
-					b.Fatalf("create: %v", err)
-				}
+				_, err := benchCreate(ctx, im, 10_000)
+				require.NoError(b, err, "create")
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 		})
@@ -254,14 +226,10 @@ func BenchmarkReopenTouch10k(b *testing.B) {
 	ctx := context.Background()
 	base := b.TempDir()
 	pristine := filepath.Join(base, "pristine")
-	im := benchOpen(b, pristine, uvm.Options{})
+	im := uvmtest.Disk(b, pristine, uvm.Options{})
 	oids, err := benchCreate(ctx, im, 10_000)
-	if err != nil {
-		b.Fatalf("setup: %v", err)
-	}
-	if err := im.Close(); err != nil {
-		b.Fatalf("close: %v", err)
-	}
+	require.NoError(b, err, "setup")
+	require.NoError(b, im.Close(), "close")
 	var openTime time.Duration
 	round := 0
 	b.ResetTimer()
@@ -269,16 +237,12 @@ func BenchmarkReopenTouch10k(b *testing.B) {
 		b.StopTimer()
 		round++
 		dir := filepath.Join(base, fmt.Sprintf("copy%d", round))
-		if err := os.CopyFS(dir, os.DirFS(pristine)); err != nil {
-			b.Fatalf("copy image: %v", err)
-		}
+		require.NoError(b, os.CopyFS(dir, os.DirFS(pristine)), "copy image")
 		b.StartTimer()
 
 		t0 := time.Now()
 		im, err := uvm.Open(dir, uvm.Options{})
-		if err != nil {
-			b.Fatalf("reopen: %v", err)
-		}
+		require.NoError(b, err, "reopen")
 		openTime += time.Since(t0)
 		var sum int64
 		err = im.View(ctx, func(tx *uvm.Tx) error {
@@ -292,20 +256,12 @@ func BenchmarkReopenTouch10k(b *testing.B) {
 			}
 			return nil
 		})
-		if err != nil {
-			b.Fatalf("touch: %v", err)
-		}
-		if want := int64(10_000 * 9_999 / 2); sum != want {
-			b.Fatalf("sum of index slots: got %d, want %d", sum, want)
-		}
+		require.NoError(b, err, "touch")
+		require.Equal(b, int64(10_000*9_999/2), sum, "sum of index slots")
 
 		b.StopTimer()
-		if err := im.Close(); err != nil {
-			b.Fatalf("close: %v", err)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, im.Close(), "close")
+		require.NoError(b, os.RemoveAll(dir))
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
@@ -319,14 +275,10 @@ func BenchmarkReopenTouch10k(b *testing.B) {
 func BenchmarkDataWriteAmongMethods(b *testing.B) {
 	for _, n := range []int{0, 300} {
 		b.Run(fmt.Sprintf("methods=%d", n), func(b *testing.B) {
-			im, err := uvm.Open(b.TempDir(), uvm.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer im.Close()
+			im := uvmtest.Disk(b, "", uvm.Options{})
 			ctx := context.Background()
 			var oid uvm.OID
-			err = im.Update(ctx, func(tx *uvm.Tx) error {
+			err := im.Update(ctx, func(tx *uvm.Tx) error {
 				o, err := tx.New()
 				if err != nil {
 					return err
@@ -340,21 +292,18 @@ func BenchmarkDataWriteAmongMethods(b *testing.B) {
 				}
 				return nil
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			k := int64(0)
 			for b.Loop() {
 				k++
-				if err := im.Update(ctx, func(tx *uvm.Tx) error {
+				err := im.Update(ctx, func(tx *uvm.Tx) error {
 					o, err := tx.Object(oid)
 					if err != nil {
 						return err
 					}
 					return o.Set("calls", k)
-				}); err != nil {
-					b.Fatal(err)
-				}
+				})
+				require.NoError(b, err)
 			}
 		})
 	}

@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The crash test: a child process (this test binary, re-executed) runs
@@ -195,14 +198,10 @@ func TestCrashDurability(t *testing.T) {
 		t.Skip("in the child")
 	}
 	rounds := *crashRounds
-	if rounds < 1 {
-		t.Fatalf("-crash.rounds=%d, want at least 1", rounds)
-	}
+	require.GreaterOrEqual(t, rounds, 1, "-crash.rounds=%d, want at least 1", rounds)
 	// Not t.TempDir: a failing round leaves its image for inspection.
 	dir, err := os.MkdirTemp("", "batos-uvm-crash-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		if !t.Failed() {
 			os.RemoveAll(dir)
@@ -235,16 +234,12 @@ func TestCrashDurability(t *testing.T) {
 			killedDuringOpen++
 		}
 		crashVerify(t, dir, round, round%10 == 9 || round == rounds-1, st)
-		if t.Failed() {
-			t.Fatalf("round %d failed (kill after %v, counted from %s); image kept in %s",
-				round, delay, map[bool]string{true: "process start", false: "ready"}[fromStart], dir)
-		}
+		require.False(t, t.Failed(), "round %d failed (kill after %v, counted from %s); image kept in %s",
+			round, delay, map[bool]string{true: "process start", false: "ready"}[fromStart], dir)
 	}
 	t.Logf("%d rounds in %v: %d acknowledged transfers, %d kills before the child was ready, final seq %d, slowest start to ready %v",
 		rounds, time.Since(start).Round(time.Millisecond), totalAcks, killedDuringOpen, st.seq, slowestReady.Round(time.Millisecond))
-	if totalAcks == 0 {
-		t.Errorf("got 0 acknowledged transfers in %d rounds, want some: the test exercised nothing", rounds)
-	}
+	assert.NotZero(t, totalAcks, "got 0 acknowledged transfers in %d rounds, want some: the test exercised nothing", rounds)
 }
 
 // crashState is what the parent knows across rounds.
@@ -259,12 +254,8 @@ type crashState struct {
 
 func crashSetup(t *testing.T, dir string) {
 	t.Helper()
-	im, err := uvm.Open(dir, uvm.Options{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer im.Close()
-	err = im.Update(context.Background(), func(tx *uvm.Tx) error {
+	im := uvmtest.Disk(t, dir, uvm.Options{})
+	err := im.Update(context.Background(), func(tx *uvm.Tx) error {
 		bank, err := tx.New()
 		if err != nil {
 			return err
@@ -295,12 +286,8 @@ func crashSetup(t *testing.T, dir string) {
 		}
 		return tx.SetRoot(crashRootBank, bank)
 	})
-	if err != nil {
-		t.Fatalf("setup: %v", err)
-	}
-	if err := im.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	require.NoError(t, err, "setup")
+	require.NoError(t, im.Close(), "close")
 }
 
 // crashRound runs one child and kills it. It returns the number of
@@ -313,12 +300,8 @@ func crashRound(t *testing.T, dir string, round int, delay time.Duration, fromSt
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatalf("round %d: stdout pipe: %v", round, err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("round %d: start child: %v", round, err)
-	}
+	require.NoError(t, err, "round %d: stdout pipe", round)
+	require.NoError(t, cmd.Start(), "round %d: start child", round)
 	started := time.Now()
 	ready := make(chan struct{})
 	lines := make(chan []string, 1)
@@ -350,16 +333,13 @@ func crashRound(t *testing.T, dir string, round int, delay time.Duration, fromSt
 			// While the child holds the image, a second Open must fail.
 			if round%5 == 0 {
 				im, err := uvm.Open(dir, uvm.Options{})
-				if !errors.Is(err, uvm.ErrLocked) {
-					if err == nil {
-						im.Close()
-					}
-					t.Errorf("round %d: second Open while the child runs: got %v, want ErrLocked", round, err)
+				if !assert.ErrorIs(t, err, uvm.ErrLocked, "round %d: second Open while the child runs", round) && err == nil {
+					_ = im.Close()
 				}
 			}
 			<-timer.C
 		case <-time.After(30 * time.Second):
-			t.Errorf("round %d: child not ready after 30s", round)
+			assert.Fail(t, "child not ready", "round %d: child not ready after 30s", round)
 		}
 	}
 	select {
@@ -371,9 +351,9 @@ func crashRound(t *testing.T, dir string, round int, delay time.Duration, fromSt
 	got := <-lines
 	werr := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("round %d: child ended with %v before the kill, want SIGKILL; stderr:\n%s", round, werr, stderr.String())
-	}
+	require.ErrorAs(t, werr, &ee, "round %d: child ended with %v before the kill, want SIGKILL; stderr:\n%s", round, werr, stderr.String())
+	require.Equal(t, syscall.SIGKILL, ee.Sys().(syscall.WaitStatus).Signal(),
+		"round %d: child ended with %v before the kill, want SIGKILL; stderr:\n%s", round, werr, stderr.String())
 
 	roundAcks := map[int64]bool{}
 	for _, l := range got {
@@ -381,22 +361,15 @@ func crashRound(t *testing.T, dir string, round int, delay time.Duration, fromSt
 		switch {
 		case len(f) == 2 && f[0] == "session":
 			oid, err := strconv.ParseUint(f[1], 10, 64)
-			if err != nil {
-				t.Fatalf("round %d: bad line %q", round, l)
-			}
+			require.NoError(t, err, "round %d: bad line %q", round, l)
 			st.sessions = append(st.sessions, uvm.OID(oid))
 		case len(f) == 5 && f[0] == "ack":
 			seq, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatalf("round %d: bad line %q", round, l)
-			}
+			require.NoError(t, err, "round %d: bad line %q", round, l)
 			rec := strings.Join(f[2:], " ")
-			if prev, dup := st.acked[seq]; dup {
-				t.Errorf("round %d: seq %d acknowledged twice (%q, then %q): an acknowledged commit was lost and its number reused", round, seq, prev, rec)
-			}
-			if seq <= st.seq {
-				t.Errorf("round %d: seq %d acknowledged, but the image already held seq %d before this round: a committed transfer was overwritten", round, seq, st.seq)
-			}
+			prev, dup := st.acked[seq]
+			assert.False(t, dup, "round %d: seq %d acknowledged twice (%q, then %q): an acknowledged commit was lost and its number reused", round, seq, prev, rec)
+			assert.Greater(t, seq, st.seq, "round %d: seq %d acknowledged, but the image already held seq %d before this round: a committed transfer was overwritten", round, seq, st.seq)
 			st.acked[seq] = rec
 			roundAcks[seq] = true
 		}
@@ -413,15 +386,10 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 	t.Helper()
 	ctx := context.Background()
 	im, err := uvm.Open(dir, uvm.Options{})
-	if err != nil {
-		t.Errorf("round %d: reopen after SIGKILL: %v", round, err)
+	if !assert.NoError(t, err, "round %d: reopen after SIGKILL", round) {
 		return
 	}
-	defer func() {
-		if err := im.Close(); err != nil {
-			t.Errorf("round %d: close: %v", round, err)
-		}
-	}()
+	defer func() { assert.NoError(t, im.Close(), "round %d: close", round) }()
 	err = im.View(ctx, func(tx *uvm.Tx) error {
 		bank, err := tx.Root(crashRootBank)
 		if err != nil {
@@ -437,8 +405,7 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 		if !ok {
 			return fmt.Errorf("ledger seq is %T, want int64", sv)
 		}
-		if seq < st.seq {
-			t.Errorf("round %d: ledger seq went back from %d to %d", round, st.seq, seq)
+		if !assert.GreaterOrEqual(t, seq, st.seq, "round %d: ledger seq went back from %d to %d", round, st.seq, seq) {
 			return nil
 		}
 		// The methods installed by the last transfers are in the ledger's
@@ -446,30 +413,24 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 		for s := max(1, seq-crashMethods+1); s <= seq; s++ {
 			want := crashMethod(s)
 			f, err := tx.Lookup(ledger, want.Selector)
-			if err != nil {
-				t.Errorf("round %d: ledger method %s (transfer %d): %v", round, want.Selector, s, err)
+			if !assert.NoError(t, err, "round %d: ledger method %s (transfer %d)", round, want.Selector, s) {
 				continue
 			}
-			if m, _ := f.Value.(uvm.Method); m.Source != want.Source {
-				t.Errorf("round %d: ledger method %s: got source %q, want %q", round, want.Selector, m.Source, want.Source)
-			}
+			m, _ := f.Value.(uvm.Method)
+			assert.Equal(t, want.Source, m.Source, "round %d: ledger method %s: source", round, want.Selector)
 		}
 
 		// Every acknowledged transfer is present, with its content: this
 		// round's all, older ones all in a full round, else a sample.
 		checkAck := func(s int64, rec string) {
-			if s > seq {
-				t.Errorf("round %d: acknowledged transfer %d missing: the ledger's seq is %d", round, s, seq)
+			if !assert.LessOrEqual(t, s, seq, "round %d: acknowledged transfer %d missing: the ledger's seq is %d", round, s, seq) {
 				return
 			}
 			got, err := tx.GetRecord(crashRecordNS, crashSeqKey(s))
-			if err != nil {
-				t.Errorf("round %d: acknowledged transfer %d: record: %v", round, s, err)
+			if !assert.NoError(t, err, "round %d: acknowledged transfer %d: record", round, s) {
 				return
 			}
-			if string(got) != rec {
-				t.Errorf("round %d: transfer %d: got record %q, want %q", round, s, got, rec)
-			}
+			assert.Equal(t, rec, string(got), "round %d: transfer %d: record", round, s)
 		}
 		sample := 100
 		for s, rec := range st.acked { // map order is random: a random sample
@@ -488,10 +449,8 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 				unacked++
 			}
 		}
-		if unacked > crashWorkers {
-			t.Errorf("round %d: %d transfers committed but never acknowledged (seq %d → %d), want at most %d (one per worker)",
-				round, unacked, st.seq, seq, crashWorkers)
-		}
+		assert.LessOrEqual(t, unacked, crashWorkers, "round %d: %d transfers committed but never acknowledged (seq %d → %d), want at most %d (one per worker)",
+			round, unacked, st.seq, seq, crashWorkers)
 
 		// Replaying the records from the initial balances gives the
 		// balances in the accounts. The records are exactly 1..seq.
@@ -515,9 +474,8 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 			}
 		}
 		for s := seq + 1; s <= seq+crashWorkers+1; s++ {
-			if _, err := tx.GetRecord(crashRecordNS, crashSeqKey(s)); !errors.Is(err, uvm.ErrNotFound) {
-				t.Errorf("round %d: record of transfer %d, beyond the ledger's seq %d: got %v, want ErrNotFound (a transfer committed in part)", round, s, seq, err)
-			}
+			_, err := tx.GetRecord(crashRecordNS, crashSeqKey(s))
+			assert.ErrorIs(t, err, uvm.ErrNotFound, "round %d: record of transfer %d, beyond the ledger's seq %d (a transfer committed in part)", round, s, seq)
 		}
 		if full {
 			replay := slices.Repeat([]int64{crashInitial}, crashAccounts)
@@ -532,12 +490,8 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 			if err != nil {
 				return fmt.Errorf("scan records: %w", err)
 			}
-			if n != seq {
-				t.Errorf("round %d: got %d transfer records, want %d (the ledger's seq)", round, n, seq)
-			}
-			if !slices.Equal(replay, want) {
-				t.Errorf("round %d: full replay gives balances %v, the incremental one %v", round, replay, want)
-			}
+			assert.Equal(t, seq, n, "round %d: transfer records, want the ledger's seq", round)
+			assert.Equal(t, want, replay, "round %d: balances of the full replay, want those of the incremental one", round)
 		}
 		av, _ := bank.Get("accounts")
 		var total int64
@@ -552,29 +506,22 @@ func crashVerify(t *testing.T, dir string, round int, full bool, st *crashState)
 				return fmt.Errorf("account %d: balance is %T, want int64", i, bv)
 			}
 			total += b
-			if b != want[i] {
-				t.Errorf("round %d: account %d: got balance %d, want %d (replayed from the records)", round, i, b, want[i])
-			}
+			assert.Equal(t, want[i], b, "round %d: account %d: balance, want the one replayed from the records", round, i)
 		}
-		if total != crashAccounts*crashInitial {
-			t.Errorf("round %d: got total balance %d, want %d", round, total, crashAccounts*crashInitial)
-		}
+		assert.Equal(t, int64(crashAccounts*crashInitial), total, "round %d: total balance", round)
 
 		// Session objects decode, and OIDs were never reused.
 		for i, s := range st.sessions {
-			if i > 0 && s <= st.sessions[i-1] {
-				t.Errorf("round %d: session OID %d after %d: OIDs reused after a crash", round, s, st.sessions[i-1])
+			if i > 0 {
+				assert.Greater(t, s, st.sessions[i-1], "round %d: session OID %d after %d: OIDs reused after a crash", round, s, st.sessions[i-1])
 			}
-			if _, err := tx.Object(s); err != nil {
-				t.Errorf("round %d: acknowledged session object %d: %v", round, s, err)
-			}
+			_, err := tx.Object(s)
+			assert.NoError(t, err, "round %d: acknowledged session object %d", round, s)
 		}
 		st.seq, st.balances = seq, want
 		return nil
 	})
-	if err != nil {
-		t.Errorf("round %d: verify: %v", round, err)
-	}
+	assert.NoError(t, err, "round %d: verify", round)
 }
 
 // TestCrashLeftovers reopens images holding what a SIGKILL during Open can
@@ -596,14 +543,10 @@ func TestCrashLeftovers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
 			dir := t.TempDir()
-			im, err := uvm.Open(dir, uvm.Options{})
-			if err != nil {
-				t.Fatalf("open: %v", err)
-			}
+			im := uvmtest.Disk(t, dir, uvm.Options{})
 			var oid uvm.OID
-			err = im.Update(ctx, func(tx *uvm.Tx) error {
+			uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 				o, err := tx.New()
 				if err != nil {
 					return err
@@ -611,35 +554,22 @@ func TestCrashLeftovers(t *testing.T) {
 				oid = o.OID()
 				return o.Set("kept", "yes")
 			})
-			if err != nil {
-				t.Fatalf("update: %v", err)
-			}
-			if err := im.Close(); err != nil {
-				t.Fatalf("close: %v", err)
-			}
+			require.NoError(t, im.Close())
 			name := crashNextLogFile(t, dir, tc.ext)
-			if err := os.WriteFile(name, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(name, nil, 0o644))
 
-			im, err = uvm.Open(dir, uvm.Options{})
-			if err != nil {
-				t.Fatalf("open with an empty %s left by a crash: got %v, want no error", filepath.Base(name), err)
-			}
-			defer im.Close()
-			err = im.View(ctx, func(tx *uvm.Tx) error {
+			im, err := uvm.Open(dir, uvm.Options{})
+			require.NoError(t, err, "open with an empty %s left by a crash", filepath.Base(name))
+			t.Cleanup(func() { _ = im.Close() })
+			uvmtest.View(t, im, func(tx *uvm.Tx) error {
 				o, err := tx.Object(oid)
 				if err != nil {
 					return err
 				}
-				if v, _ := o.Get("kept"); v != "yes" {
-					t.Errorf("slot kept: got %v, want %q", v, "yes")
-				}
+				v, _ := o.Get("kept")
+				assert.Equal(t, "yes", v, "slot kept")
 				return nil
 			})
-			if err != nil {
-				t.Errorf("view: %v", err)
-			}
 		})
 	}
 }
@@ -649,9 +579,7 @@ func TestCrashLeftovers(t *testing.T) {
 func crashNextLogFile(t *testing.T, dir, ext string) string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	next := 1
 	for _, e := range ents {
 		if id, ok := strings.CutSuffix(e.Name(), ext); ok {

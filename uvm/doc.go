@@ -1,6 +1,11 @@
-// Package uvm is batos's living image: persistent prototype objects with
-// slots and delegation, kept in a Badger store, changed only inside
-// transactions that commit whole or leave no trace.
+// Package uvm is a persistent image of prototype objects: objects with
+// slots and delegation, kept in a Badger store, read and changed only
+// inside transactions that commit whole or leave no trace. Methods are
+// slot values too: native Go functions the host registers, or Go source
+// that a [MethodRunner] runs. uvm stores method source and never compiles
+// it; where methods come from, and what happens to a message nothing
+// answers, is decided by whoever implements [MethodRunner] and the
+// [DoesNotUnderstand] hook.
 //
 // # Data model
 //
@@ -10,8 +15,16 @@
 //	                                          | Ref (another object) | Primitive (host Go code)
 //	                                          | Method (Go source + metadata) | BlobRef
 //	roots: "genesis", "traits", … → OID
+//	records: (namespace, key) → bytes
+//	blobs: SHA-256 → bytes, in chunks
 //
-// An object's parents are the ordinary slot "parents", a list of Ref.
+// An object is an OID and its own slots. OIDs are never reused, not even
+// those of discarded transactions or of objects deleted since. An object's
+// parents are the ordinary slot "parents" ([ParentsSlot]), a list of Ref.
+// Roots name the objects a host finds again after a restart. [Object.Set]
+// stores a copy of a value normalized to the types above ([Normalize]
+// shows the result without storing it); anything else is refused with a
+// *[ValueError].
 //
 // # Usage
 //
@@ -27,7 +40,7 @@
 //		return tx.SetRoot("genesis", child)
 //	})
 //
-// # Lookup
+// # Lookup and sends
 //
 // [Tx.Lookup] searches the receiver's own slots, then each parent in the
 // order of the parents slot, depth-first, visiting every object at most
@@ -40,40 +53,85 @@
 // lookup there and still runs the method on the receiver. Reaching the same
 // holder along two paths (a diamond) is not ambiguous.
 //
-// A selector nobody answers goes to the [DoesNotUnderstand] hook in
-// [Options]; without one, [Tx.Send] returns a *[NotUnderstoodError].
+// [Tx.Send] activates what the lookup finds, in the sender's transaction:
+// a [Primitive] calls the function registered with
+// [Image.RegisterPrimitive], a [Method] goes to [Options.Runner] (without
+// one, [ErrNoRunner]), and a data slot sent no arguments answers a copy of
+// its value. Sends nest up to [Options.MaxSendDepth].
+//
+// # The DoesNotUnderstand hook
+//
+// A selector nothing answers goes to the [DoesNotUnderstand] interface set
+// in [Options]; without one, [Tx.Send] returns a *[NotUnderstoodError]. The
+// hook receives a [Message] (the transaction, the receiver, the selector
+// and the arguments) inside the sender's transaction, and its answer or
+// error becomes the answer of the send. It may answer by itself, or change
+// the image in a transaction of its own and restart the sender's (see
+// Restart below). uvm does not know what an implementation does; a higher
+// layer (batos's psm package) writes the missing method there.
 //
 // # Transactions
 //
 // [Image.Update] commits when its function returns nil and discards
 // everything when it returns an error or panics (the panic becomes a
-// *[PanicError]). Every write reads its key first, so two transactions
-// that change the same object cannot both commit: the later one conflicts,
-// and Update runs its function again on a fresh snapshot, a bounded number
-// of times with backoff and jitter, before returning an error wrapping
-// [ErrConflict].
+// *[PanicError]). [Image.View] is read-only. Every write reads its key
+// first, so two transactions that change the same object cannot both
+// commit: the later one conflicts, and Update runs its function again on a
+// fresh snapshot, a bounded number of times with backoff and jitter, before
+// returning an error wrapping [ErrConflict]. [Tx.OnCommit] runs a function
+// after a successful commit only; [Tx.SetValue] keeps a value with one
+// attempt of the transaction, and the next attempt starts without it.
+//
+// # Restart
+//
+// [Tx.Restart] marks a transaction to run again at once on a fresh
+// snapshot: whatever its function then returns, View or Update discard the
+// attempt and call the function again, without counting a conflict retry.
+// A hook that has committed something in a transaction of its own uses it,
+// so that the sender sees that commit instead of running on a snapshot
+// that predates it and then conflicting. A send in a marked transaction
+// returns an error wrapping [ErrRestart]; restarts are bounded by
+// [MaxRestarts].
 //
 // # The persistence covenant
 //
 // A change to an object's state must be marked, or the commit refuses it.
 // [Object.Set] and [Object.Delete] mark the object themselves. Changing a
 // map or slice obtained from a slot in place is also a change, and it must
-// be followed by [Object.MarkChanged]. The narrow [Self] view that
-// generated methods receive marks nothing: such a method must call
-// MarkChanged after any write. At commit, every object whose encoding
-// differs from the one loaded but which carries no mark fails the commit
-// with a *[CovenantError] (errors.Is [ErrCovenant]) naming the object, the
-// slot and the method; nothing of the transaction is written.
+// be followed by [Object.MarkChanged]. The narrow [Self] view that a
+// [MethodRunner] hands to methods stored as source marks nothing: such a
+// method must call MarkChanged after any write. At commit, every object
+// whose encoding differs from the one loaded but which carries no mark
+// fails the commit with a *[CovenantError] (errors.Is [ErrCovenant])
+// naming the object, the slot and the method; nothing of the transaction
+// is written. [Tx.CheckCovenant] asks the same question without
+// committing.
+//
+// # Methods and versions
+//
+// A [Method] is Go source with its metadata, stored in a slot like any
+// value. [Tx.InstallMethod] stores it as the next version of its selector
+// and keeps every earlier one: [Tx.MethodVersions] lists them,
+// [Tx.MethodVersion] reads one, and [Tx.RevertMethod] makes an older one
+// current again. [Tx.Run] activates a method on an object without a
+// lookup. Compiled code is never persisted.
+//
+// # Records and blobs
+//
+// Records are byte values under (namespace, key) for layers above uvm that
+// keep their own data in the image ([Tx.PutRecord], [Tx.GetRecord],
+// [Tx.ScanRecords], [Tx.DeleteRecord]); they commit and roll back with the
+// objects of their transaction. Blobs are large byte contents addressed by
+// their SHA-256 ([Image.PutBlob], [Tx.ReadBlob]); a slot keeps a
+// [BlobRef] to one.
 //
 // # Encoding
 //
 // Every stored value starts with a format byte and a CRC32C checksum, and
 // every slot inside an object carries its own checksum, so a damaged value
 // is reported as a *[CorruptError] naming the OID and, where it can, the
-// slot — it is never handed on as an empty value. Methods are stored as
-// source; compiled code is never persisted. Every installed version of a
-// method is kept: see [Tx.InstallMethod], [Tx.MethodVersions] and
-// [Tx.RevertMethod].
+// slot — it is never handed on as an empty value. An image written by a
+// newer format is refused by [Open] with [ErrFormat].
 //
 // An object is stored as its data slots under one key and its method
 // slots spread over up to 16 keys by a hash of the selector, so that a
@@ -81,6 +139,9 @@
 // and an install rewrites a sixteenth of them. A method slot is checked
 // when it is first read from the store and decoded when it is first looked
 // up; decoded method keys are cached by version across transactions.
+//
+// [Image.Backup] and [Image.Restore] copy an image as stored, and
+// [Image.Fingerprint] summarizes its content for comparison.
 //
 // # Caveats
 //

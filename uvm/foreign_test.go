@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,9 +30,7 @@ var errDiscard = errors.New("discard this attempt")
 // and the operation, while the same call with the transaction's own object
 // succeeds.
 func TestForeignObjectsAreRefused(t *testing.T) {
-	im, err := uvm.Open("", uvm.Options{InMemory: true, Runner: answerRunner{}, DoesNotUnderstand: answerHook{}})
-	require.NoError(t, err)
-	t.Cleanup(func() { im.Close() })
+	im := uvmtest.Mem(t, uvm.Options{Runner: answerRunner{}, DoesNotUnderstand: answerHook{}})
 	require.NoError(t, im.RegisterPrimitive("echo", func(ctx context.Context, c *uvm.Call) (any, error) {
 		return len(c.Args), nil
 	}))
@@ -154,7 +153,7 @@ func TestForeignObjectsAreRefused(t *testing.T) {
 // never committed, and linking to it must fail rather than leave a parent
 // reference to nothing.
 func TestForeignObjectFromARestartedAttempt(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	var stale *uvm.Object
 	runs := 0
 	err := im.Update(ctx, func(tx *uvm.Tx) error {

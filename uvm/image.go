@@ -257,10 +257,10 @@ func (im *Image) View(ctx context.Context, fn func(*Tx) error) error {
 
 // MaxRestarts bounds how many times View or Update run a function again
 // because its transaction was marked with Tx.Restart; past it, the error
-// wrapping ErrRestart is returned. Each restart of the cognitive cycle
-// follows an install, so a function that sends many new messages in turn
-// restarts once per message; the bound only stops a hook that restarts
-// without making progress.
+// wrapping ErrRestart is returned. A hook that restarts after each
+// install makes a function that sends many new messages in turn restart
+// once per message; the bound only stops a hook that restarts without
+// making progress.
 const MaxRestarts = 32
 
 // Update runs fn in a read-write transaction and commits when fn returns

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -12,7 +13,7 @@ type namedInt int
 // TestNormalizeMatchesSet checks that Normalize returns what Set stores,
 // and refuses what Set refuses with the same *ValueError.
 func TestNormalizeMatchesSet(t *testing.T) {
-	im := memImage(t)
+	im := uvmtest.Mem(t, uvm.Options{})
 	cyclic := []any{nil}
 	cyclic[0] = cyclic
 	m := uvm.Method{Selector: "s", Source: "package m"}

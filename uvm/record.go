@@ -8,7 +8,7 @@ import (
 )
 
 // Records are byte values under (namespace, key), for layers above uvm that
-// keep their own data in the image (memory chunks, cycle records): they
+// keep their own data in the image (an index, a log of their work): they
 // commit and roll back with the transaction like objects, and are framed
 // and checksummed like every stored value.
 

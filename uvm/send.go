@@ -11,8 +11,9 @@ import (
 // transaction (c.Tx) and must not keep c or anything from it after it returns.
 type PrimitiveFunc func(ctx context.Context, c *Call) (any, error)
 
-// MethodRunner runs methods stored as Go source (the live-methods layer
-// implements it). Run is called inside the sender's transaction.
+// MethodRunner runs methods stored as Go source; uvm stores the source and
+// never compiles it (batos's uvm/live package is one runner). Run is
+// called inside the sender's transaction, with c.Method set.
 type MethodRunner interface {
 	Run(ctx context.Context, c *Call) (any, error)
 }
@@ -21,7 +22,8 @@ type MethodRunner interface {
 // delegation chain answers. Its answer (or error) becomes the answer of
 // Send. It runs inside the sender's transaction (msg.Tx); an implementation
 // that changes the image in transactions of its own must expect the
-// sender's transaction to conflict and be retried by Update.
+// sender's transaction to conflict and be retried by Update, or restart it
+// with [Tx.Restart] so that it sees the change.
 type DoesNotUnderstand interface {
 	DoesNotUnderstand(ctx context.Context, msg *Message) (any, error)
 }
@@ -214,9 +216,9 @@ func (tx *Tx) Send(ctx context.Context, o *Object, selector string, args ...any)
 }
 
 // Run activates method m on o directly, as if o's own slot held it, in
-// this transaction. The cognitive cycle uses it to answer the message that
-// started it with the method it just installed, in the sender's
-// transaction (whose snapshot predates the install).
+// this transaction, without a lookup. A DoesNotUnderstand hook can use it
+// to answer its message with a method it has just committed in a
+// transaction of its own, which the sender's snapshot predates.
 func (tx *Tx) Run(ctx context.Context, o *Object, m Method, args ...any) (any, error) {
 	const op = "Tx.Run"
 	if err := o.usableIn(tx, op); err != nil {
@@ -376,8 +378,9 @@ func (im *Image) Send(ctx context.Context, oid OID, selector string, args ...any
 	return res, nil
 }
 
-// Self is the narrow view of an object that generated methods receive (see
-// docs/contract.md). Get and Has look through the delegation chain; Set and
+// Self is the narrow view of an object that a MethodRunner hands to a
+// method stored as source (docs/contract.md states what such a method may
+// do with it). Get and Has look through the delegation chain; Set and
 // Delete write own slots and, unlike Object.Set, do not mark the object: a
 // method must call MarkChanged itself, or its commit fails with ErrCovenant.
 type Self interface {
@@ -390,8 +393,8 @@ type Self interface {
 	MarkChanged()
 }
 
-// Self returns the narrow view of the receiver for a generated method. Its
-// Send uses ctx.
+// Self returns the narrow view of the receiver for a method stored as
+// source. Its Send uses ctx.
 func (c *Call) Self(ctx context.Context) Self { return &selfView{ctx: ctx, o: c.Receiver} }
 
 type selfView struct {

@@ -46,10 +46,10 @@ func (tx *Tx) Value(key any) any { return tx.values[key] }
 // discards this attempt and calls the function again. It returns an error
 // wrapping ErrRestart, for the caller to return.
 //
-// A DoesNotUnderstand hook that commits in a transaction of its own (the
-// cognitive cycle installing a method) uses it: the sender's snapshot
-// predates the install, so the sender's transaction runs again and finds
-// the method by lookup, instead of running it on stale state and then
+// A DoesNotUnderstand hook that commits in a transaction of its own (to
+// install the method it was asked for, say) uses it: the sender's snapshot
+// predates that commit, so the sender's transaction runs again and finds
+// the method by lookup, instead of running on stale state and then
 // conflicting. Restarts are bounded (see MaxRestarts).
 func (tx *Tx) Restart(reason string) error {
 	if tx.restart == nil {

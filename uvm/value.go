@@ -36,8 +36,8 @@ type Method struct {
 	Selector string
 	Version  int
 	Source   string
-	Persona  string    // who wrote it
-	CycleID  string    // the cognitive cycle that produced it, if any
+	Persona  string    // who wrote it, as the installer names it
+	CycleID  string    // the installer's id for the work that produced it, if any
 	Intent   string    // what it was written for
 	Policy   string    // execution policy chosen by the host ("" = image default)
 	Created  time.Time // when this version was installed
