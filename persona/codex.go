@@ -19,6 +19,8 @@ const DefaultPersona = ALFRED
 
 // Slots of a persona prototype. The codex is ordinary data in these slots,
 // so it can be read, edited and versioned like any other state of the image.
+// (Package persona/adapter keeps a persona's LoRA adapters in one more
+// slot, adapter.Slot.)
 const (
 	SlotPersona      = "persona"      // string: the persona's name; inherited by delegation
 	SlotRole         = "role"         // string: one line saying what the persona is for
@@ -26,7 +28,6 @@ const (
 	SlotInstructions = "instructions" // string: how the persona works
 	SlotVoice        = "voice"        // string: how the persona speaks
 	SlotFacets       = "facets"       // map[string]any: facet selector → intent string
-	SlotAdapters     = "adapters"     // map[string]any: adapter name → adapter record (see Adapter)
 )
 
 // rootPrefix prefixes the root names of persona prototypes.

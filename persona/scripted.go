@@ -116,8 +116,11 @@ func NewScripted(replies []Reply) *Scripted {
 }
 
 // ParseScript reads a JSONL script: one [Reply] per line; blank lines and
-// lines starting with # or // are skipped. name is used in errors. A bad
-// line is a *ScriptError naming it; a script without replies is an error.
+// lines starting with # or // are skipped. name (a file name, say) is used
+// in errors. A bad line is a *ScriptError naming it; a script without
+// replies is an error. A script in a file or an embed.FS is read with
+// os.ReadFile or fs.ReadFile first, or named by a "scripted:FILE" spec
+// (see Options.ScriptFS).
 func ParseScript(name string, data []byte) (*Scripted, error) {
 	s := &Scripted{source: name}
 	for i, line := range strings.Split(string(data), "\n") {
