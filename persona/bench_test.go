@@ -2,14 +2,13 @@ package persona_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/persona/personatest"
-	"github.com/batos-dev/batos/uvm"
+	"github.com/stretchr/testify/require"
 )
 
 // The guard's cost per call over an instant model.
@@ -23,9 +22,8 @@ func BenchmarkAskScripted(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		if _, err := persona.Ask(ctx, m, persona.BRICK, "write f"); err != nil {
-			b.Fatal(err)
-		}
+		_, err := persona.Ask(ctx, m, persona.BRICK, "write f")
+		require.NoError(b, err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
@@ -40,15 +38,12 @@ func BenchmarkAskOllamaWire(b *testing.B) {
 		srv.Push(personatest.Turn{Reply: persona.Reply{Text: reply}})
 	}
 	m, err := persona.NewModel("ollama:m@"+srv.URL, persona.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		if _, err := persona.Ask(ctx, m, persona.BRICK, "write"); err != nil {
-			b.Fatal(err)
-		}
+		_, err := persona.Ask(ctx, m, persona.BRICK, "write")
+		require.NoError(b, err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
@@ -59,9 +54,8 @@ func BenchmarkExtractCode(b *testing.B) {
 		body + "}\n```\n\nThat is all."
 	b.SetBytes(int64(len(reply)))
 	for range b.N {
-		if _, err := persona.ExtractCode(reply); err != nil {
-			b.Fatal(err)
-		}
+		_, err := persona.ExtractCode(reply)
+		require.NoError(b, err)
 	}
 }
 
@@ -69,37 +63,7 @@ func BenchmarkParsePlan(b *testing.B) {
 	reply := "Sure! [1] Here are the queries:\n```json\n{\"queries\": [\"greeting methods\", \"architect name\", \"string formatting\"]}\n```\nDone."
 	b.SetBytes(int64(len(reply)))
 	for range b.N {
-		if _, err := persona.ParsePlan(reply); err != nil {
-			b.Fatal(err)
-		}
+		_, err := persona.ParsePlan(reply)
+		require.NoError(b, err)
 	}
-}
-
-// Swapping two 4 MiB adapters through a budget that holds one: each
-// activation unloads one to RAM and writes the other for the engine.
-func BenchmarkResidencySwap(b *testing.B) {
-	ctx := context.Background()
-	dir := b.TempDir()
-	for _, n := range []string{"brick", "robin"} {
-		stage(b, filepath.Join(dir, n+persona.AdapterExt), 4<<20)
-	}
-	// On disk: an in-memory image refuses values over 1 MiB, and blob
-	// chunks are 1 MiB plus their frame (reported to uvm).
-	im := openImage(b, b.TempDir(), uvm.Options{NoSync: true})
-	absorb(b, im, dir)
-	res, err := persona.NewResidency(im, persona.ResidencyOptions{HotBudget: 4 << 20, Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Close(ctx)
-	b.SetBytes(4 << 20)
-	b.ResetTimer()
-	for i := range b.N {
-		if err := res.Activate(ctx, []string{"brick", "robin"}[i%2]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	s := res.Status().Stats
-	b.ReportMetric(float64(s.WarmHits)/float64(b.N), "warm-hits/op")
 }

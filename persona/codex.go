@@ -2,8 +2,6 @@ package persona
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 )
 
@@ -21,6 +19,8 @@ const DefaultPersona = ALFRED
 
 // Slots of a persona prototype. The codex is ordinary data in these slots,
 // so it can be read, edited and versioned like any other state of the image.
+// (Package persona/adapter keeps a persona's LoRA adapters in one more
+// slot, adapter.Slot.)
 const (
 	SlotPersona      = "persona"      // string: the persona's name; inherited by delegation
 	SlotRole         = "role"         // string: one line saying what the persona is for
@@ -28,15 +28,14 @@ const (
 	SlotInstructions = "instructions" // string: how the persona works
 	SlotVoice        = "voice"        // string: how the persona speaks
 	SlotFacets       = "facets"       // map[string]any: facet selector → intent string
-	SlotAdapters     = "adapters"     // map[string]any: adapter name → adapter record (see Adapter)
 )
 
-// RootPrefix prefixes the root names of persona prototypes:
-// "persona.ALFRED", "persona.BRICK", …
-const RootPrefix = "persona."
+// rootPrefix prefixes the root names of persona prototypes.
+const rootPrefix = "persona."
 
-// RootName returns the root name of a persona's prototype.
-func RootName(name string) string { return RootPrefix + canon(name) }
+// RootName returns the root name of a persona's prototype:
+// "persona.ALFRED", "persona.BRICK", …
+func RootName(name string) string { return rootPrefix + canon(name) }
 
 // canon is the canonical spelling of a persona name: trimmed, upper case.
 func canon(name string) string { return strings.ToUpper(strings.TrimSpace(name)) }
@@ -113,9 +112,6 @@ func (c Codex) SystemPrompt() string {
 	}
 	return b.String()
 }
-
-// FacetSelectors returns the codex's facet selectors, sorted.
-func (c Codex) FacetSelectors() []string { return slices.Sorted(maps.Keys(c.Facets)) }
 
 // DefaultCodices returns the codex of each of the four personas, ALFRED
 // first. The result is a fresh copy; changing it changes nothing else.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/persona/personatest"
+	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
@@ -24,17 +25,13 @@ func TestConformance(t *testing.T) {
 		}},
 		{"RouterScripted", func(t *testing.T, rs []persona.Reply) llms.Model {
 			r, err := persona.NewRouter(persona.Options{Models: map[string]llms.Model{"": persona.NewScripted(rs)}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			return r.Model(persona.BRICK)
 		}},
 		{"RouterOllama", func(t *testing.T, rs []persona.Reply) llms.Model {
 			srv := personatest.NewOllama(t, personatest.Replies(rs...)...)
 			r, err := persona.NewRouter(persona.Options{Specs: map[string]string{"brick": "ollama:qwen2.5-coder:7b"}, OllamaURL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			return r.Model(persona.BRICK)
 		}},
 	} {
@@ -45,8 +42,6 @@ func TestConformance(t *testing.T) {
 func mustModel(t *testing.T, spec string, opts persona.Options) llms.Model {
 	t.Helper()
 	m, err := persona.NewModel(spec, opts)
-	if err != nil {
-		t.Fatalf("NewModel(%q): %v", spec, err)
-	}
+	require.NoError(t, err, "NewModel(%q)", spec)
 	return m
 }

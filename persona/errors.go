@@ -65,18 +65,6 @@ var (
 	// ErrScriptedFailure is returned by a [Scripted] model for a reply whose
 	// Fail field is set: a model failure on purpose, for tests.
 	ErrScriptedFailure = errors.New("persona: scripted model failure")
-
-	// ErrAdapterNotFound is returned when an adapter name is not in the
-	// image's adapter index.
-	ErrAdapterNotFound = errors.New("persona: adapter not found")
-	// ErrOverBudget is returned when one adapter is larger than the
-	// residency manager's hot budget and can never be loaded.
-	ErrOverBudget = errors.New("persona: adapter larger than the hot budget")
-	// ErrEngine is returned when a serving engine refused to load or unload
-	// an adapter. The error is an *EngineError.
-	ErrEngine = errors.New("persona: serving engine refused")
-	// ErrClosed is returned when a closed residency manager is used.
-	ErrClosed = errors.New("persona: residency manager is closed")
 )
 
 // maxExcerpt bounds the text kept in errors for the record.
@@ -240,20 +228,3 @@ func (e *ScriptError) Error() string {
 
 // Is reports whether target is ErrScript.
 func (e *ScriptError) Is(target error) bool { return target == ErrScript }
-
-// EngineError reports a serving engine that refused to load or unload an
-// adapter. Err is usually an *HTTPError.
-type EngineError struct {
-	Engine  string // "vllm", "ollama", …
-	Op      string // "load" or "unload"
-	Adapter string // the adapter's name
-	Err     error  // the cause, usually an *HTTPError
-}
-
-// Error describes the failure in one line.
-func (e *EngineError) Error() string {
-	return fmt.Sprintf("persona: %s engine: %s adapter %q: %v", e.Engine, e.Op, e.Adapter, e.Err)
-}
-
-// Unwrap returns ErrEngine and the cause.
-func (e *EngineError) Unwrap() []error { return []error{ErrEngine, e.Err} }

@@ -1,12 +1,13 @@
 package persona_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batos-dev/batos/persona"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const goSrc = "package m\n\nfunc hello(self batos.Self, args []any) (any, error) {\n\treturn \"hi\", nil\n}\n"
@@ -41,14 +42,12 @@ func TestExtractCode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := persona.ExtractCode(tc.reply)
 			if tc.err != nil {
-				if !errors.Is(err, tc.err) || got != "" {
-					t.Fatalf("got %q, %v; want error %v", got, err, tc.err)
-				}
+				require.ErrorIs(t, err, tc.err)
+				require.Empty(t, got, "no code with the error")
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
 		})
 	}
 }
@@ -79,14 +78,12 @@ func TestParsePlan(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := persona.ParsePlan(tc.reply)
 			if tc.err != nil {
-				if !errors.Is(err, tc.err) || len(got.Queries) != 0 {
-					t.Fatalf("got %q, %v; want error %v", got.Queries, err, tc.err)
-				}
+				require.ErrorIs(t, err, tc.err)
+				require.Empty(t, got.Queries, "no queries with the error")
 				return
 			}
-			if err != nil || strings.Join(got.Queries, "|") != strings.Join(tc.want, "|") {
-				t.Fatalf("got %q, %v; want %q", got.Queries, err, tc.want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Queries)
 		})
 	}
 }
@@ -107,14 +104,11 @@ func TestExtractJSON(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := persona.ExtractJSON(tc.reply)
 			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("got %s, %v; want %v", got, err, tc.err)
-				}
+				require.ErrorIs(t, err, tc.err, "got %s", got)
 				return
 			}
-			if err != nil || string(got) != tc.want {
-				t.Fatalf("got %s, %v; want %s", got, err, tc.want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, string(got))
 		})
 	}
 }
@@ -125,12 +119,10 @@ func TestDecodeJSON(t *testing.T) {
 		Args     []any  `json:"args"`
 	}
 	reply := "First an unrelated value {\"note\": 1}, then the brief:\n```json\n{\"selector\": \"greet\", \"args\": [\"Ada\"]}\n```"
-	if err := persona.DecodeJSON(reply, &v); err != nil || v.Selector != "greet" || len(v.Args) != 1 {
-		t.Fatalf("got %+v, %v", v, err)
-	}
-	if err := persona.DecodeJSON(`{"other": true}`, &v); !errors.Is(err, persona.ErrNoJSON) {
-		t.Fatalf("got %v, want ErrNoJSON for a value that does not fit", err)
-	}
+	require.NoError(t, persona.DecodeJSON(reply, &v))
+	require.Equal(t, "greet", v.Selector)
+	require.Len(t, v.Args, 1)
+	require.ErrorIs(t, persona.DecodeJSON(`{"other": true}`, &v), persona.ErrNoJSON, "a value that does not fit")
 }
 
 func TestStripThinking(t *testing.T) {
@@ -140,9 +132,7 @@ func TestStripThinking(t *testing.T) {
 		"answer <think>never closed":                "answer ",
 		"no tags":                                   "no tags",
 	} {
-		if got := persona.StripThinking(in); got != want {
-			t.Errorf("StripThinking(%q): got %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, persona.StripThinking(in), "StripThinking(%q)", in)
 	}
 }
 
@@ -152,14 +142,14 @@ func FuzzExtract(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if code, err := persona.ExtractCode(s); err == nil && strings.TrimSpace(code) == "" {
-			t.Fatalf("ExtractCode(%q): empty code without error", s)
+		if code, err := persona.ExtractCode(s); err == nil {
+			require.NotEmpty(t, strings.TrimSpace(code), "ExtractCode(%q): empty code without error", s)
 		}
-		if p, err := persona.ParsePlan(s); err == nil && len(p.Queries) == 0 {
-			t.Fatalf("ParsePlan(%q): empty plan without error", s)
+		if p, err := persona.ParsePlan(s); err == nil {
+			require.NotEmpty(t, p.Queries, "ParsePlan(%q): empty plan without error", s)
 		}
-		if v, err := persona.ExtractJSON(s); err == nil && len(v) == 0 {
-			t.Fatalf("ExtractJSON(%q): empty value without error", s)
+		if v, err := persona.ExtractJSON(s); err == nil {
+			require.NotEmpty(t, v, "ExtractJSON(%q): empty value without error", s)
 		}
 	})
 }
@@ -181,9 +171,7 @@ func TestExtractWorstCaseInputs(t *testing.T) {
 			persona.ExtractCode(s)
 			persona.ParsePlan(s)
 			persona.ExtractJSON(s)
-			if took := time.Since(start); took > 2*time.Second {
-				t.Fatalf("took %s on %d bytes, want well under a second", took, len(s))
-			}
+			require.LessOrEqual(t, time.Since(start), 2*time.Second, "on %d bytes, want well under a second", len(s))
 		})
 	}
 }

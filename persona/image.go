@@ -90,7 +90,7 @@ func Names(tx *uvm.Tx) ([]string, error) {
 	}
 	var out []string
 	for name := range roots {
-		if n, ok := strings.CutPrefix(name, RootPrefix); ok && n != "" {
+		if n, ok := strings.CutPrefix(name, rootPrefix); ok && n != "" {
 			out = append(out, n)
 		}
 	}

@@ -3,41 +3,22 @@ package persona_test
 import (
 	"context"
 	"errors"
-	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/uvmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
-
-func openImage(t testing.TB, dir string, opts uvm.Options) *uvm.Image {
-	t.Helper()
-	if dir == "" {
-		opts.InMemory = true
-	}
-	im, err := uvm.Open(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { im.Close() })
-	return im
-}
-
-func update(t *testing.T, im *uvm.Image, fn func(tx *uvm.Tx) error) {
-	t.Helper()
-	if err := im.Update(context.Background(), fn); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestIncarnateIdempotent(t *testing.T) {
 	ctx := context.Background()
-	im := openImage(t, "", uvm.Options{})
+	im := uvmtest.Mem(t, uvm.Options{})
 	var first map[string]uvm.OID
-	update(t, im, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		if err := persona.Incarnate(ctx, tx); err != nil {
 			return err
 		}
@@ -45,11 +26,9 @@ func TestIncarnateIdempotent(t *testing.T) {
 		first, err = tx.Roots()
 		return err
 	})
-	if len(first) != 4 {
-		t.Fatalf("got roots %v, want the four personas", first)
-	}
+	require.Len(t, first, 4, "roots: the four personas")
 	// Edit at runtime, drop a slot, incarnate again.
-	update(t, im, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		c, err := persona.ReadCodex(tx, persona.BRICK)
 		if err != nil {
 			return err
@@ -64,38 +43,20 @@ func TestIncarnateIdempotent(t *testing.T) {
 		}
 		return robin.Delete(persona.SlotVoice)
 	})
-	update(t, im, func(tx *uvm.Tx) error {
-		if err := persona.Incarnate(ctx, tx); err != nil {
-			return err
-		}
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		require.NoError(t, persona.Incarnate(ctx, tx))
 		roots, err := tx.Roots()
-		if err != nil {
-			return err
-		}
-		if !reflect.DeepEqual(roots, first) {
-			t.Errorf("got roots %v after a second Incarnate, want %v", roots, first)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, first, roots, "roots after a second Incarnate")
 		brick, err := persona.ReadCodex(tx, persona.BRICK)
-		if err != nil {
-			return err
-		}
-		if brick.Identity != "BRICK, edited by the architect." {
-			t.Errorf("got identity %q, want the runtime edit kept", brick.Identity)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, "BRICK, edited by the architect.", brick.Identity, "the runtime edit kept")
 		robin, err := persona.ReadCodex(tx, persona.ROBIN)
-		if err != nil {
-			return err
-		}
-		if robin.Voice != persona.DefaultCodices()[2].Voice {
-			t.Errorf("got voice %q, want the missing slot restored", robin.Voice)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, persona.DefaultCodices()[2].Voice, robin.Voice, "the missing slot restored")
 		names, err := persona.Names(tx)
-		if err != nil {
-			return err
-		}
-		if want := []string{"ALFRED", "BABS", "BRICK", "ROBIN"}; !slices.Equal(names, want) {
-			t.Errorf("got names %v, want %v", names, want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, []string{"ALFRED", "BABS", "BRICK", "ROBIN"}, names)
 		return nil
 	})
 }
@@ -104,69 +65,50 @@ func TestIncarnateIdempotent(t *testing.T) {
 func TestCodexPersists(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	im, err := uvm.Open(dir, uvm.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := uvmtest.Disk(t, dir, uvm.Options{})
 	custom := persona.Codex{Name: "critic", Role: "review", Identity: "Reads everything twice.",
 		Facets: map[string]string{"find_flaws": "List the flaws of the argument."}}
-	if err := im.Update(ctx, func(tx *uvm.Tx) error {
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
 		if err := persona.Incarnate(ctx, tx); err != nil {
 			return err
 		}
 		return persona.WriteCodex(ctx, tx, custom)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	im.Close()
-	im = openImage(t, dir, uvm.Options{})
-	if err := im.View(ctx, func(tx *uvm.Tx) error {
+	})
+	im = uvmtest.Reopen(t, im, dir, uvm.Options{})
+	uvmtest.View(t, im, func(tx *uvm.Tx) error {
 		for _, want := range append(persona.DefaultCodices(), persona.Codex{Name: "CRITIC", Role: "review",
 			Identity: "Reads everything twice.", Facets: map[string]string{"find_flaws": "List the flaws of the argument."}}) {
 			got, err := persona.ReadCodex(tx, want.Name)
-			if err != nil {
-				return err
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 func TestDefaultCodices(t *testing.T) {
 	cs := persona.DefaultCodices()
-	if len(cs) != 4 || cs[0].Name != persona.DefaultPersona {
-		t.Fatalf("got %d codices starting with %q, want 4 starting with ALFRED", len(cs), cs[0].Name)
-	}
+	require.Len(t, cs, 4)
+	require.Equal(t, persona.DefaultPersona, cs[0].Name, "the first codex")
 	seen := map[string]bool{}
 	for _, c := range cs {
-		if err := c.Validate(); err != nil {
-			t.Error(err)
-		}
-		if c.Role == "" || len(c.Identity) < 80 || len(c.Instructions) < 80 || c.Voice == "" || len(c.Facets) < 2 {
-			t.Errorf("%s: codex too thin: %+v", c.Name, c)
-		}
-		for _, sel := range c.FacetSelectors() {
-			if seen[sel] {
-				t.Errorf("facet %q appears twice", sel)
-			}
+		assert.NoError(t, c.Validate())
+		assert.NotEmpty(t, c.Role, "%s: role", c.Name)
+		assert.GreaterOrEqual(t, len(c.Identity), 80, "%s: identity too thin", c.Name)
+		assert.GreaterOrEqual(t, len(c.Instructions), 80, "%s: instructions too thin", c.Name)
+		assert.NotEmpty(t, c.Voice, "%s: voice", c.Name)
+		assert.GreaterOrEqual(t, len(c.Facets), 2, "%s: facets", c.Name)
+		for sel := range c.Facets {
+			assert.False(t, seen[sel], "facet %q appears twice", sel)
 			seen[sel] = true
 		}
 		sp := c.SystemPrompt()
 		for _, part := range []string{"You are " + c.Name, c.Identity, c.Instructions, c.Voice} {
-			if !strings.Contains(sp, part) {
-				t.Errorf("%s: system prompt lacks %q", c.Name, part)
-			}
+			assert.Contains(t, sp, part, "%s: system prompt", c.Name)
 		}
 	}
 	cs[0].Facets["mutated"] = "x"
-	if _, ok := persona.DefaultCodices()[0].Facets["mutated"]; ok {
-		t.Error("DefaultCodices shares its maps between calls")
-	}
+	assert.NotContains(t, persona.DefaultCodices()[0].Facets, "mutated", "DefaultCodices shares its maps between calls")
 }
 
 func TestCodexValidate(t *testing.T) {
@@ -182,31 +124,25 @@ func TestCodexValidate(t *testing.T) {
 		{"EmptyIntent", persona.Codex{Name: "X", Facets: map[string]string{"ok_name": "  "}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.c.Validate(); !errors.Is(err, persona.ErrBadCodex) {
-				t.Fatalf("got %v, want ErrBadCodex", err)
-			}
+			require.ErrorIs(t, tc.c.Validate(), persona.ErrBadCodex)
 		})
 	}
 }
 
 func TestOf(t *testing.T) {
 	ctx := context.Background()
-	im := openImage(t, "", uvm.Options{})
-	update(t, im, func(tx *uvm.Tx) error {
-		if err := persona.Incarnate(ctx, tx); err != nil {
-			return err
-		}
-		brick, _ := persona.Prototype(tx, persona.BRICK)
-		robin, _ := persona.Prototype(tx, persona.ROBIN)
+	im := uvmtest.Mem(t, uvm.Options{})
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		require.NoError(t, persona.Incarnate(ctx, tx))
+		brick, err := persona.Prototype(tx, persona.BRICK)
+		require.NoError(t, err)
+		robin, err := persona.Prototype(tx, persona.ROBIN)
+		require.NoError(t, err)
 		newObj := func(parents ...*uvm.Object) *uvm.Object {
 			o, err := tx.New()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			if len(parents) > 0 {
-				if err := o.SetParents(parents...); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, o.SetParents(parents...))
 			}
 			return o
 		}
@@ -214,11 +150,11 @@ func TestOf(t *testing.T) {
 		child := newObj(brick)
 		grandchild := newObj(child)
 		own := newObj(brick)
-		own.Set(persona.SlotPersona, "robin")
+		require.NoError(t, own.Set(persona.SlotPersona, "robin"))
 		unknown := newObj()
-		unknown.Set(persona.SlotPersona, "NOBODY")
+		require.NoError(t, unknown.Set(persona.SlotPersona, "NOBODY"))
 		notString := newObj()
-		notString.Set(persona.SlotPersona, int64(42))
+		require.NoError(t, notString.Set(persona.SlotPersona, int64(42)))
 		ambiguous := newObj(brick, robin)
 		diamond := newObj(newObj(brick), newObj(brick))
 		for _, tc := range []struct {
@@ -240,25 +176,22 @@ func TestOf(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := persona.Of(tx, tc.obj)
 				if tc.err != nil {
-					if !errors.Is(err, tc.err) {
-						t.Fatalf("got %q, %v; want error %v", got, err, tc.err)
-					}
+					require.ErrorIs(t, err, tc.err, "got %q", got)
 					return
 				}
-				if err != nil || got != tc.want {
-					t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-				}
+				require.NoError(t, err)
+				require.Equal(t, tc.want, got)
 			})
 		}
 		return nil
 	})
 	// Without personas in the image, even the default is unknown.
-	bare := openImage(t, "", uvm.Options{})
-	update(t, bare, func(tx *uvm.Tx) error {
-		o, _ := tx.New()
-		if _, err := persona.Of(tx, o); !errors.Is(err, persona.ErrUnknownPersona) {
-			t.Errorf("got %v, want ErrUnknownPersona before Incarnate", err)
-		}
+	bare := uvmtest.Mem(t, uvm.Options{})
+	uvmtest.Update(t, bare, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		require.NoError(t, err)
+		_, err = persona.Of(tx, o)
+		assert.ErrorIs(t, err, persona.ErrUnknownPersona, "before Incarnate")
 		return nil
 	})
 }
@@ -293,91 +226,85 @@ func (h *facetHook) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (an
 func TestFacetHandOff(t *testing.T) {
 	ctx := context.Background()
 	hook := &facetHook{}
-	im := openImage(t, "", uvm.Options{DoesNotUnderstand: hook})
-	if err := im.RegisterPrimitive("installed", func(ctx context.Context, c *uvm.Call) (any, error) {
+	im := uvmtest.Mem(t, uvm.Options{DoesNotUnderstand: hook})
+	require.NoError(t, im.RegisterPrimitive("installed", func(ctx context.Context, c *uvm.Call) (any, error) {
 		return "installed method answers", nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}))
 	brickIntent := persona.DefaultCodices()[1].Facets["tally_words"]
-	update(t, im, func(tx *uvm.Tx) error {
-		if err := persona.Incarnate(ctx, tx); err != nil {
-			return err
-		}
-		brick, _ := persona.Prototype(tx, persona.BRICK)
-		obj, _ := tx.New()
-		obj.SetParents(brick)
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		require.NoError(t, persona.Incarnate(ctx, tx))
+		brick, err := persona.Prototype(tx, persona.BRICK)
+		require.NoError(t, err)
+		obj, err := tx.New()
+		require.NoError(t, err)
+		require.NoError(t, obj.SetParents(brick))
 
 		// A facet is not a slot: uvm does not understand it.
-		if _, err := tx.Lookup(obj, "tally_words"); !errors.Is(err, uvm.ErrNotUnderstood) {
-			t.Errorf("Lookup of a facet: got %v, want not understood", err)
-		}
+		_, err = tx.Lookup(obj, "tally_words")
+		assert.ErrorIs(t, err, uvm.ErrNotUnderstood, "Lookup of a facet")
 		// First send: through the hook, with the intent.
 		got, err := tx.Send(ctx, obj, "tally_words", "a b a")
-		if err != nil || got != "written for: "+brickIntent {
-			t.Errorf("first send: got %v, %v; want the hook's answer with the intent", got, err)
+		if assert.NoError(t, err, "first send") {
+			assert.Equal(t, "written for: "+brickIntent, got, "first send: the hook's answer with the intent")
 		}
 		// Second send: the installed method answers; the hook is not called.
 		got, err = tx.Send(ctx, obj, "tally_words", "a b a")
-		if err != nil || got != "installed method answers" {
-			t.Errorf("second send: got %v, %v", got, err)
+		if assert.NoError(t, err, "second send") {
+			assert.Equal(t, "installed method answers", got, "second send")
 		}
 		// Not a facet: the hook declines.
-		if _, err := tx.Send(ctx, obj, "no_such_facet"); !errors.Is(err, uvm.ErrNotUnderstood) {
-			t.Errorf("non-facet: got %v, want not understood", err)
-		}
+		_, err = tx.Send(ctx, obj, "no_such_facet")
+		assert.ErrorIs(t, err, uvm.ErrNotUnderstood, "non-facet")
 		// Another persona's facet is not BRICK's.
-		if _, ok, _ := persona.FacetIntent(tx, obj, "ask_why"); ok {
-			t.Error("ROBIN's facet ask_why reachable from a BRICK object")
-		}
+		_, ok, _ := persona.FacetIntent(tx, obj, "ask_why")
+		assert.False(t, ok, "ROBIN's facet ask_why reachable from a BRICK object")
 		// A facet of the object's own chain, and the persona's, both reachable.
-		local, _ := tx.New()
-		local.SetParents(obj)
-		local.Set(persona.SlotFacets, map[string]any{"local_facet": "Do the local thing."})
+		local, err := tx.New()
+		require.NoError(t, err)
+		require.NoError(t, local.SetParents(obj))
+		require.NoError(t, local.Set(persona.SlotFacets, map[string]any{"local_facet": "Do the local thing."}))
 		fs, err := persona.Facets(tx, local)
-		if err != nil {
-			return err
-		}
-		if fs["local_facet"] != "Do the local thing." || fs["deconstruct"] == "" || fs["audit_slots"] != "" {
-			t.Errorf("got facets %v, want local_facet and BRICK's, not ALFRED's", fs)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, "Do the local thing.", fs["local_facet"], "local_facet")
+		assert.NotEmpty(t, fs["deconstruct"], "BRICK's facets")
+		assert.Empty(t, fs["audit_slots"], "not ALFRED's facets")
 		// An object that names ROBIN in its own slot reaches ROBIN's facets.
-		rob, _ := tx.New()
-		rob.Set(persona.SlotPersona, persona.ROBIN)
-		if intent, ok, err := persona.FacetIntent(tx, rob, "ask_why"); err != nil || !ok || !strings.Contains(intent, "What is") {
-			t.Errorf("got %q, %v, %v; want ROBIN's ask_why", intent, ok, err)
+		rob, err := tx.New()
+		require.NoError(t, err)
+		require.NoError(t, rob.Set(persona.SlotPersona, persona.ROBIN))
+		intent, ok, err := persona.FacetIntent(tx, rob, "ask_why")
+		if assert.NoError(t, err) && assert.True(t, ok, "ROBIN's ask_why") {
+			assert.Contains(t, intent, "What is", "ROBIN's ask_why")
 		}
 		return nil
 	})
-	if len(hook.handed) != 1 || !strings.HasPrefix(hook.handed[0], "tally_words: ") || !slices.Equal(hook.refused, []string{"no_such_facet"}) {
-		t.Fatalf("got handed %q refused %q, want one tally_words hand-off and one refusal", hook.handed, hook.refused)
-	}
+	require.Len(t, hook.handed, 1, "one hand-off")
+	require.True(t, strings.HasPrefix(hook.handed[0], "tally_words: "), "got handed %q, want tally_words", hook.handed)
+	require.Equal(t, []string{"no_such_facet"}, hook.refused, "one refusal")
 }
 
 func TestFacetBadData(t *testing.T) {
 	ctx := context.Background()
-	im := openImage(t, "", uvm.Options{})
-	_ = im.Update(ctx, func(tx *uvm.Tx) error {
-		if err := persona.Incarnate(ctx, tx); err != nil {
-			return err
-		}
-		o, _ := tx.New()
-		o.Set(persona.SlotFacets, "not a map")
-		if _, _, err := persona.FacetIntent(tx, o, "x"); !errors.Is(err, persona.ErrBadCodex) {
-			t.Errorf("facets not a map: got %v, want ErrBadCodex", err)
-		}
-		o.Set(persona.SlotFacets, map[string]any{"x": int64(1)})
-		if _, _, err := persona.FacetIntent(tx, o, "x"); !errors.Is(err, persona.ErrBadCodex) {
-			t.Errorf("intent not a string: got %v, want ErrBadCodex", err)
-		}
-		brick, _ := persona.Prototype(tx, persona.BRICK)
-		brick.Set(persona.SlotIdentity, int64(7))
-		if _, err := persona.ReadCodex(tx, persona.BRICK); !errors.Is(err, persona.ErrBadCodex) {
-			t.Errorf("identity not a string: got %v, want ErrBadCodex", err)
-		}
-		if _, err := persona.ReadCodex(tx, "NOBODY"); !errors.Is(err, persona.ErrUnknownPersona) {
-			t.Errorf("unknown persona: got %v, want ErrUnknownPersona", err)
-		}
-		return errors.New("discard")
+	im := uvmtest.Mem(t, uvm.Options{})
+	discard := errors.New("discard")
+	err := im.Update(ctx, func(tx *uvm.Tx) error {
+		require.NoError(t, persona.Incarnate(ctx, tx))
+		o, err := tx.New()
+		require.NoError(t, err)
+		require.NoError(t, o.Set(persona.SlotFacets, "not a map"))
+		_, _, err = persona.FacetIntent(tx, o, "x")
+		assert.ErrorIs(t, err, persona.ErrBadCodex, "facets not a map")
+		require.NoError(t, o.Set(persona.SlotFacets, map[string]any{"x": int64(1)}))
+		_, _, err = persona.FacetIntent(tx, o, "x")
+		assert.ErrorIs(t, err, persona.ErrBadCodex, "intent not a string")
+		brick, err := persona.Prototype(tx, persona.BRICK)
+		require.NoError(t, err)
+		require.NoError(t, brick.Set(persona.SlotIdentity, int64(7)))
+		_, err = persona.ReadCodex(tx, persona.BRICK)
+		assert.ErrorIs(t, err, persona.ErrBadCodex, "identity not a string")
+		_, err = persona.ReadCodex(tx, "NOBODY")
+		assert.ErrorIs(t, err, persona.ErrUnknownPersona, "unknown persona")
+		return discard
 	})
+	require.ErrorIs(t, err, discard)
 }

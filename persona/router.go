@@ -88,7 +88,7 @@ func NewRouter(opts Options) (*Router, error) {
 		}
 		base := r.route(n)
 		g := *base
-		g.inner = &residentModel{r: o.Residency, name: adapter, inner: base.inner}
+		g.inner = &adapterModel{host: o.AdapterHost, name: adapter, inner: base.inner}
 		g.name = base.name + " adapter " + adapter
 		r.routes[n] = &g
 	}
@@ -119,25 +119,12 @@ func (r *Router) Ask(ctx context.Context, persona, prompt string, opts ...AskOpt
 // its spec with credentials redacted, or "host model <type>".
 func (r *Router) Describe(persona string) string { return r.route(persona).name }
 
-// Routes lists the personas with a model of their own, sorted, each with
-// [Router.Describe]'s description; the key "" describes the default.
-func (r *Router) Routes() map[string]string {
-	out := map[string]string{"": r.def.name}
-	for n, g := range r.routes {
-		out[n] = g.name
-	}
-	return out
-}
-
 // String describes the routing in one line, e.g.
 // "default=ollama:qwen2.5-coder:7b BRICK=openai:brick@http://gpu:8000/v1".
 func (r *Router) String() string {
-	routes := r.Routes()
-	parts := []string{"default=" + routes[""]}
-	for _, n := range slices.Sorted(maps.Keys(routes)) {
-		if n != "" {
-			parts = append(parts, n+"="+routes[n])
-		}
+	parts := []string{"default=" + r.def.name}
+	for _, n := range slices.Sorted(maps.Keys(r.routes)) {
+		parts = append(parts, n+"="+r.routes[n].name)
 	}
 	return strings.Join(parts, " ")
 }

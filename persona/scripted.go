@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -118,12 +115,12 @@ func NewScripted(replies []Reply) *Scripted {
 	return &Scripted{source: "script", replies: append([]Reply(nil), replies...)}
 }
 
-// maxScript bounds a script's size.
-const maxScript = 256 << 20
-
 // ParseScript reads a JSONL script: one [Reply] per line; blank lines and
-// lines starting with # or // are skipped. name is used in errors. A bad
-// line is a *ScriptError naming it; a script without replies is an error.
+// lines starting with # or // are skipped. name (a file name, say) is used
+// in errors. A bad line is a *ScriptError naming it; a script without
+// replies is an error. A script in a file or an embed.FS is read with
+// os.ReadFile or fs.ReadFile first, or named by a "scripted:FILE" spec
+// (see Options.ScriptFS).
 func ParseScript(name string, data []byte) (*Scripted, error) {
 	s := &Scripted{source: name}
 	for i, line := range strings.Split(string(data), "\n") {
@@ -145,39 +142,6 @@ func ParseScript(name string, data []byte) (*Scripted, error) {
 		return nil, &ScriptError{Source: name, Reason: "no replies"}
 	}
 	return s, nil
-}
-
-// ReadScript reads a JSONL script from r (see [ParseScript]).
-func ReadScript(name string, r io.Reader) (*Scripted, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxScript+1))
-	if err != nil {
-		return nil, &ScriptError{Source: name, Reason: err.Error()}
-	}
-	if len(data) > maxScript {
-		return nil, &ScriptError{Source: name, Reason: fmt.Sprintf("larger than %d bytes", maxScript)}
-	}
-	return ParseScript(name, data)
-}
-
-// LoadScript reads a JSONL script file (see [ParseScript]).
-func LoadScript(path string) (*Scripted, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &ScriptError{Source: path, Reason: err.Error()}
-	}
-	defer f.Close()
-	return ReadScript(path, f)
-}
-
-// LoadScriptFS reads a JSONL script from a file system, such as an
-// embed.FS that ships the replies inside a binary.
-func LoadScriptFS(fsys fs.FS, name string) (*Scripted, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, &ScriptError{Source: name, Reason: err.Error()}
-	}
-	defer f.Close()
-	return ReadScript(name, f)
 }
 
 // Call implements llms.Model.
@@ -306,9 +270,6 @@ func (s *Scripted) Remaining() int {
 	return len(s.replies) - s.next
 }
 
-// Len reports how many replies the script holds.
-func (s *Scripted) Len() int { return len(s.replies) }
-
 // Calls returns a copy of the record of every call so far, in order.
 func (s *Scripted) Calls() []ScriptedCall {
 	s.mu.Lock()
@@ -327,6 +288,3 @@ func (s *Scripted) Verify() error {
 	}
 	return nil
 }
-
-// Replies returns a copy of the script.
-func (s *Scripted) Replies() []Reply { return append([]Reply(nil), s.replies...) }

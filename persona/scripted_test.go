@@ -2,44 +2,42 @@ package persona_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/batos-dev/batos/persona"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
+// call sends one prompt to m without a guard, for the persona who when
+// who is not "".
 func call(ctx context.Context, m llms.Model, who, prompt string) (string, error) {
 	if who != "" {
 		ctx = persona.WithPersona(ctx, who)
 	}
-	return m.Call(ctx, prompt)
+	return llms.GenerateFromSinglePrompt(ctx, m, prompt)
 }
 
 func TestScriptedOrder(t *testing.T) {
 	s := persona.NewScripted([]persona.Reply{{Text: "one"}, {Text: "two"}, {Text: "three"}})
 	for i, want := range []string{"one", "two", "three"} {
 		got, err := call(context.Background(), s, "", fmt.Sprint("prompt ", i))
-		if err != nil || got != want {
-			t.Fatalf("call %d: got %q, %v; want %q", i+1, got, err, want)
-		}
+		require.NoError(t, err, "call %d", i+1)
+		require.Equal(t, want, got, "call %d", i+1)
 	}
-	if n := s.Remaining(); n != 0 {
-		t.Errorf("got %d remaining, want 0", n)
-	}
-	if err := s.Verify(); err != nil {
-		t.Errorf("Verify: %v", err)
-	}
+	assert.Zero(t, s.Remaining())
+	assert.NoError(t, s.Verify())
 	calls := s.Calls()
-	if len(calls) != 3 || calls[2].Reply != 3 || calls[2].Prompt != "prompt 2" {
-		t.Errorf("got calls %+v, want three, the last reply 3 to \"prompt 2\"", calls)
+	if assert.Len(t, calls, 3) {
+		assert.Equal(t, 3, calls[2].Reply, "the last call's reply")
+		assert.Equal(t, "prompt 2", calls[2].Prompt, "the last call's prompt")
 	}
 }
 
@@ -62,83 +60,70 @@ func TestScriptedDrift(t *testing.T) {
 			s := persona.NewScripted([]persona.Reply{tc.reply, {Text: "next"}})
 			got, err := call(ctx, s, tc.who, tc.prompt)
 			if tc.wantMsg == "" {
-				if err != nil || got != "x" {
-					t.Fatalf("got %q, %v; want \"x\"", got, err)
-				}
+				require.NoError(t, err)
+				require.Equal(t, "x", got)
 				return
 			}
 			var d *persona.DriftError
-			if !errors.As(err, &d) || !errors.Is(err, persona.ErrDrift) {
-				t.Fatalf("got %q, %v; want a *DriftError", got, err)
-			}
-			if d.Reply != 1 || !strings.Contains(err.Error(), tc.wantMsg) || !strings.Contains(err.Error(), "reply 1") {
-				t.Fatalf("got %q, want reply 1 and %q named", err, tc.wantMsg)
-			}
+			require.ErrorAs(t, err, &d)
+			require.ErrorIs(t, err, persona.ErrDrift)
+			require.Equal(t, 1, d.Reply)
+			require.ErrorContains(t, err, tc.wantMsg)
+			require.ErrorContains(t, err, "reply 1")
 			// The drifted reply is not consumed: the same call fails again.
-			if _, err2 := call(ctx, s, tc.who, tc.prompt); !errors.Is(err2, persona.ErrDrift) {
-				t.Fatalf("second call: got %v, want the same drift", err2)
-			}
-			if s.Remaining() != 2 {
-				t.Fatalf("got %d remaining, want 2", s.Remaining())
-			}
+			_, err = call(ctx, s, tc.who, tc.prompt)
+			require.ErrorIs(t, err, persona.ErrDrift, "second call")
+			require.Equal(t, 2, s.Remaining())
 		})
 	}
 }
 
 func TestScriptedExhausted(t *testing.T) {
 	s := persona.NewScripted([]persona.Reply{{Text: "only"}})
-	if _, err := s.Call(context.Background(), "a"); err != nil {
-		t.Fatal(err)
-	}
-	_, err := s.Call(context.Background(), "the unanswered question")
+	_, err := s.Call(context.Background(), "a")
+	require.NoError(t, err)
+	_, err = s.Call(context.Background(), "the unanswered question")
 	var ex *persona.ExhaustedError
-	if !errors.As(err, &ex) || !errors.Is(err, persona.ErrExhausted) || ex.Replies != 1 {
-		t.Fatalf("got %v, want an *ExhaustedError over 1 reply", err)
-	}
-	if !strings.Contains(err.Error(), "the unanswered question") {
-		t.Errorf("got %q, want the prompt named", err)
-	}
+	require.ErrorAs(t, err, &ex)
+	require.ErrorIs(t, err, persona.ErrExhausted)
+	require.Equal(t, 1, ex.Replies)
+	assert.ErrorContains(t, err, "the unanswered question", "the prompt named")
 	// Through Ask the exhaustion is still visible.
 	_, err = persona.Ask(context.Background(), s, persona.BRICK, "again")
-	if !errors.Is(err, persona.ErrExhausted) || !errors.Is(err, persona.ErrModelFailed) {
-		t.Fatalf("through Ask: got %v, want ErrModelFailed and ErrExhausted", err)
-	}
+	require.ErrorIs(t, err, persona.ErrExhausted, "through Ask")
+	require.ErrorIs(t, err, persona.ErrModelFailed, "through Ask")
 }
 
 func TestScriptedVerifyUnused(t *testing.T) {
 	s := persona.NewScripted([]persona.Reply{{Text: "a"}, {Expect: "synthesize", Text: "b"}})
-	if _, err := s.Call(context.Background(), "x"); err != nil {
-		t.Fatal(err)
-	}
-	err := s.Verify()
-	if err == nil || !strings.Contains(err.Error(), "1 of 2 replies unused") || !strings.Contains(err.Error(), `"synthesize"`) {
-		t.Fatalf("got %v, want 1 of 2 unused, naming the next expectation", err)
-	}
+	_, err := s.Call(context.Background(), "x")
+	require.NoError(t, err)
+	err = s.Verify()
+	require.ErrorContains(t, err, "1 of 2 replies unused")
+	require.ErrorContains(t, err, `"synthesize"`, "the next expectation named")
 }
 
 func TestScriptedFailAndStop(t *testing.T) {
 	s := persona.NewScripted([]persona.Reply{{Fail: "GPU on fire"}, {Text: "cut", StopReason: "length"}})
-	if _, err := s.Call(context.Background(), "x"); !errors.Is(err, persona.ErrScriptedFailure) || !strings.Contains(err.Error(), "GPU on fire") {
-		t.Fatalf("got %v, want ErrScriptedFailure with the message", err)
-	}
+	_, err := s.Call(context.Background(), "x")
+	require.ErrorIs(t, err, persona.ErrScriptedFailure)
+	require.ErrorContains(t, err, "GPU on fire")
 	resp, err := s.GenerateContent(context.Background(), []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, "y")})
-	if err != nil || resp.Choices[0].StopReason != "length" || resp.Choices[0].Content != "cut" {
-		t.Fatalf("got %+v, %v; want \"cut\" stopped by length", resp, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "length", resp.Choices[0].StopReason)
+	require.Equal(t, "cut", resp.Choices[0].Content)
 }
 
 func TestScriptedDelayAndHang(t *testing.T) {
 	s := persona.NewScripted([]persona.Reply{{Text: "slow", Delay: time.Hour}, {Hang: true}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	if _, err := s.Call(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("delay past the deadline: got %v, want DeadlineExceeded", err)
-	}
+	_, err := s.Call(ctx, "a")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "delay past the deadline")
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	go func() { time.Sleep(20 * time.Millisecond); cancel2() }()
-	if _, err := s.Call(ctx2, "b"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("hang: got %v, want Canceled", err)
-	}
+	_, err = s.Call(ctx2, "b")
+	require.ErrorIs(t, err, context.Canceled, "hang")
 }
 
 // Concurrent callers take every reply exactly once (run with -race).
@@ -158,23 +143,17 @@ func TestScriptedConcurrent(t *testing.T) {
 			defer wg.Done()
 			got, err := s.Call(context.Background(), "p")
 			if err != nil {
-				if !errors.Is(err, persona.ErrExhausted) {
-					t.Error(err)
-				}
+				assert.ErrorIs(t, err, persona.ErrExhausted)
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if seen[got] {
-				t.Errorf("reply %s given twice", got)
-			}
+			assert.False(t, seen[got], "reply %s given twice", got)
 			seen[got] = true
 		}()
 	}
 	wg.Wait()
-	if len(seen) != n {
-		t.Fatalf("got %d distinct replies, want %d", len(seen), n)
-	}
+	require.Len(t, seen, n, "distinct replies")
 }
 
 const scriptFile = `# A conversation: decompose, then synthesize.
@@ -188,60 +167,47 @@ const scriptFile = `# A conversation: decompose, then synthesize.
 func TestParseScript(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "replies.jsonl")
-	if err := os.WriteFile(path, []byte(scriptFile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := persona.LoadScript(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromFS, err := persona.LoadScriptFS(fstest.MapFS{"r/replies.jsonl": {Data: []byte(scriptFile)}}, "r/replies.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(scriptFile), 0o644))
+	parsed, err := persona.ParseScript(path, []byte(scriptFile))
+	require.NoError(t, err)
 	fromSpec, err := persona.NewModel("scripted:"+path, persona.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fromSpecFS, err := persona.NewModel("scripted:replies.jsonl", persona.Options{ScriptFS: fstest.MapFS{"replies.jsonl": {Data: []byte(scriptFile)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []persona.Reply{
 		{Persona: "BRICK", Expect: "search queries", Text: `["greeting", "architect"]`},
 		{Expect: "greet_the_architect", Text: "ok", Delay: time.Millisecond},
 		{Hang: true},
 	}
-	for name, s := range map[string]*persona.Scripted{"file": fromFile, "fs": fromFS,
-		"spec": fromSpec.(*persona.Scripted), "specFS": fromSpecFS.(*persona.Scripted)} {
-		got := s.Replies()
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s: got %+v, want %+v", name, got, want)
+	for name, m := range map[string]llms.Model{"parsed": parsed, "spec": fromSpec, "specFS": fromSpecFS} {
+		s, ok := m.(*persona.Scripted)
+		if assert.True(t, ok, "%s: got %T, want a *persona.Scripted", name, m) {
+			assert.Equal(t, want, persona.ScriptedReplies(s), name)
 		}
 	}
 	// Drift names the file and line.
-	_, err = call(context.Background(), fromFile, persona.BRICK, "write the code")
-	var d *persona.DriftError
-	if !errors.As(err, &d) || d.Line != 2 || d.Source != path || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("got %v, want a drift at line 2 of %s", err, path)
+	for name, m := range map[string]llms.Model{"parsed": parsed, "spec": fromSpec} {
+		_, err = call(context.Background(), m, persona.BRICK, "write the code")
+		var d *persona.DriftError
+		require.ErrorAs(t, err, &d, name)
+		require.Equal(t, 2, d.Line, "%s: drift line", name)
+		require.Equal(t, path, d.Source, "%s: drift source", name)
+		require.ErrorContains(t, err, "line 2", name)
 	}
 }
 
 // A script file that runs out says so, naming the file.
 func TestScriptFileExhausted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "short.jsonl")
-	os.WriteFile(path, []byte(`{"text": "the only reply"}`+"\n"), 0o644)
+	require.NoError(t, os.WriteFile(path, []byte(`{"text": "the only reply"}`+"\n"), 0o644))
 	m, err := persona.NewModel("scripted:"+path, persona.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := persona.Ask(context.Background(), m, persona.BRICK, "one"); err != nil || got != "the only reply" {
-		t.Fatalf("got %q, %v", got, err)
-	}
+	require.NoError(t, err)
+	got, err := persona.Ask(context.Background(), m, persona.BRICK, "one")
+	require.NoError(t, err)
+	require.Equal(t, "the only reply", got)
 	_, err = persona.Ask(context.Background(), m, persona.BRICK, "two")
-	if !errors.Is(err, persona.ErrExhausted) || !strings.Contains(err.Error(), "all 1 replies of "+path) {
-		t.Fatalf("got %v, want ErrExhausted naming %s", err, path)
-	}
+	require.ErrorIs(t, err, persona.ErrExhausted)
+	require.ErrorContains(t, err, "all 1 replies of "+path)
 }
 
 func TestParseScriptErrors(t *testing.T) {
@@ -259,28 +225,22 @@ func TestParseScriptErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := persona.ParseScript("s.jsonl", []byte(tc.data))
 			var se *persona.ScriptError
-			if !errors.As(err, &se) || !errors.Is(err, persona.ErrScript) || se.Line != tc.line || !strings.Contains(err.Error(), tc.msg) {
-				t.Fatalf("got %v, want a *ScriptError at line %d mentioning %q", err, tc.line, tc.msg)
-			}
+			require.ErrorAs(t, err, &se)
+			require.ErrorIs(t, err, persona.ErrScript)
+			require.Equal(t, tc.line, se.Line)
+			require.ErrorContains(t, err, tc.msg)
 		})
 	}
-	if _, err := persona.LoadScript(filepath.Join(t.TempDir(), "missing.jsonl")); !errors.Is(err, persona.ErrScript) {
-		t.Fatalf("missing file: got %v, want ErrScript", err)
-	}
+	_, err := persona.NewModel("scripted:"+filepath.Join(t.TempDir(), "missing.jsonl"), persona.Options{})
+	require.ErrorIs(t, err, persona.ErrScript, "missing file")
 }
 
 // A reply written with MarshalJSON reads back equal.
 func TestReplyJSONRoundTrip(t *testing.T) {
 	r := persona.Reply{Persona: "BABS", Expect: "data", Text: "line1\nline2 \"q\"", StopReason: "length", Delay: 250 * time.Millisecond, Hang: true, Fail: "no"}
 	b, err := r.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s, err := persona.ParseScript("rt", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Replies()[0]; got != r {
-		t.Fatalf("got %+v, want %+v (line %s)", got, r, b)
-	}
+	require.NoError(t, err)
+	require.Equal(t, r, persona.ScriptedReplies(s)[0], "line %s", b)
 }

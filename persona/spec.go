@@ -158,11 +158,13 @@ type Options struct {
 	// Adapters maps a persona to the LoRA adapter its calls use. The
 	// adapter's name is sent as each call's model, which is how vLLM (and
 	// Ollama, for a model built with the adapter) select it. With
-	// Residency set, each call first makes the adapter hot (see
-	// Residency.Wrap); without it, the engine must serve it already.
+	// AdapterHost set, each call first makes the adapter ready there;
+	// without it, the engine must serve it already.
 	Adapters map[string]string
-	// Residency manages the adapters of Adapters. Nil means none.
-	Residency *Residency
+	// AdapterHost makes the adapters of Adapters ready for each call:
+	// usually an *adapter.Residency (package persona/adapter). Nil means
+	// none.
+	AdapterHost AdapterHost
 	// OpenAIKey is sent to openai specs. Local OpenAI-compatible servers
 	// need none; https://api.openai.com does.
 	OpenAIKey Secret
@@ -203,8 +205,8 @@ func (o Options) LogValue() slog.Value {
 	)
 }
 
-// Limits bound a model call. The zero value means the defaults that
-// [DefaultLimits] documents.
+// Limits bound a model call. Each zero field means its default, as
+// documented on the field; [DefaultOptions] returns them filled in.
 type Limits struct {
 	// Timeout is the deadline of one call, applied on top of the caller's
 	// context. Zero or negative means DefaultTimeout: no call goes
@@ -226,9 +228,6 @@ const (
 	wireFactor           = 64
 )
 
-// DefaultLimits returns the limits with every default filled in.
-func DefaultLimits() Limits { return Limits{}.withDefaults() }
-
 func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTimeout
@@ -243,8 +242,9 @@ func (l Limits) withDefaults() Limits {
 }
 
 // DefaultOptions returns the options with every default filled in: the
-// DefaultSpec model for all personas, the local Ollama URL, and
-// DefaultLimits.
+// DefaultSpec model for all personas, the local Ollama URL, and the
+// default Limits (DefaultTimeout, DefaultMaxReplyBytes, and a wire cap of
+// 64 × MaxReplyBytes).
 func DefaultOptions() Options { return Options{}.withDefaults() }
 
 func (o Options) withDefaults() Options {
@@ -261,14 +261,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Environment variables read by [OptionsFromEnv].
+// Environment variables read by OptionsFromEnv.
 const (
-	EnvModel        = "BATOS_MODEL"         // the default spec
-	EnvModelPrefix  = "BATOS_MODEL_"        // + persona name: that persona's spec
-	EnvTimeout      = "BATOS_MODEL_TIMEOUT" // a time.Duration for Limits.Timeout
-	EnvOpenAIKey    = "OPENAI_API_KEY"
-	EnvAnthropicKey = "ANTHROPIC_API_KEY"
-	EnvOllamaHost   = "OLLAMA_HOST" // host:port or URL of the Ollama server
+	envModel        = "BATOS_MODEL"         // the default spec
+	envModelPrefix  = "BATOS_MODEL_"        // + persona name: that persona's spec
+	envTimeout      = "BATOS_MODEL_TIMEOUT" // a time.Duration for Limits.Timeout
+	envOpenAIKey    = "OPENAI_API_KEY"
+	envAnthropicKey = "ANTHROPIC_API_KEY"
+	envOllamaHost   = "OLLAMA_HOST" // host:port or URL of the Ollama server
 )
 
 // OptionsFromEnv reads the model options from environment variables through
@@ -282,15 +282,15 @@ func OptionsFromEnv(getenv func(string) string, names ...string) (Options, error
 	if getenv == nil {
 		return o, nil
 	}
-	if v := strings.TrimSpace(getenv(EnvModel)); v != "" {
+	if v := strings.TrimSpace(getenv(envModel)); v != "" {
 		if _, err := ParseSpec(v); err != nil {
-			return Options{}, fmt.Errorf("persona: %s: %w", EnvModel, err)
+			return Options{}, fmt.Errorf("persona: %s: %w", envModel, err)
 		}
 		o.Default = v
 	}
 	for _, n := range append([]string{ALFRED, BRICK, ROBIN, BABS}, names...) {
-		key := EnvModelPrefix + canon(n)
-		if key == EnvTimeout {
+		key := envModelPrefix + canon(n)
+		if key == envTimeout {
 			continue
 		}
 		if v := strings.TrimSpace(getenv(key)); v != "" {
@@ -303,21 +303,21 @@ func OptionsFromEnv(getenv func(string) string, names ...string) (Options, error
 			o.Specs[canon(n)] = v
 		}
 	}
-	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
+	if v := strings.TrimSpace(getenv(envTimeout)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return Options{}, fmt.Errorf("persona: %s=%q: want a positive duration such as 90s", EnvTimeout, v)
+			return Options{}, fmt.Errorf("persona: %s=%q: want a positive duration such as 90s", envTimeout, v)
 		}
 		o.Limits.Timeout = d
 	}
-	o.OpenAIKey = Secret(strings.TrimSpace(getenv(EnvOpenAIKey)))
-	o.AnthropicKey = Secret(strings.TrimSpace(getenv(EnvAnthropicKey)))
-	if h := strings.TrimSpace(getenv(EnvOllamaHost)); h != "" {
+	o.OpenAIKey = Secret(strings.TrimSpace(getenv(envOpenAIKey)))
+	o.AnthropicKey = Secret(strings.TrimSpace(getenv(envAnthropicKey)))
+	if h := strings.TrimSpace(getenv(envOllamaHost)); h != "" {
 		if !strings.Contains(h, "://") {
 			h = "http://" + h
 		}
 		if u, err := url.Parse(h); err != nil || u.Host == "" {
-			return Options{}, fmt.Errorf("persona: %s=%q: not a host:port or URL", EnvOllamaHost, h)
+			return Options{}, fmt.Errorf("persona: %s=%q: not a host:port or URL", envOllamaHost, h)
 		}
 		o.OllamaURL = h
 	}

@@ -3,7 +3,6 @@ package persona_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/persona/personatest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
@@ -58,18 +59,14 @@ func TestWireFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mustModel(t, tc.srv(t, tc.turn), persona.Options{})
 			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second)}, tc.opts...)...)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %q, %v; want an error matching %v", got, err, tc.want)
-			}
+			require.ErrorIs(t, err, tc.want, "got reply %q", got)
 			var me *persona.ModelError
-			if !errors.As(err, &me) || me.Persona != persona.BRICK {
-				t.Fatalf("got %#v, want a *ModelError for BRICK", err)
-			}
+			require.ErrorAs(t, err, &me)
+			require.Equal(t, persona.BRICK, me.Persona, "the *ModelError's persona")
 			if tc.status != 0 {
 				var he *persona.HTTPError
-				if !errors.As(err, &he) || he.StatusCode != tc.status {
-					t.Fatalf("got %v, want an *HTTPError with status %d", err, tc.status)
-				}
+				require.ErrorAs(t, err, &he)
+				require.Equal(t, tc.status, he.StatusCode, "the *HTTPError's status")
 			}
 		})
 	}
@@ -94,27 +91,19 @@ func TestWireCap(t *testing.T) {
 	defer srv.Close()
 	m := mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{})
 	_, err := persona.Ask(context.Background(), m, persona.BABS, "go on", persona.WithMaxReplyBytes(1<<10))
-	if !errors.Is(err, persona.ErrTooLarge) {
-		t.Fatalf("got %v, want ErrTooLarge", err)
-	}
-	if !strings.Contains(err.Error(), "65536 bytes on the wire") {
-		t.Errorf("got %q, want the wire cap (64 × 1 KiB) named", err)
-	}
+	require.ErrorIs(t, err, persona.ErrTooLarge)
+	assert.ErrorContains(t, err, "65536 bytes on the wire", "the wire cap (64 × 1 KiB) named")
 }
 
 func TestConnectionRefused(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
 	for _, spec := range []string{"ollama:m@http://" + addr, "openai:m@http://" + addr + "/v1"} {
 		t.Run(spec[:strings.IndexByte(spec, ':')], func(t *testing.T) {
 			_, err := persona.Ask(context.Background(), mustModel(t, spec, persona.Options{}), "", "hello")
-			if !errors.Is(err, persona.ErrModelFailed) {
-				t.Fatalf("got %v, want ErrModelFailed", err)
-			}
+			require.ErrorIs(t, err, persona.ErrModelFailed)
 		})
 	}
 }
@@ -126,16 +115,14 @@ func TestWireRequests(t *testing.T) {
 	t.Run("Ollama", func(t *testing.T) {
 		srv := personatest.NewOllama(t, personatest.Replies(persona.Reply{Text: "ok"})...)
 		r, err := persona.NewRouter(persona.Options{Specs: map[string]string{persona.ROBIN: "ollama:robin-7b@" + srv.URL}, OllamaKeepAlive: "30m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Ask(ctx, persona.ROBIN, "what is this for?", persona.WithSystem("You are ROBIN.")); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		_, err = r.Ask(ctx, persona.ROBIN, "what is this for?", persona.WithSystem("You are ROBIN."))
+		require.NoError(t, err)
 		reqs := srv.Requests()
-		if len(reqs) != 1 || reqs[0].Model != "robin-7b" || reqs[0].Prompt != "You are ROBIN.\nwhat is this for?" || reqs[0].KeepAlive != "30m" {
-			t.Fatalf("got requests %+v, want one for robin-7b with system and prompt, keep_alive 30m", reqs)
-		}
+		require.Len(t, reqs, 1)
+		require.Equal(t, "robin-7b", reqs[0].Model)
+		require.Equal(t, "You are ROBIN.\nwhat is this for?", reqs[0].Prompt, "system and prompt")
+		require.Equal(t, "30m", reqs[0].KeepAlive)
 	})
 	t.Run("OpenAIKey", func(t *testing.T) {
 		var auth []string
@@ -147,13 +134,10 @@ func TestWireRequests(t *testing.T) {
 		defer srv.Close()
 		for _, key := range []persona.Secret{"sk-test-123", ""} {
 			m := mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{OpenAIKey: key})
-			if _, err := persona.Ask(ctx, m, "", "hi"); err != nil {
-				t.Fatal(err)
-			}
+			_, err := persona.Ask(ctx, m, "", "hi")
+			require.NoError(t, err)
 		}
-		if want := []string{"Bearer sk-test-123", "Bearer no-key"}; strings.Join(auth, ",") != strings.Join(want, ",") {
-			t.Fatalf("got Authorization %q, want %q", auth, want)
-		}
+		require.Equal(t, []string{"Bearer sk-test-123", "Bearer no-key"}, auth, "Authorization")
 	})
 }
 
@@ -176,18 +160,17 @@ func TestAnthropicWire(t *testing.T) {
 			"usage": map[string]any{"input_tokens": 3, "output_tokens": 4}})
 	}))
 	defer srv.Close()
-	if _, err := persona.NewModel("anthropic:claude-x@"+srv.URL+"/v1", persona.Options{}); !errors.Is(err, persona.ErrMissingKey) {
-		t.Fatalf("without a key: got %v, want ErrMissingKey", err)
-	}
+	_, err := persona.NewModel("anthropic:claude-x@"+srv.URL+"/v1", persona.Options{})
+	require.ErrorIs(t, err, persona.ErrMissingKey, "without a key")
 	m := mustModel(t, "anthropic:claude-x@"+srv.URL+"/v1", persona.Options{AnthropicKey: "ak-1"})
 	got, err := persona.Ask(context.Background(), m, persona.ROBIN, "hi")
-	if err != nil || got != "hello from claude" || gotKey != "ak-1" || gotModel != "claude-x" {
-		t.Fatalf("got %q, %v (key %q, model %q)", got, err, gotKey, gotModel)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "hello from claude", got)
+	require.Equal(t, "ak-1", gotKey)
+	require.Equal(t, "claude-x", gotModel)
 	stop = "max_tokens"
-	if _, err := persona.Ask(context.Background(), m, persona.ROBIN, "hi"); !errors.Is(err, persona.ErrTruncated) {
-		t.Fatalf("stop_reason max_tokens: got %v, want ErrTruncated", err)
-	}
+	_, err = persona.Ask(context.Background(), m, persona.ROBIN, "hi")
+	require.ErrorIs(t, err, persona.ErrTruncated, "stop_reason max_tokens")
 }
 
 // A host's model that ignores its context still returns at the deadline.
@@ -197,12 +180,8 @@ func TestGuardModelIgnoringContext(t *testing.T) {
 	m := ignoring{block}
 	start := time.Now()
 	_, err := persona.Ask(context.Background(), m, persona.ALFRED, "hello", persona.WithTimeout(50*time.Millisecond))
-	if !errors.Is(err, persona.ErrTimeout) {
-		t.Fatalf("got %v, want ErrTimeout", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("took %s, want about 50ms", took)
-	}
+	require.ErrorIs(t, err, persona.ErrTimeout)
+	require.LessOrEqual(t, time.Since(start), 2*time.Second, "want about 50ms")
 }
 
 type ignoring struct{ block chan struct{} }
@@ -219,13 +198,11 @@ func (m ignoring) Call(ctx context.Context, p string, o ...llms.CallOption) (str
 // A model that panics is a ModelFailed error, not a crash.
 func TestGuardPanickingModel(t *testing.T) {
 	_, err := persona.Ask(context.Background(), panicking{}, persona.ALFRED, "hello")
-	if !errors.Is(err, persona.ErrModelFailed) || !strings.Contains(err.Error(), "kaboom") {
-		t.Fatalf("got %v, want ErrModelFailed naming the panic", err)
-	}
+	require.ErrorIs(t, err, persona.ErrModelFailed)
+	require.ErrorContains(t, err, "kaboom", "the panic named")
 	// The error ends up in cycle records and prompts: no host stack in it.
-	if strings.Contains(err.Error(), "goroutine") || strings.Contains(err.Error(), ".go:") {
-		t.Fatalf("got %q, want the panic without the host's stack", err)
-	}
+	require.NotContains(t, err.Error(), "goroutine", "the host's stack")
+	require.NotContains(t, err.Error(), ".go:", "the host's stack")
 }
 
 type panicking struct{}
@@ -241,9 +218,7 @@ func (p panicking) Call(ctx context.Context, s string, o ...llms.CallOption) (st
 // No choices at all is an empty reply.
 func TestGuardNoChoices(t *testing.T) {
 	_, err := persona.Ask(context.Background(), noChoices{}, persona.ALFRED, "hello")
-	if !errors.Is(err, persona.ErrEmptyReply) {
-		t.Fatalf("got %v, want ErrEmptyReply", err)
-	}
+	require.ErrorIs(t, err, persona.ErrEmptyReply)
 }
 
 type noChoices struct{}
@@ -262,7 +237,7 @@ func TestOllamaClientAloneSwallowsMissingFinal(t *testing.T) {
 	srv := personatest.NewOllama(t, personatest.Turn{Reply: persona.Reply{Text: "half"}, NoFinal: true})
 	m := mustModel(t, "ollama:m@"+srv.URL, persona.Options{})
 	resp, err := m.GenerateContent(context.Background(), []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, "hi")})
-	if err != nil || len(resp.Choices) != 1 || resp.Choices[0].Content != "" {
-		t.Fatalf("got %+v, %v; want one empty choice and no error (langchaingo's behaviour changed?)", resp, err)
-	}
+	require.NoError(t, err, "langchaingo's behaviour changed?")
+	require.Len(t, resp.Choices, 1, "langchaingo's behaviour changed?")
+	require.Empty(t, resp.Choices[0].Content, "langchaingo's behaviour changed?")
 }

@@ -1,7 +1,8 @@
 // Package personatest helps test batos's models without a network: fake
 // servers that speak the Ollama and OpenAI (and vLLM adapter) wire
 // protocols, answering from a script and recording what they receive, and
-// [Run], the conformance suite every model used by batos should pass.
+// [Run], the conformance suite every model used by batos should pass. Its
+// assertions are testify's require and assert, like the rest of the suite.
 //
 // # Usage
 //
@@ -9,9 +10,7 @@
 //		personatest.Run(t, func(t *testing.T, replies []persona.Reply) llms.Model {
 //			srv := personatest.NewOllama(t, personatest.Replies(replies...)...)
 //			m, err := persona.NewModel("ollama:qwen2.5-coder:7b@"+srv.URL, persona.Options{})
-//			if err != nil {
-//				t.Fatal(err)
-//			}
+//			require.NoError(t, err)
 //			return m
 //		})
 //	}

@@ -2,7 +2,6 @@ package personatest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/batos-dev/batos/persona"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
@@ -24,7 +25,8 @@ type Factory func(t *testing.T, replies []persona.Reply) llms.Model
 // drift and exhaustion surfacing as errors, a hang ending at the
 // deadline, a huge, empty, whitespace, token-limited or open-fenced reply
 // failing with its sentinel, fenced code and chatty JSON being usable,
-// concurrent calls, streaming, cancellation, and the plain Call method.
+// concurrent calls, streaming, cancellation, and a single-prompt call
+// without a guard (llms.GenerateFromSinglePrompt).
 // Each case builds its own model with f.
 func Run(t *testing.T, f Factory) {
 	t.Helper()
@@ -35,13 +37,9 @@ func Run(t *testing.T, f Factory) {
 	}
 	wantErr := func(t *testing.T, err, want error) {
 		t.Helper()
-		if !errors.Is(err, want) {
-			t.Fatalf("got error %v, want one matching %v", err, want)
-		}
+		require.ErrorIs(t, err, want)
 		var me *persona.ModelError
-		if !errors.As(err, &me) {
-			t.Fatalf("got error %T (%v), want a *persona.ModelError", err, err)
-		}
+		require.ErrorAs(t, err, &me, "got %T, want a *persona.ModelError", err)
 	}
 
 	t.Run("RepliesInOrder", func(t *testing.T) {
@@ -53,42 +51,31 @@ func Run(t *testing.T, f Factory) {
 		m := f(t, rs)
 		for i, want := range texts {
 			got, err := ask(t, m, fmt.Sprintf("prompt %d", i+1))
-			if err != nil {
-				t.Fatalf("call %d: %v", i+1, err)
-			}
-			if got != want {
-				t.Fatalf("call %d: got %q, want %q", i+1, got, want)
-			}
+			require.NoError(t, err, "call %d", i+1)
+			require.Equal(t, want, got, "call %d", i+1)
 		}
 	})
 
 	t.Run("SystemMessageReachesModel", func(t *testing.T) {
 		m := f(t, []persona.Reply{{Expect: "codex-marker-7", Text: "ok"}})
 		got, err := ask(t, m, "the prompt", persona.WithSystem("You are BRICK. codex-marker-7"))
-		if err != nil || got != "ok" {
-			t.Fatalf("got %q, %v; want \"ok\", nil", got, err)
-		}
+		require.NoError(t, err)
+		require.Equal(t, "ok", got)
 	})
 
 	t.Run("DriftIsAnError", func(t *testing.T) {
 		m := f(t, []persona.Reply{{Expect: "a phrase never sent", Text: "should not be returned"}})
 		got, err := ask(t, m, "something else entirely")
-		if err == nil {
-			t.Fatalf("got %q, nil; want an error for a drifted conversation", got)
-		}
-		if got != "" {
-			t.Fatalf("got reply %q with the error, want none", got)
-		}
+		require.Error(t, err, "a drifted conversation")
+		require.Empty(t, got, "no reply with the error")
 	})
 
 	t.Run("ExhaustedIsAnError", func(t *testing.T) {
 		m := f(t, []persona.Reply{{Text: "only one"}})
-		if _, err := ask(t, m, "one"); err != nil {
-			t.Fatalf("first call: %v", err)
-		}
-		if got, err := ask(t, m, "two"); err == nil {
-			t.Fatalf("second call: got %q, nil; want an error", got)
-		}
+		_, err := ask(t, m, "one")
+		require.NoError(t, err, "first call")
+		got, err := ask(t, m, "two")
+		require.Error(t, err, "second call: got %q", got)
 	})
 
 	t.Run("HangEndsAtDeadline", func(t *testing.T) {
@@ -97,24 +84,17 @@ func Run(t *testing.T, f Factory) {
 		_, err := ask(t, m, "hello?", persona.WithTimeout(150*time.Millisecond))
 		took := time.Since(start)
 		wantErr(t, err, persona.ErrTimeout)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("got %v, want it to match context.DeadlineExceeded too", err)
-		}
-		if took > 5*time.Second {
-			t.Fatalf("took %s, want about 150ms", took)
-		}
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.LessOrEqual(t, took, 5*time.Second, "want about 150ms")
 	})
 
 	t.Run("DelayWithinDeadline", func(t *testing.T) {
 		m := f(t, []persona.Reply{{Text: "late but fine", Delay: 60 * time.Millisecond}})
 		start := time.Now()
 		got, err := ask(t, m, "hello")
-		if err != nil || got != "late but fine" {
-			t.Fatalf("got %q, %v", got, err)
-		}
-		if took := time.Since(start); took < 60*time.Millisecond {
-			t.Fatalf("took %s, want at least the 60ms delay", took)
-		}
+		require.NoError(t, err)
+		require.Equal(t, "late but fine", got)
+		require.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond, "at least the 60ms delay")
 	})
 
 	t.Run("HugeReply", func(t *testing.T) {
@@ -122,9 +102,7 @@ func Run(t *testing.T, f Factory) {
 		m := f(t, []persona.Reply{{Text: huge}})
 		got, err := ask(t, m, "write a lot", persona.WithMaxReplyBytes(1<<20))
 		wantErr(t, err, persona.ErrTooLarge)
-		if got != "" {
-			t.Fatalf("got %d bytes with the error, want none", len(got))
-		}
+		require.Empty(t, got, "no reply with the error")
 	})
 
 	for _, tc := range []struct {
@@ -141,9 +119,7 @@ func Run(t *testing.T, f Factory) {
 			m := f(t, []persona.Reply{tc.reply})
 			got, err := ask(t, m, "prompt")
 			wantErr(t, err, tc.want)
-			if got != "" {
-				t.Fatalf("got reply %q with the error, want none", got)
-			}
+			require.Empty(t, got, "no reply with the error")
 		})
 	}
 
@@ -152,26 +128,20 @@ func Run(t *testing.T, f Factory) {
 		reply := "Certainly! Here is the method:\n\n```go\n" + code + "```\n\nIt returns a greeting. Let me know if you need more."
 		m := f(t, []persona.Reply{{Text: reply}})
 		got, err := ask(t, m, "write hello")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		src, err := persona.ExtractCode(got)
-		if err != nil || src != code {
-			t.Fatalf("ExtractCode: got %q, %v; want %q", src, err, code)
-		}
+		require.NoError(t, err, "ExtractCode")
+		require.Equal(t, code, src, "ExtractCode")
 	})
 
 	t.Run("ChattyPlanParses", func(t *testing.T) {
 		reply := "Sure — three queries:\n```json\n{\"queries\": [\"greeting methods\", \"architect name slot\"]}\n```\nHope this helps!"
 		m := f(t, []persona.Reply{{Text: reply}})
 		got, err := ask(t, m, "plan")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		p, err := persona.ParsePlan(got)
-		if err != nil || strings.Join(p.Queries, "|") != "greeting methods|architect name slot" {
-			t.Fatalf("ParsePlan: got %q, %v", p.Queries, err)
-		}
+		require.NoError(t, err, "ParsePlan")
+		require.Equal(t, []string{"greeting methods", "architect name slot"}, p.Queries, "ParsePlan")
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
@@ -182,25 +152,17 @@ func Run(t *testing.T, f Factory) {
 		}
 		m := f(t, rs)
 		var wg sync.WaitGroup
-		errs := make(chan error, n)
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				got, err := persona.Ask(ctx, m, persona.BABS, fmt.Sprintf("question %d", i), persona.WithTimeout(10*time.Second))
-				if err == nil && got != "same answer" {
-					err = fmt.Errorf("got %q, want \"same answer\"", got)
+				if assert.NoError(t, err, "question %d", i) {
+					assert.Equal(t, "same answer", got, "question %d", i)
 				}
-				errs <- err
 			}()
 		}
 		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Error(err)
-			}
-		}
 	})
 
 	t.Run("Streaming", func(t *testing.T) {
@@ -214,14 +176,11 @@ func Run(t *testing.T, f Factory) {
 			chunks = append(chunks, string(b))
 			return nil
 		})))
-		if err != nil || got != text {
-			t.Fatalf("got %q, %v; want %q", got, err, text)
-		}
+		require.NoError(t, err)
+		require.Equal(t, text, got)
 		mu.Lock()
 		defer mu.Unlock()
-		if s := strings.Join(chunks, ""); s != text {
-			t.Fatalf("streamed chunks join to %q, want %q", s, text)
-		}
+		require.Equal(t, text, strings.Join(chunks, ""), "the streamed chunks joined")
 	})
 
 	t.Run("CancelledContext", func(t *testing.T) {
@@ -229,16 +188,13 @@ func Run(t *testing.T, f Factory) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		_, err := persona.Ask(cctx, m, persona.ROBIN, "prompt")
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("got %v, want an error matching context.Canceled", err)
-		}
+		require.ErrorIs(t, err, context.Canceled)
 	})
 
-	t.Run("CallMethod", func(t *testing.T) {
+	t.Run("SinglePrompt", func(t *testing.T) {
 		m := f(t, []persona.Reply{{Text: "plain call"}})
-		got, err := m.Call(persona.WithPersona(ctx, persona.ALFRED), "prompt")
-		if err != nil || got != "plain call" {
-			t.Fatalf("got %q, %v; want \"plain call\", nil", got, err)
-		}
+		got, err := llms.GenerateFromSinglePrompt(persona.WithPersona(ctx, persona.ALFRED), m, "prompt")
+		require.NoError(t, err)
+		require.Equal(t, "plain call", got)
 	})
 }

@@ -1,4 +1,4 @@
-package persona
+package adapter
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
-	"github.com/tmc/langchaingo/llms"
 )
 
 // Tier is where an adapter is kept.
@@ -41,9 +41,9 @@ const (
 	DefaultWarmBudget = 2 << 30   // bytes of adapters kept in RAM
 )
 
-// ResidencyOptions configure a [Residency]. The zero value means the
-// defaults that DefaultResidencyOptions documents.
-type ResidencyOptions struct {
+// Options configure a [Residency]. The zero value means the defaults that
+// [DefaultOptions] documents.
+type Options struct {
 	// HotBudget bounds the bytes of adapters loaded in the engine at once.
 	// Zero or negative means DefaultHotBudget.
 	HotBudget int64
@@ -61,11 +61,11 @@ type ResidencyOptions struct {
 	Logger *slog.Logger
 }
 
-// DefaultResidencyOptions returns the options with every default filled in
-// (Dir stays "", meaning a temporary folder).
-func DefaultResidencyOptions() ResidencyOptions { return ResidencyOptions{}.withDefaults() }
+// DefaultOptions returns the options with every default filled in (Dir
+// stays "", meaning a temporary folder).
+func DefaultOptions() Options { return Options{}.withDefaults() }
 
-func (o ResidencyOptions) withDefaults() ResidencyOptions {
+func (o Options) withDefaults() Options {
 	if o.HotBudget <= 0 {
 		o.HotBudget = DefaultHotBudget
 	}
@@ -81,8 +81,8 @@ func (o ResidencyOptions) withDefaults() ResidencyOptions {
 	return o
 }
 
-// ResidencyStats counts what a [Residency] did.
-type ResidencyStats struct {
+// Stats counts what a [Residency] did.
+type Stats struct {
 	HotHits   int // acquisitions of an adapter already hot
 	WarmHits  int // loads served from RAM
 	ColdReads int // loads that read the image
@@ -91,14 +91,14 @@ type ResidencyStats struct {
 	Evictions int // adapters dropped from RAM to cold
 }
 
-// ResidencyStatus is a snapshot of a [Residency].
-type ResidencyStatus struct {
-	Active    string         // the adapter acquired last
-	Hot       []string       // most recently used first
-	Warm      []string       // most recently used first
-	HotBytes  int64          // bytes loaded in the engine (within HotBudget)
-	WarmBytes int64          // bytes held in RAM (within WarmBudget)
-	Stats     ResidencyStats // counters since NewResidency
+// Status is a snapshot of a [Residency].
+type Status struct {
+	Active    string   // the adapter acquired last
+	Hot       []string // most recently used first
+	Warm      []string // most recently used first
+	HotBytes  int64    // bytes loaded in the engine (within HotBudget)
+	WarmBytes int64    // bytes held in RAM (within WarmBudget)
+	Stats     Stats    // counters since NewResidency
 }
 
 type resident struct {
@@ -115,10 +115,12 @@ type resident struct {
 // recently used ones warm in RAM within WarmBudget (least recently used
 // first out), the rest cold in the image. An adapter in use by a call (see
 // [Residency.Acquire]) is never unloaded under it. It is safe for
-// concurrent use; loads and unloads are serialized.
+// concurrent use; loads and unloads are serialized. It implements
+// [persona.AdapterHost], so a persona's calls make their adapter hot
+// first (see persona.Options.AdapterHost).
 type Residency struct {
 	im     *uvm.Image
-	opts   ResidencyOptions
+	opts   Options
 	ownDir bool
 
 	mu        chanMutex
@@ -128,9 +130,11 @@ type Residency struct {
 	hotBytes  int64
 	warmBytes int64
 	active    string
-	stats     ResidencyStats
+	stats     Stats
 	wake      chan struct{} // closed and replaced when a pin is released
 }
+
+var _ persona.AdapterHost = (*Residency)(nil)
 
 // chanMutex is a mutex that a waiter can give up on when its context ends.
 type chanMutex chan struct{}
@@ -147,18 +151,18 @@ func (m chanMutex) lock(ctx context.Context) error {
 func (m chanMutex) unlock() { <-m }
 
 // NewResidency returns a residency manager for the adapters absorbed into
-// im (see [AbsorbAdapters]). Everything starts cold.
-func NewResidency(im *uvm.Image, opts ResidencyOptions) (*Residency, error) {
+// im (see [Absorb]). Everything starts cold.
+func NewResidency(im *uvm.Image, opts Options) (*Residency, error) {
 	o := opts.withDefaults()
 	own := false
 	if o.Dir == "" {
 		d, err := os.MkdirTemp("", "batos-adapters-*")
 		if err != nil {
-			return nil, fmt.Errorf("persona: residency: %w", err)
+			return nil, fmt.Errorf("adapter: residency: %w", err)
 		}
 		o.Dir, own = d, true
 	} else if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("persona: residency: %w", err)
+		return nil, fmt.Errorf("adapter: residency: %w", err)
 	}
 	return &Residency{im: im, opts: o, ownDir: own, mu: make(chanMutex, 1), entries: map[string]*resident{},
 		hot: list.New(), warm: list.New(), wake: make(chan struct{})}, nil
@@ -182,12 +186,12 @@ func (r *Residency) Activate(ctx context.Context, name string) error {
 // release is called, so that no other activation unloads it while a call
 // uses it. When every hot adapter is pinned and the new one does not fit,
 // Acquire waits for a release or for ctx to end. An adapter larger than
-// HotBudget returns ErrOverBudget; an unknown name ErrAdapterNotFound.
+// HotBudget returns ErrOverBudget; an unknown name ErrNotFound.
 // release is safe to call more than once.
 func (r *Residency) Acquire(ctx context.Context, name string) (release func(), err error) {
 	for {
 		if err := r.mu.lock(ctx); err != nil {
-			return nil, fmt.Errorf("persona: acquire adapter %q: %w", name, err)
+			return nil, fmt.Errorf("adapter: acquire %q: %w", name, err)
 		}
 		release, wait, err := r.tryAcquire(ctx, name)
 		r.mu.unlock()
@@ -197,7 +201,7 @@ func (r *Residency) Acquire(ctx context.Context, name string) (release func(), e
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("persona: acquire adapter %q: every hot adapter is in use: %w", name, ctx.Err())
+			return nil, fmt.Errorf("adapter: acquire %q: every hot adapter is in use: %w", name, ctx.Err())
 		}
 	}
 }
@@ -268,7 +272,7 @@ func (r *Residency) tryAcquire(ctx context.Context, name string) (func(), <-chan
 		}
 	}
 	r.stats.Loads++
-	r.opts.Logger.Info("persona: adapter hot", "adapter", e.a.Name, "persona", e.a.Persona, "bytes", size)
+	r.opts.Logger.Info("adapter: hot", "adapter", e.a.Name, "persona", e.a.Persona, "bytes", size)
 	e.tier = Hot
 	e.elem = r.hot.PushFront(e)
 	r.hotBytes += size
@@ -303,7 +307,7 @@ func (r *Residency) entry(ctx context.Context, name string) (*resident, error) {
 	var a Adapter
 	if err := r.im.View(ctx, func(tx *uvm.Tx) error {
 		var err error
-		a, err = FindAdapter(tx, name)
+		a, err = Find(tx, name)
 		return err
 	}); err != nil {
 		return nil, err
@@ -330,7 +334,7 @@ func (r *Residency) demote(ctx context.Context, e *resident) error {
 		}
 	}
 	r.stats.Unloads++
-	r.opts.Logger.Info("persona: adapter unloaded", "adapter", e.a.Name)
+	r.opts.Logger.Info("adapter: unloaded", "adapter", e.a.Name)
 	r.hot.Remove(e.elem)
 	r.hotBytes -= e.a.Size()
 	e.tier, e.elem = Cold, nil
@@ -362,7 +366,7 @@ func (r *Residency) toWarm(e *resident, data, conf []byte) {
 		r.warmBytes -= old.a.Size()
 		old.tier, old.data, old.conf, old.elem = Cold, nil, nil, nil
 		r.stats.Evictions++
-		r.opts.Logger.Info("persona: adapter evicted to the image", "adapter", old.a.Name)
+		r.opts.Logger.Info("adapter: evicted to the image", "adapter", old.a.Name)
 	}
 	e.tier, e.data, e.conf = Warm, data, conf
 	e.elem = r.warm.PushFront(e)
@@ -374,11 +378,11 @@ func (r *Residency) readCold(ctx context.Context, a Adapter) (data, conf []byte,
 		var db, cb bytes.Buffer
 		db.Grow(int(a.Blob.Size))
 		if err := tx.ReadBlob(a.Blob, &db); err != nil {
-			return fmt.Errorf("persona: read adapter %q: %w", a.Name, err)
+			return fmt.Errorf("adapter: read %q: %w", a.Name, err)
 		}
 		if a.Config.ID != "" {
 			if err := tx.ReadBlob(a.Config, &cb); err != nil {
-				return fmt.Errorf("persona: read adapter %q config: %w", a.Name, err)
+				return fmt.Errorf("adapter: read %q config: %w", a.Name, err)
 			}
 		}
 		data, conf = db.Bytes(), cb.Bytes()
@@ -398,16 +402,16 @@ const (
 
 func writeAdapterDir(dir string, data, conf []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("persona: write adapter: %w", err)
+		return fmt.Errorf("adapter: write: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, adapterFile), data, 0o644); err != nil {
 		os.RemoveAll(dir)
-		return fmt.Errorf("persona: write adapter: %w", err)
+		return fmt.Errorf("adapter: write: %w", err)
 	}
 	if conf != nil {
 		if err := os.WriteFile(filepath.Join(dir, adapterConfigFile), conf, 0o644); err != nil {
 			os.RemoveAll(dir)
-			return fmt.Errorf("persona: write adapter: %w", err)
+			return fmt.Errorf("adapter: write: %w", err)
 		}
 	}
 	return nil
@@ -479,10 +483,10 @@ func (r *Residency) Tier(name string) Tier {
 }
 
 // Status returns a snapshot of the tiers.
-func (r *Residency) Status() ResidencyStatus {
+func (r *Residency) Status() Status {
 	_ = r.mu.lock(context.Background())
 	defer r.mu.unlock()
-	s := ResidencyStatus{Active: r.active, HotBytes: r.hotBytes, WarmBytes: r.warmBytes, Stats: r.stats}
+	s := Status{Active: r.active, HotBytes: r.hotBytes, WarmBytes: r.warmBytes, Stats: r.stats}
 	for el := r.hot.Front(); el != nil; el = el.Next() {
 		s.Hot = append(s.Hot, el.Value.(*resident).a.Name)
 	}
@@ -544,36 +548,4 @@ func (r *Residency) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Wrap returns a model that, for every call, first acquires the named
-// adapter (making it hot) and holds it until the call returns, and asks m
-// for that adapter by passing its name as the call's model (the way vLLM
-// and Ollama select an adapter).
-func (r *Residency) Wrap(m llms.Model, adapter string) llms.Model {
-	return &residentModel{r: r, name: adapter, inner: m}
-}
-
-// residentModel selects an adapter by model name, making it hot first when
-// r is set.
-type residentModel struct {
-	r     *Residency // nil: the engine serves the adapter already
-	name  string
-	inner llms.Model
-}
-
-func (m *residentModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
-	if m.r != nil {
-		release, err := m.r.Acquire(ctx, m.name)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
-	opts := append(options[:len(options):len(options)], llms.WithModel(m.name))
-	return m.inner.GenerateContent(ctx, msgs, opts...)
-}
-
-func (m *residentModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
-	return llms.GenerateFromSinglePrompt(ctx, m, prompt, options...)
 }

@@ -1,4 +1,4 @@
-package persona
+package adapter
 
 import (
 	"bytes"
@@ -8,11 +8,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/batos-dev/batos/persona"
 )
 
 // Engine is a model serving engine that can load and unload LoRA adapters
-// at runtime. The residency manager calls it when an adapter becomes hot
-// and when it stops being hot. Implementations must honour ctx and be
+// at runtime. A [Residency] calls it when an adapter becomes hot and when
+// it stops being hot. Implementations must honour ctx and be
 // idempotent: loading a loaded adapter or unloading an absent one is not an
 // error.
 type Engine interface {
@@ -28,12 +31,12 @@ type Engine interface {
 // VLLM_ALLOW_RUNTIME_LORA_UPDATING=True: it posts {"lora_name","lora_path"}
 // to /v1/load_lora_adapter and {"lora_name"} to /v1/unload_lora_adapter.
 // Requests then choose the adapter as their model name (see
-// [Residency.Wrap]). The server must see the manager's Dir at the same
-// path.
+// persona.Options.Adapters). The server must see the manager's Dir at the
+// same path.
 type VLLMEngine struct {
-	BaseURL string       // e.g. http://localhost:8000 (a trailing /v1 is accepted)
-	APIKey  Secret       // sent as a bearer token when set
-	Client  *http.Client // nil means a new client with http.DefaultTransport
+	BaseURL string         // e.g. http://localhost:8000 (a trailing /v1 is accepted)
+	APIKey  persona.Secret // sent as a bearer token when set
+	Client  *http.Client   // nil means a new client with http.DefaultTransport
 }
 
 func (v *VLLMEngine) base() string {
@@ -72,14 +75,14 @@ func (v *VLLMEngine) UnloadAdapter(ctx context.Context, name string) error {
 // that model in memory — POST /api/generate with no prompt and
 // keep_alive — and unloading means keep_alive 0. The dir is not used.
 type OllamaEngine struct {
-	BaseURL   string       // "" means DefaultOllamaURL
+	BaseURL   string       // "" means persona.DefaultOllamaURL
 	KeepAlive string       // how long a loaded adapter stays; "" means "30m", "-1" forever
 	Client    *http.Client // nil means a new client with http.DefaultTransport
 }
 
 func (o *OllamaEngine) base() string {
 	if o.BaseURL == "" {
-		return DefaultOllamaURL
+		return persona.DefaultOllamaURL
 	}
 	return strings.TrimSuffix(o.BaseURL, "/")
 }
@@ -111,13 +114,14 @@ func (o *OllamaEngine) UnloadAdapter(ctx context.Context, name string) error {
 }
 
 func isHTTP(err error, status int, substr string) bool {
-	he, ok := err.(*HTTPError)
+	he, ok := err.(*persona.HTTPError)
 	return ok && he.StatusCode == status && strings.Contains(strings.ToLower(he.Body), substr)
 }
 
-// postJSON posts body as JSON and returns an *HTTPError for a status of
-// 400 or more. The response body is read (at most 64 KiB) and dropped.
-func postJSON(ctx context.Context, c *http.Client, url string, key Secret, body any) error {
+// postJSON posts body as JSON and returns a *persona.HTTPError for a
+// status of 400 or more. The response body is read (at most 64 KiB) and
+// dropped; an error keeps its first 4 KiB.
+func postJSON(ctx context.Context, c *http.Client, url string, key persona.Secret, body any) error {
 	if c == nil {
 		c = &http.Client{}
 	}
@@ -140,7 +144,23 @@ func postJSON(ctx context.Context, c *http.Client, url string, key Secret, body 
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= http.StatusBadRequest {
-		return &HTTPError{StatusCode: resp.StatusCode, Method: req.Method, URL: req.URL.Redacted(), Body: excerpt(string(data), maxExcerpt)}
+		return &persona.HTTPError{StatusCode: resp.StatusCode, Method: req.Method, URL: req.URL.Redacted(), Body: excerpt(string(data), maxExcerpt)}
 	}
 	return nil
+}
+
+// maxExcerpt bounds the response body kept in an error.
+const maxExcerpt = 4 << 10
+
+// excerpt cuts s to about n bytes on a rune boundary, saying how much was
+// left out.
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
 }
