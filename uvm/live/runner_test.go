@@ -150,15 +150,17 @@ func TestDryRun(t *testing.T) {
 		{"does not compile", "\treturn undefinedThing, nil", live.ErrCompile, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := uvm.Method{Selector: "candidate", Source: methodSource("candidate", c.body), Policy: live.PolicyInProcess}
+			cand, runErr := r.Compile(ctx, methodSource("candidate", c.body), "candidate")
 			var res any
-			var runErr error
 			err := im.Update(ctx, func(tx *uvm.Tx) error {
+				if runErr != nil {
+					return discard // refused before it could run
+				}
 				o, err := tx.Object(oid)
 				if err != nil {
 					return err
 				}
-				res, runErr = r.DryRun(ctx, tx, o, m)
+				res, runErr = cand.DryRun(ctx, tx, o)
 				if runErr == nil {
 					runErr = tx.CheckCovenant()
 				}
@@ -178,11 +180,16 @@ func TestDryRun(t *testing.T) {
 	require.Equal(t, 0, r.Stats().Compiled, "dry runs compile in a worker, whatever the policy")
 }
 
-func TestCheck(t *testing.T) {
+func TestCompile(t *testing.T) {
 	_, r := newImage(t, live.Options{Workers: 1})
-	require.NoError(t, r.Check(ctx, counterSrc, "bump"))
+	cand, err := r.Compile(ctx, counterSrc, "bump")
+	require.NoError(t, err)
+	require.Equal(t, "bump", cand.Selector())
+	require.Equal(t, counterSrc, cand.Source())
+	require.Contains(t, string(cand.Report().Source), "batos.Enter", "the report holds the instrumented source")
+	require.True(t, cand.Report().Writes)
 
-	err := r.Check(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
+	_, err = r.Compile(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
 	var ce *live.CompileError
 	require.ErrorAs(t, err, &ce)
 	require.ErrorIs(t, err, live.ErrCompile)
@@ -190,13 +197,15 @@ func TestCheck(t *testing.T) {
 	require.Contains(t, ce.Error(), `"bad"`)
 	require.NotContains(t, ce.Error(), "/work/", "no host paths")
 
-	err = r.Check(ctx, counterSrc, "missing")
+	_, err = r.Compile(ctx, counterSrc, "missing")
 	require.ErrorIs(t, err, guardian.ErrRejected)
+	var rej *guardian.Rejection
+	require.ErrorAs(t, err, &rej, "the guardian's own error type")
 
-	err = r.Check(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
+	_, err = r.Compile(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
 	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")
 
-	err = r.Check(ctx, counterSrc, "not a selector")
+	_, err = r.Compile(ctx, counterSrc, "not a selector")
 	require.ErrorIs(t, err, uvm.ErrBadName)
 }
 
@@ -365,8 +374,9 @@ func TestWarmWorkersStay(t *testing.T) {
 	im, r := newImage(t, live.Options{Policy: live.PolicyIsolated, Workers: 2})
 	oid := installNew(t, im, r, uvm.Method{Selector: "bump", Source: counterSrc})
 	for i := range 30 {
-		require.NoError(t, r.Check(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i)))
-		_, err := im.Send(ctx, oid, "bump")
+		_, err := r.Compile(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i))
+		require.NoError(t, err)
+		_, err = im.Send(ctx, oid, "bump")
 		require.NoError(t, err)
 		// Give a background refill time to happen, as a model call would.
 		time.Sleep(5 * time.Millisecond)
