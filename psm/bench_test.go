@@ -10,6 +10,7 @@ import (
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/uvm/live"
 )
 
 // BenchmarkCycle runs full cognitive cycles on a durable on-disk image:
@@ -51,7 +52,7 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 				b.Fatal(err)
 			}
 			defer log.Close()
-			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Policy: policy})
+			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Live: live.Options{Policy: policy}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -50,10 +50,10 @@ func TestCycleFollowsTheMachineInTheImage(t *testing.T) {
 	s := &script{replies: []string{plan, "CODE\nANSWER straight"}}
 	m, _ := testMind(t, s, Options{})
 	recalled := false
-	m.parts.recall = func(ctx context.Context, q []string) ([]string, error) {
+	m.knowledge = fakeKnowledge{recall: func(ctx context.Context, q []string) ([]string, error) {
 		recalled = true
 		return nil, nil
-	}
+	}}
 	setStateSlot(t, m, Decomposing, SlotNext, string(Synthesizing))
 	states := statesOf(m)
 	v, err := m.Send(context.Background(), m.Genesis(), "greet")

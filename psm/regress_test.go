@@ -299,7 +299,7 @@ func TestRegressConcurrentSendsInstallOnce(t *testing.T) {
 	// and fail its senders.
 	m := memMind(t, persona.NewScripted(replies), func(o *psm.Options) {
 		o.MaxAttempts = 1
-		o.Policy = psm.PolicyInProcess // answering 28 senders needs no 28 workers
+		o.Live.Policy = psm.PolicyInProcess // answering 28 senders needs no 28 workers
 	})
 	deep := descendant(t, m, 2000)
 	for i := range rounds {
@@ -389,7 +389,7 @@ func TestRegressUnusualArguments(t *testing.T) {
 	script := persona.NewScripted(replies)
 	m := memMind(t, script, func(o *psm.Options) {
 		o.MaxAttempts = 1
-		o.Policy = psm.PolicyInProcess // the dry run is isolated all the same
+		o.Live.Policy = psm.PolicyInProcess // the dry run is isolated all the same
 	})
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
