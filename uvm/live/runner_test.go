@@ -14,45 +14,42 @@ import (
 	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 )
 
 func TestReopen(t *testing.T) {
 	for _, policy := range policies {
 		t.Run(policy, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "image")
-			var oid uvm.OID
-			func() {
-				r, err := live.New(live.Options{Policy: policy, Workers: 1})
-				require.NoError(t, err)
-				defer r.Close()
-				im, err := uvm.Open(dir, uvm.Options{Runner: r})
-				require.NoError(t, err)
-				defer im.Close()
-				require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
-					o, err := tx.New()
-					if err != nil {
-						return err
-					}
-					oid = o.OID()
-					if err := tx.SetRoot("counter", o); err != nil {
-						return err
-					}
-					_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
-					return err
-				}))
-				v, err := im.Send(ctx, oid, "bump")
-				require.NoError(t, err)
-				require.Equal(t, int64(3), v)
-			}()
-
 			r, err := live.New(live.Options{Policy: policy, Workers: 1})
 			require.NoError(t, err)
-			defer r.Close()
-			require.Equal(t, 0, r.Stats().Compiled)
-			im, err := uvm.Open(dir, uvm.Options{Runner: r})
-			require.NoError(t, err)
-			defer im.Close()
+			t.Cleanup(func() { r.Close() })
+			im := uvmtest.Disk(t, dir, uvm.Options{Runner: r})
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				if err := tx.SetRoot("counter", o); err != nil {
+					return err
+				}
+				_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
+				return err
+			}))
 			v, err := im.Send(ctx, oid, "bump")
+			require.NoError(t, err)
+			require.Equal(t, int64(3), v)
+
+			// A restarted host: a new runner, which has compiled nothing.
+			r2, err := live.New(live.Options{Policy: policy, Workers: 1})
+			require.NoError(t, err)
+			t.Cleanup(func() { r2.Close() })
+			require.Equal(t, 0, r2.Stats().Compiled)
+			im = uvmtest.Reopen(t, im, dir, uvm.Options{Runner: r2})
+			require.NoError(t, r.Close())
+			v, err = im.Send(ctx, oid, "bump")
 			require.NoError(t, err, "the method compiles from its stored source on first send")
 			require.Equal(t, int64(6), v)
 		})
