@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,6 +205,66 @@ func TestCompile(t *testing.T) {
 
 	_, err = r.Compile(ctx, counterSrc, "not a selector")
 	require.ErrorIs(t, err, uvm.ErrBadName)
+}
+
+// One audit per candidate: its dry run, its install and the sends of the
+// installed method find the audit the Runner keeps, by selector and source.
+func TestCandidateIsAuditedOnce(t *testing.T) {
+	var audits atomic.Int64
+	opts := live.Options{Workers: 1}
+	opts.Audit = func(src, selector string) (*guardian.Report, error) {
+		audits.Add(1)
+		return guardian.Audit([]byte(src), selector, guardian.Options{})
+	}
+	im, r := newImage(t, opts)
+	cand, err := r.Compile(ctx, counterSrc, "bump")
+	require.NoError(t, err)
+	discard := errors.New("discard")
+	require.ErrorIs(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		v, err := cand.DryRun(ctx, tx, o)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), v)
+		return discard
+	}), discard)
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		m, err := cand.Install(ctx, tx, o, uvm.Method{Selector: "ignored", Source: "ignored", Persona: "BRICK"})
+		require.NoError(t, err)
+		require.Equal(t, "bump", m.Selector, "the candidate's selector, not meta's")
+		require.Equal(t, counterSrc, m.Source)
+		require.Equal(t, "BRICK", m.Persona)
+		require.Equal(t, 1, m.Version)
+		return nil
+	}))
+	for range 2 {
+		_, err := im.Send(ctx, oid, "bump")
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(1), audits.Load(), "audits")
+
+	require.NoError(t, r.Close())
+	_, err = r.Compile(ctx, counterSrc, "bump")
+	require.ErrorIs(t, err, live.ErrClosed)
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		_, err = cand.Install(ctx, tx, o, uvm.Method{})
+		require.ErrorIs(t, err, live.ErrClosed)
+		_, err = cand.DryRun(ctx, tx, o)
+		require.ErrorIs(t, err, live.ErrClosed)
+		return nil
+	}))
 }
 
 func TestGenerations(t *testing.T) {
