@@ -39,13 +39,13 @@ const ImageVersion = 2
 // default.
 //
 // Personas, Memory and Live are the options of the packages persona,
-// memory and uvm/live, and the rule for them is one: every field means
-// what its package documents, and none is ignored or overridden. Open
-// hands Personas to persona.NewRouter and Live to live.New as they are,
-// and Memory to memory.Open, except Memory.Codex, which the awakening
-// ingests itself (see Memory). Two fields of Options are shorthands that
-// fill what those options leave zero, and never replace what they set:
-// Model (Personas.Models[""]) and Logger (their nil Loggers).
+// memory and uvm/live, under one rule: every field means what its package
+// documents, and none is ignored or overridden. Open passes them to
+// persona.NewRouter, memory.Open and live.New; the codex (Memory.Codex) is
+// ingested by the awakening, in the awakening's transaction, rather than
+// by memory.Open in transactions of its own. Two fields of Options are
+// shorthands that fill only what those options leave zero: Model
+// (Personas.Models[""]) and Logger (their Loggers).
 type Options struct {
 	// InMemory keeps the image in memory (tests); the directory must be "".
 	InMemory bool
