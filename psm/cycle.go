@@ -51,7 +51,9 @@ type cycleWork struct {
 	trying    candidate // the candidate under dry run, reached by recursive sends
 	validated string    // the source that last passed VALIDATING
 	passed    candidate // its candidate
-	method    uvm.Method
+	// method is set at COMPLETE: the metadata the candidate installs
+	// with, and for a top-level cycle then the installed method.
+	method uvm.Method
 
 	// pending are nested cycles validated under this one (and theirs):
 	// their methods install with this cycle's, or not at all.
