@@ -10,6 +10,8 @@ import (
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/uvm/live"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkCycle runs full cognitive cycles on a durable on-disk image:
@@ -47,30 +49,21 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 			}
 			dir := b.TempDir()
 			log, err := os.Create(filepath.Join(b.TempDir(), "audit.jsonl"))
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			defer log.Close()
-			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Policy: policy})
-			if err != nil {
-				b.Fatal(err)
-			}
+			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Live: live.Options{Policy: policy}})
+			require.NoError(b, err)
 			defer m.Close()
 			// One cycle outside the timer warms the worker pool and the interpreter.
-			if _, err := m.Send(ctx, m.Genesis(), "answer_0"); err != nil {
-				b.Fatal(err)
-			}
+			_, err = m.Send(ctx, m.Genesis(), "answer_0")
+			require.NoError(b, err)
 			times := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 1; i <= b.N; i++ {
 				start := time.Now()
 				v, err := m.Send(ctx, m.Genesis(), fmt.Sprintf("answer_%d", i))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if v != fmt.Sprintf("answer %d", i) {
-					b.Fatalf("got %v, want answer %d", v, i)
-				}
+				require.NoError(b, err)
+				require.Equal(b, fmt.Sprintf("answer %d", i), v)
 				times = append(times, time.Since(start))
 			}
 			b.StopTimer()

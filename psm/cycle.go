@@ -5,55 +5,82 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
 )
 
-// parts are the collaborators a cycle needs. Open wires them to the real
-// guardian, live runtime, memory and personas; each is a function so the
-// cycle reads as the state matrix it implements.
-type parts struct {
-	// ask sends a prompt to a persona's model and returns its reply.
-	ask func(ctx context.Context, persona, prompt string) (string, error)
-	// parsePlan reads 1–3 search queries from a reply.
-	parsePlan func(reply string) ([]string, error)
-	// extractCode reads Go source from a reply.
-	extractCode func(reply string) (string, error)
-	// audit checks source against the contract; the error text is fed back
-	// to the model.
-	audit func(src, selector string) error
-	// compile compiles audited source without running it.
-	compile func(ctx context.Context, src, selector string) error
-	// dryRun runs a candidate on o inside tx (which the caller discards).
-	dryRun func(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error)
-	// recall searches memory for each query and returns context snippets.
-	recall func(ctx context.Context, queries []string) ([]string, error)
-	// search answers the knowledge catalog's search primitive.
-	search func(ctx context.Context, query string, k int) ([]any, error)
-	// skills finds installed methods similar to the mission.
-	skills func(ctx context.Context, query string) ([]string, error)
-	// learn records an installed method in memory and the skill index,
-	// inside the install transaction.
-	learn func(ctx context.Context, tx *uvm.Tx, target uvm.OID, m uvm.Method) error
-	// personaOf names the persona that governs an object.
-	personaOf func(tx *uvm.Tx, o *uvm.Object) (string, error)
-	// intentOf finds a facet's intent for a selector, if the object has one.
-	intentOf func(tx *uvm.Tx, o *uvm.Object, selector string) (string, bool, error)
+// cycle is one running cycle. Its fields differ in who may touch them:
+//
+//   - id to im are set when the cycle starts and never change.
+//   - rec, the durable account, is guarded by mu and written only through
+//     update (event and record use it). It leaves the cycle marshalled
+//     (save, saveStart) and as published events.
+//   - work is the cycle's own state: only the goroutine that runs the
+//     cycle touches it, without a lock. That goroutine also runs the
+//     cycle's dry runs and so the nested cycles they start (a dry run's
+//     sends are served on the goroutine that runs it), which is how a
+//     nested cycle reads and changes its outer cycle's work.
+type cycle struct {
+	id      string
+	key     flightKey
+	mission Mission
+	persona string // who writes the method
+	depth   int
+	parent  *cycle // the cycle whose dry run started this one
+	bus     *bus
+	im      *uvm.Image
+
+	mu  sync.Mutex
+	rec Record
+
+	work cycleWork
 }
 
-var cycleCounter atomic.Uint64
+// cycleWork is what a cycle's states share, on the cycle's goroutine.
+type cycleWork struct {
+	attempt  int // the synthesis attempt, from 1
+	queries  []string
+	snippets []string // what memory said
+	skills   []string // similar installed methods
+	source   string   // the latest source the persona wrote
+	feedback string   // why the last attempt was rejected
 
-func newCycleID() string {
-	return fmt.Sprintf("c%x-%d", time.Now().UnixNano(), cycleCounter.Add(1))
+	trying    candidate // the candidate under dry run, reached by recursive sends
+	validated string    // the source that last passed VALIDATING
+	passed    candidate // its candidate
+	// method is set at COMPLETE: the metadata the candidate installs
+	// with, and for a top-level cycle then the installed method.
+	method uvm.Method
+
+	// pending are nested cycles validated under this one (and theirs):
+	// their methods install with this cycle's, or not at all.
+	pending  []*cycle
+	usedIn   int // the attempt of the cycle holding it as pending that last used it
+	children int // nested cycles its dry runs started
+
+	started      chan error // the start record's save, when in flight
+	startErr     error
+	startAwaited bool
+
+	failedIn State
+	failErr  error
+}
+
+// newCycleID names a cycle uniquely within the image: the time, and the
+// Mind's own count.
+func (m *Mind) newCycleID() string {
+	return fmt.Sprintf("c%x-%d", time.Now().UnixNano(), m.cycleIDs.Add(1))
 }
 
 // errDryRun discards the dry run's transaction.
 var errDryRun = errors.New("psm: dry run (discarded)")
 
-type cycleCtxKey struct{}
+// cycleKey carries the innermost running cycle in the context of its
+// work, so that a send its dry run makes knows it is nested.
+type cycleKey struct{}
 
 // failedCycleKey marks (uvm.Tx.SetValue) a transaction attempt in which a
 // top-level cycle failed.
@@ -61,7 +88,7 @@ type failedCycleKey struct{}
 
 // cycleOf returns the innermost cycle a call runs in, or nil.
 func cycleOf(ctx context.Context) *cycle {
-	c, _ := ctx.Value(cycleCtxKey{}).(*cycle)
+	c, _ := ctx.Value(cycleKey{}).(*cycle)
 	return c
 }
 
@@ -75,76 +102,70 @@ func (c *cycle) find(key flightKey) *cycle {
 	return nil
 }
 
-// pendingFor returns a method validated by a nested cycle of c or of one
-// of its ancestors, not yet installed.
-func (c *cycle) pendingFor(key flightKey) (uvm.Method, bool) {
+// pendingFor returns the candidate validated by a nested cycle of c or of
+// one of its ancestors for key, not yet installed.
+func (c *cycle) pendingFor(key flightKey) (candidate, bool) {
 	for ; c != nil; c = c.parent {
-		for _, p := range c.pending {
+		for _, p := range c.work.pending {
 			if p.key == key {
-				p.usedIn = c.attempt
-				return p.method, true
+				p.work.usedIn = c.work.attempt
+				return p.work.passed, true
 			}
 		}
 	}
-	return uvm.Method{}, false
+	return nil, false
 }
 
 // prune keeps the pending cycles that c's accepted attempt used and
 // returns the others, validated for attempts that were rejected.
 func (c *cycle) prune() (unused []*cycle) {
-	kept := c.pending[:0]
-	for _, p := range c.pending {
-		if p.usedIn == c.attempt {
+	kept := c.work.pending[:0]
+	for _, p := range c.work.pending {
+		if p.work.usedIn == c.work.attempt {
 			kept = append(kept, p)
 		} else {
 			unused = append(unused, p)
 		}
 	}
-	c.pending = kept
+	c.work.pending = kept
 	return unused
 }
 
-func (c *cycle) setCandidate(m *uvm.Method) {
-	c.mu.Lock()
-	c.candidate = m
-	c.mu.Unlock()
+// hook is the image's DoesNotUnderstand hook (uvm.Options): the
+// interface uvm declares, over the Mind's unexported notUnderstood.
+type hook struct{ m *Mind }
+
+// DoesNotUnderstand implements uvm.DoesNotUnderstand.
+func (h hook) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, error) {
+	return h.m.notUnderstood(ctx, msg)
 }
 
-func (c *cycle) candidateMethod() (uvm.Method, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.candidate == nil {
-		return uvm.Method{}, false
-	}
-	return *c.candidate, true
-}
-
-// DoesNotUnderstand implements uvm.DoesNotUnderstand: a message nothing
-// answers becomes a cognitive cycle. A top-level cycle installs the method
-// in a transaction of its own and restarts the sender's transaction
-// (uvm.Tx.Restart), which then finds the method by lookup: the message is
-// resent on a snapshot that has it. A cycle started inside another's dry
-// run installs nothing yet: its method joins the outer cycle's, and
-// answers in the dry run's transaction.
-func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, error) {
+// notUnderstood turns a message nothing answers into a cognitive cycle.
+// A top-level cycle installs the method in a transaction of its own and
+// restarts the sender's transaction (uvm.Tx.Restart), which then finds the
+// method by lookup: the message is resent on a snapshot that has it. A
+// cycle started inside another's dry run installs nothing yet: its
+// candidate joins the outer cycle's, and answers in the dry run's
+// transaction.
+func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error) {
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	outer := cycleOf(ctx)
 	if outer != nil {
 		if c := outer.find(key); c != nil {
 			// A recursive send during a dry run reaches the candidate itself.
-			if cand, ok := c.candidateMethod(); ok {
-				return msg.Tx.Run(ctx, msg.Receiver, cand, msg.Args...)
+			if cand := c.work.trying; cand != nil {
+				return cand.DryRun(ctx, msg.Tx, msg.Receiver, msg.Args...)
 			}
 			return nil, fmt.Errorf("%w: %s is needed before its source exists", ErrRecursiveCycle, key)
 		}
-		if meth, ok := outer.pendingFor(key); ok {
-			return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+		if cand, ok := outer.pendingFor(key); ok {
+			return cand.DryRun(ctx, msg.Tx, msg.Receiver, msg.Args...)
 		}
-		if depth := outer.rec.Depth + 1; depth > m.opts.MaxNesting {
+		if depth := outer.depth + 1; depth > m.opts.MaxNesting {
 			return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, depth, m.opts.MaxNesting)
 		}
-		if outer.children >= m.opts.MaxNestedCycles {
-			return nil, fmt.Errorf("%w: %s: cycle %s has already started %d nested cycles (limit %d)", ErrNestingLimit, key, outer.rec.ID, outer.children, m.opts.MaxNestedCycles)
+		if outer.work.children >= m.opts.MaxNestedCycles {
+			return nil, fmt.Errorf("%w: %s: cycle %s has already started %d nested cycles (limit %d)", ErrNestingLimit, key, outer.id, outer.work.children, m.opts.MaxNestedCycles)
 		}
 	} else if msg.Tx.Restarting() {
 		// This attempt is already doomed: a cycle it started has installed
@@ -177,12 +198,12 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 	}
 
 	mission := Mission{Selector: msg.Selector, Args: msg.Args, Target: msg.Receiver.OID()}
-	if intent, ok, err := m.parts.intentOf(msg.Tx, msg.Receiver, msg.Selector); err != nil {
+	if intent, ok, err := m.personas.FacetIntent(msg.Tx, msg.Receiver, msg.Selector); err != nil {
 		return nil, err
 	} else if ok {
 		mission.Intent = intent
 	}
-	persona, err := m.parts.personaOf(msg.Tx, msg.Receiver)
+	persona, err := m.personas.Of(msg.Tx, msg.Receiver)
 	if err != nil {
 		return nil, err
 	}
@@ -198,13 +219,13 @@ func (m *Mind) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, er
 		// time (a dry run is one goroutine), and a nested send never waits
 		// on another goroutine's cycle: two cycles needing each other
 		// would wait for ever.
-		outer.children++
-		meth, err := m.runCycle(cctx, mission, persona, outer, key)
+		outer.work.children++
+		c, err := m.runCycle(cctx, mission, persona, outer, key)
 		resume()
 		if err != nil {
 			return nil, err
 		}
-		return msg.Tx.Run(ctx, msg.Receiver, meth, msg.Args...)
+		return c.work.passed.DryRun(ctx, msg.Tx, msg.Receiver, msg.Args...)
 	}
 	defer resume()
 
@@ -274,7 +295,10 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		method, err = meth, nil
 		return
 	}
-	method, err = m.runCycle(ctx, mission, persona, nil, key)
+	var c *cycle
+	if c, err = m.runCycle(ctx, mission, persona, nil, key); err == nil {
+		method = c.work.method
+	}
 }
 
 // committedMethod looks the selector up in the latest committed state.
@@ -299,21 +323,20 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 	return meth, ok, err
 }
 
-// runCycle walks the image's state machine for one mission. A top-level
-// cycle returns its installed method; a nested one (outer != nil) returns
-// its validated method, which installs with the outer cycle's.
-func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (uvm.Method, error) {
-	c := &cycle{bus: m.bus, im: m.im, key: key, parent: outer, rec: Record{
-		ID:      newCycleID(),
-		Mission: mission,
-		Persona: persona,
-		Started: time.Now().UTC(),
-		Events:  []Event{},
-	}}
+// runCycle walks the image's state machine for one mission and returns
+// the cycle. A top-level cycle has installed its method (work.method); a
+// nested one (outer != nil) has validated its candidate (work.passed),
+// which installs with the outer cycle's.
+func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (*cycle, error) {
+	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, parent: outer, bus: m.bus, im: m.im}
 	if outer != nil {
-		c.rec.Parent, c.rec.Depth = outer.rec.ID, outer.rec.Depth+1
+		c.depth = outer.depth + 1
 	}
-	ctx = context.WithValue(ctx, cycleCtxKey{}, c)
+	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
+	if outer != nil {
+		c.rec.Parent = outer.id
+	}
+	ctx = context.WithValue(ctx, cycleKey{}, c)
 	if m.opts.CycleTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.opts.CycleTimeout)
@@ -329,15 +352,15 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	if err == nil {
 		state, err = m.runMachine(ctx, mach, c)
 	}
-	if err == nil && (c.method.Source == "" || (outer == nil && c.method.Version == 0)) {
+	if err == nil && (c.work.method.Source == "" || (outer == nil && c.work.method.Version == 0)) {
 		// A machine changed in the image can pass its checks and still
 		// come back to IDLE without having written anything.
-		state, err = c.rec.State, fmt.Errorf("%w: the cycle ended without a validated, installed method", ErrStateMachine)
+		state, err = c.state(), fmt.Errorf("%w: the cycle ended without a validated, installed method", ErrStateMachine)
 	}
 	if err != nil {
-		return uvm.Method{}, m.fail(ctx, c, mach, state, err)
+		return nil, m.fail(ctx, c, mach, state, err)
 	}
-	return c.method, nil
+	return c, nil
 }
 
 // runMachine runs the machine; a panic in a behaviour (or in a
@@ -346,9 +369,7 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 func (m *Mind) runMachine(ctx context.Context, mach machine, c *cycle) (state State, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.mu.Lock()
-			state = c.rec.State
-			c.mu.Unlock()
+			state = c.state()
 			err = fmt.Errorf("panic in %s: %v", state, r)
 		}
 	}()
@@ -360,26 +381,22 @@ func (m *Mind) fail(ctx context.Context, c *cycle, mach machine, state State, er
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
-	c.failedIn, c.failErr = state, err
+	c.work.failedIn, c.work.failErr = state, err
 	if def, ok := mach[Failed]; ok {
 		if _, ferr := def.behaviour(m, ctx, c, Failed); ferr != nil {
-			c.failErr = errors.Join(c.failErr, ferr)
+			c.work.failErr = errors.Join(c.work.failErr, ferr)
 		}
 	} else if _, ferr := m.failed(ctx, c, Failed); ferr != nil { // the machine itself could not be read
-		c.failErr = errors.Join(c.failErr, ferr)
+		c.work.failErr = errors.Join(c.work.failErr, ferr)
 	}
-	c.mu.Lock()
-	attempts := c.rec.Attempts
-	c.mu.Unlock()
-	return &CycleError{CycleID: c.rec.ID, State: state, Selector: c.rec.Mission.Selector, Attempts: attempts, Err: c.failErr}
+	return &CycleError{CycleID: c.id, State: state, Selector: c.mission.Selector, Attempts: c.work.attempt, Err: c.work.failErr}
 }
 
 // accept (IDLE) records the mission brief durably before any work.
 func (m *Mind) accept(ctx context.Context, c *cycle, s State) (step, error) {
-	mission := c.rec.Mission
-	text := fmt.Sprintf("mission: %q for object %d", mission.Selector, mission.Target)
+	text := fmt.Sprintf("mission: %q for object %d", c.mission.Selector, c.mission.Target)
 	if c.parent != nil {
-		text += fmt.Sprintf(" (nested in cycle %s)", c.parent.rec.ID)
+		text += fmt.Sprintf(" (nested in cycle %s)", c.parent.id)
 	}
 	c.enter(ctx, s, text)
 	c.saveStart(ctx)
@@ -390,141 +407,135 @@ func (m *Mind) accept(ctx context.Context, c *cycle, s State) (step, error) {
 // request, then a fallback derived from the mission.
 func (m *Mind) decompose(ctx context.Context, c *cycle, s State) (step, error) {
 	c.enter(ctx, s, "")
-	mission := c.rec.Mission
-	prompt := planPrompt(mission)
+	prompt := planPrompt(c.mission)
 	for try := 1; try <= 2; try++ {
 		reply, err := m.ask(ctx, c, s, "BRICK", try, prompt)
 		if err != nil {
 			return 0, err
 		}
-		queries, perr := m.parts.parsePlan(reply)
+		queries, perr := m.personas.Plan(reply)
 		if perr == nil && len(queries) > 0 {
-			c.mu.Lock()
-			c.rec.Queries = queries
-			c.mu.Unlock()
+			c.work.queries = queries
+			c.update(func(r *Record) { r.Queries = queries })
 			return stepNext, nil
 		}
 		c.event(ctx, Event{Kind: EventVerdict, Attempt: try, Error: fmt.Sprintf("unusable plan: %v", perr)})
-		prompt = repairPrompt(mission, reply, perr)
+		prompt = repairPrompt(c.mission, reply, perr)
 	}
-	c.mu.Lock()
-	c.rec.Queries, c.rec.Fallback = fallbackQueries(mission), true
-	c.mu.Unlock()
+	queries := fallbackQueries(c.mission)
+	c.work.queries = queries
+	c.update(func(r *Record) { r.Queries, r.Fallback = queries, true })
 	c.event(ctx, Event{Kind: EventNote, Text: "plan fallback: queries derived from the selector and intent"})
 	return stepNext, nil
 }
 
 // delegate (DELEGATING) searches memory and the skill index.
 func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
-	c.mu.Lock()
-	queries := c.rec.Queries
-	c.mu.Unlock()
-	c.enter(ctx, s, strings.Join(queries, " | "))
+	w := &c.work
+	c.enter(ctx, s, strings.Join(w.queries, " | "))
 	var err error
-	if c.snippets, err = m.parts.recall(ctx, queries); err != nil {
+	if w.snippets, err = m.knowledge.Recall(ctx, w.queries); err != nil {
 		return 0, fmt.Errorf("memory search: %w", err)
 	}
-	mission := c.rec.Mission
-	if c.skills, err = m.parts.skills(ctx, mission.Selector+" "+mission.Intent); err != nil {
+	if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
 		return 0, fmt.Errorf("skill search: %w", err)
 	}
-	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(c.snippets), len(c.skills))})
+	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(w.snippets), len(w.skills))})
 	return stepNext, nil
 }
 
 // synthesize (SYNTHESIZING) asks the target's persona for the method. A
 // reply without code is asked again while attempts remain.
 func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) {
-	c.attempt++
-	c.mu.Lock()
-	c.rec.Attempts = c.attempt
-	c.mu.Unlock()
-	c.enter(ctx, s, fmt.Sprintf("attempt %d of %d", c.attempt, m.opts.MaxAttempts))
-	prompt := synthesisPrompt(c.rec.Mission, c.rec.Persona, c.snippets, c.skills, c.source, c.feedback)
-	reply, err := m.ask(ctx, c, s, c.rec.Persona, c.attempt, prompt)
+	w := &c.work
+	w.attempt++
+	attempt := w.attempt
+	c.update(func(r *Record) { r.Attempts = attempt })
+	c.enter(ctx, s, fmt.Sprintf("attempt %d of %d", w.attempt, m.opts.MaxAttempts))
+	prompt := synthesisPrompt(c.mission, c.persona, w.snippets, w.skills, w.source, w.feedback)
+	reply, err := m.ask(ctx, c, s, c.persona, w.attempt, prompt)
 	if err != nil {
 		return 0, err
 	}
-	src, err := m.parts.extractCode(reply)
+	src, err := m.personas.Code(reply)
 	if err != nil {
-		c.event(ctx, Event{Kind: EventVerdict, Attempt: c.attempt, Error: err.Error()})
-		if c.attempt >= m.opts.MaxAttempts {
-			return 0, fmt.Errorf("no usable source after %d attempts; last reply: %w", c.attempt, err)
+		c.event(ctx, Event{Kind: EventVerdict, Attempt: w.attempt, Error: err.Error()})
+		if w.attempt >= m.opts.MaxAttempts {
+			return 0, fmt.Errorf("no usable source after %d attempts; last reply: %w", w.attempt, err)
 		}
-		c.feedback = err.Error()
+		w.feedback = err.Error()
 		return stepRetry, nil
 	}
-	c.source, c.validated = src, ""
-	c.mu.Lock()
-	c.rec.Source = src
-	c.mu.Unlock()
+	w.source, w.validated, w.passed = src, "", nil
+	c.update(func(r *Record) { r.Source = src })
 	return stepNext, nil
 }
 
 // validateState (VALIDATING) audits, compiles and dry-runs the source;
 // a failure goes back to synthesis with its text while attempts remain.
 func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, error) {
-	c.enter(ctx, s, fmt.Sprintf("attempt %d", c.attempt))
-	err := m.validate(ctx, c, c.source, c.attempt)
+	w := &c.work
+	c.enter(ctx, s, fmt.Sprintf("attempt %d", w.attempt))
+	cand, err := m.validate(ctx, c, w.source, w.attempt)
 	if err == nil {
-		c.validated = c.source
+		w.validated, w.passed = w.source, cand
 		return stepNext, nil
 	}
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	if c.attempt >= m.opts.MaxAttempts {
-		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", c.attempt, err)
+	if w.attempt >= m.opts.MaxAttempts {
+		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", w.attempt, err)
 	}
-	c.feedback = err.Error()
+	w.feedback = err.Error()
 	return stepRetry, nil
 }
 
 // complete (COMPLETE) installs the method with those of the nested cycles
 // validated under it, learns them and records them, in one durable
-// transaction. A nested cycle installs nothing: it hands its method (and
-// its own nested ones) to the cycle whose dry run started it.
+// transaction. A nested cycle installs nothing: it hands its candidate
+// (and its own nested ones) to the cycle whose dry run started it.
 func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
+	w := &c.work
 	c.enter(ctx, s, "")
-	if c.source == "" || c.source != c.validated {
+	if w.source == "" || w.source != w.validated || w.passed == nil {
 		// Whatever the machine in the image says, only validated source is
 		// installed.
 		return 0, fmt.Errorf("%w: %s reached %s with source that did not pass validation", ErrStateMachine, c.key, s)
 	}
-	mission := c.rec.Mission
-	c.method = uvm.Method{
-		Selector: mission.Selector,
-		Source:   c.source,
-		Persona:  c.rec.Persona,
-		CycleID:  c.rec.ID,
-		Intent:   mission.Intent,
+	w.method = uvm.Method{
+		Selector: c.mission.Selector,
+		Source:   w.source,
+		Persona:  c.persona,
+		CycleID:  c.id,
+		Intent:   c.mission.Intent,
 	}
 	if unused := c.prune(); len(unused) > 0 {
-		if err := m.discard(ctx, unused, fmt.Sprintf("discarded: validated for an attempt of cycle %s that was rejected; attempt %d, which passed, did not use it", c.rec.ID, c.attempt)); err != nil {
+		if err := m.discard(ctx, unused, fmt.Sprintf("discarded: validated for an attempt of cycle %s that was rejected; attempt %d, which passed, did not use it", c.id, w.attempt)); err != nil {
 			// Their methods are not installed either way; only their
 			// records could not say so. Not a reason to fail this cycle.
-			m.opts.Logger.Error("psm: recording discarded nested cycles", "cycle", c.rec.ID, "error", err)
+			m.opts.Logger.Error("psm: recording discarded nested cycles", "cycle", c.id, "error", err)
 		}
 	}
 	if p := c.parent; p != nil {
-		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("validated; installs when cycle %s completes", p.rec.ID)})
+		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("validated; installs when cycle %s completes", p.id)})
 		if err := c.save(ctx); err != nil {
 			return 0, fmt.Errorf("record: %w", err)
 		}
-		c.usedIn = p.attempt
-		p.pending = append(append(p.pending, c.pending...), c)
-		c.pending = nil
+		w.usedIn = p.work.attempt
+		p.work.pending = append(append(p.work.pending, w.pending...), c)
+		w.pending = nil
 		return stepNext, nil
 	}
 	if err := c.awaitStart(); err != nil {
 		return 0, fmt.Errorf("record: %w", err)
 	}
-	all := append(c.pending, c)
+	all := append(w.pending, c)
 	ended := time.Now().UTC()
 	outcomes := make([]Event, len(all))
 	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		for i, x := range all {
-			target, err := tx.Object(x.rec.Mission.Target)
+			target, err := tx.Object(x.mission.Target)
 			if err != nil {
 				return fmt.Errorf("target of %s: %w", x.key, err)
 			}
@@ -537,25 +548,24 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 				// methods may have been validated with it: keep that one.
 				installed, text = existing, "%s v%d on object %d was installed by another cycle meanwhile; not installed again"
 			} else {
-				if installed, err = tx.InstallMethod(target, x.method); err != nil {
+				if installed, err = x.work.passed.Install(ctx, tx, target, x.work.method); err != nil {
 					return fmt.Errorf("%s: %w", x.key, err)
 				}
-				if err := m.parts.learn(ctx, tx, x.rec.Mission.Target, installed); err != nil {
+				if err := m.knowledge.Learn(ctx, tx, x.mission.Target, installed); err != nil {
 					return fmt.Errorf("learn %s: %w", x.key, err)
 				}
 			}
-			x.method = installed
-			x.mu.Lock()
-			x.rec.Version, x.rec.Outcome, x.rec.Ended = installed.Version, Complete, ended
-			events := len(x.rec.Events)
-			x.mu.Unlock()
+			x.work.method = installed
+			var events int
+			x.update(func(r *Record) {
+				r.Version, r.Outcome, r.Ended = installed.Version, Complete, ended
+				events = len(r.Events)
+			})
 			// The outcome goes into the record saved with the install, and
 			// to subscribers once it has committed.
-			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf(text, installed.Selector, installed.Version, x.rec.Mission.Target)})
+			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf(text, installed.Selector, installed.Version, x.mission.Target)})
 			err = x.saveIn(tx)
-			x.mu.Lock()
-			x.rec.Events = x.rec.Events[:events] // recorded again if this attempt commits
-			x.mu.Unlock()
+			x.update(func(r *Record) { r.Events = r.Events[:events] }) // recorded again if this attempt commits
 			if err != nil {
 				return err
 			}
@@ -564,16 +574,12 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	})
 	if err != nil {
 		for _, x := range all {
-			x.mu.Lock()
-			x.rec.Version, x.rec.Outcome, x.rec.Ended = 0, "", time.Time{}
-			x.mu.Unlock()
+			x.update(func(r *Record) { r.Version, r.Outcome, r.Ended = 0, "", time.Time{} })
 		}
 		return 0, fmt.Errorf("install: %w", err)
 	}
 	for i, x := range all {
-		x.mu.Lock()
-		x.rec.Events = append(x.rec.Events, outcomes[i])
-		x.mu.Unlock()
+		x.update(func(r *Record) { r.Events = append(r.Events, outcomes[i]) })
 		m.bus.publish(ctx, outcomes[i])
 	}
 	return stepNext, nil
@@ -585,13 +591,13 @@ func (m *Mind) discard(ctx context.Context, xs []*cycle, why string) error {
 	ctx = context.WithoutCancel(ctx)
 	var errs []error
 	for _, x := range xs {
-		x.mu.Lock()
-		x.rec.FailedIn, x.rec.Outcome, x.rec.Error, x.rec.Ended = Complete, Failed, why, time.Now().UTC()
-		x.mu.Unlock()
+		x.update(func(r *Record) {
+			r.FailedIn, r.Outcome, r.Error, r.Ended = Complete, Failed, why, time.Now().UTC()
+		})
 		x.event(ctx, Event{State: Failed, Kind: EventState, Text: "failed in " + string(Complete), Error: why})
 		x.event(ctx, Event{State: Failed, Kind: EventOutcome, Error: why})
 		if err := x.save(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("psm: saving the record of cycle %s: %w", x.rec.ID, err))
+			errs = append(errs, fmt.Errorf("psm: saving the record of cycle %s: %w", x.id, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -600,19 +606,17 @@ func (m *Mind) discard(ctx context.Context, xs []*cycle, why string) error {
 // failed (FAILED) records where and why the cycle failed, durably, and
 // discards the nested cycles that were waiting to install with it.
 func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
+	w := &c.work
 	ctx = context.WithoutCancel(ctx)
-	derr := m.discard(ctx, c.pending, fmt.Sprintf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.rec.ID, c.failedIn))
-	c.pending = nil
-	c.mu.Lock()
-	c.rec.FailedIn = c.failedIn
-	c.rec.Outcome = Failed
-	c.rec.Error = c.failErr.Error()
-	c.rec.Ended = time.Now().UTC()
-	c.mu.Unlock()
-	c.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(c.failedIn), Error: c.failErr.Error()})
-	c.event(ctx, Event{State: s, Kind: EventOutcome, Error: c.failErr.Error()})
+	derr := m.discard(ctx, w.pending, fmt.Sprintf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.id, w.failedIn))
+	w.pending = nil
+	c.update(func(r *Record) {
+		r.FailedIn, r.Outcome, r.Error, r.Ended = w.failedIn, Failed, w.failErr.Error(), time.Now().UTC()
+	})
+	c.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(w.failedIn), Error: w.failErr.Error()})
+	c.event(ctx, Event{State: s, Kind: EventOutcome, Error: w.failErr.Error()})
 	if err := c.save(ctx); err != nil {
-		return stepNext, errors.Join(derr, fmt.Errorf("psm: saving the record of cycle %s: %w", c.rec.ID, err))
+		return stepNext, errors.Join(derr, fmt.Errorf("psm: saving the record of cycle %s: %w", c.id, err))
 	}
 	return stepNext, derr
 }
@@ -620,7 +624,7 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 // ask sends a prompt to a persona and records both sides.
 func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, attempt int, prompt string) (string, error) {
 	c.event(ctx, Event{State: state, Kind: EventPrompt, Persona: persona, Attempt: attempt, Text: prompt})
-	reply, err := m.parts.ask(ctx, persona, prompt)
+	reply, err := m.personas.Ask(ctx, persona, prompt)
 	if err != nil {
 		c.event(ctx, Event{State: state, Kind: EventReply, Persona: persona, Attempt: attempt, Error: err.Error()})
 		return "", fmt.Errorf("model of %s: %w", persona, err)
@@ -629,11 +633,12 @@ func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, a
 	return reply, nil
 }
 
-// validate audits, compiles and dry-runs a candidate. The dry run installs
-// the candidate on the target inside a transaction that is always
-// discarded, sends the mission's message, and checks the covenant.
-func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) error {
-	mission := c.rec.Mission
+// validate audits and compiles a candidate (one Compile: the guardian's
+// audit, then the runtime's checks and the compile), and dry-runs it: it
+// runs on the target inside a transaction that is always discarded, with
+// the mission's arguments, and the covenant is checked as a commit would.
+// It returns the candidate that passed.
+func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) (candidate, error) {
 	verdict := func(stage string, err error) error {
 		if err != nil {
 			c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage, Error: err.Error()})
@@ -642,36 +647,38 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage + ": ok"})
 		return nil
 	}
-	if err := verdict("guardian audit", m.parts.audit(src, mission.Selector)); err != nil {
-		return err
+	cand, err := m.compiler.Compile(ctx, src, c.mission.Selector)
+	var ce *live.CompileError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, verdict("guardian audit", err)
 	}
-	if err := verdict("compile", m.parts.compile(ctx, src, mission.Selector)); err != nil {
-		return err
+	verdict("guardian audit", nil)
+	if err := verdict("compile", err); err != nil {
+		return nil, err
 	}
 	var answer any
 	var runErr error
-	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
-		target, err := tx.Object(mission.Target)
+	err = m.im.Update(ctx, func(tx *uvm.Tx) error {
+		target, err := tx.Object(c.mission.Target)
 		if err != nil {
 			return err
 		}
-		candidate := uvm.Method{Selector: mission.Selector, Source: src, Persona: c.rec.Persona, CycleID: c.rec.ID, Policy: PolicyIsolated}
-		c.setCandidate(&candidate)
-		defer c.setCandidate(nil)
-		answer, runErr = m.parts.dryRun(ctx, tx, target, candidate, mission.Args...)
+		c.work.trying = cand
+		defer func() { c.work.trying = nil }()
+		answer, runErr = cand.DryRun(ctx, tx, target, c.mission.Args...)
 		if runErr == nil {
 			runErr = tx.CheckCovenant()
 		}
 		return errDryRun
 	})
 	if !errors.Is(err, errDryRun) {
-		return verdict("dry run", err)
+		return nil, verdict("dry run", err)
 	}
 	if runErr != nil {
-		return verdict("dry run", runErr)
+		return nil, verdict("dry run", runErr)
 	}
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
-	return verdict("dry run", nil)
+	return cand, verdict("dry run", nil)
 }
 
 // describe renders a plain-data answer briefly for the record.

@@ -93,59 +93,98 @@ func (s *script) ask(ctx context.Context, persona, prompt string) (string, error
 
 type fakeModel struct{ llms.Model }
 
-func fakeParts(s *script) parts {
-	return parts{
-		ask: s.ask,
-		parsePlan: func(reply string) ([]string, error) {
-			var p struct{ Queries []string }
-			if err := json.Unmarshal([]byte(reply), &p); err != nil {
-				return nil, err
-			}
-			return p.Queries, nil
-		},
-		extractCode: func(reply string) (string, error) {
-			if !strings.HasPrefix(reply, "CODE\n") {
-				return "", errors.New("no code in reply")
-			}
-			return strings.TrimPrefix(reply, "CODE\n"), nil
-		},
-		audit: func(src, sel string) error {
-			if strings.Contains(src, "FORBIDDEN") {
-				return errors.New("guardian: import of os is forbidden")
-			}
-			return nil
-		},
-		compile: func(ctx context.Context, src, sel string) error { return nil },
-		dryRun: func(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error) {
-			return tx.Run(ctx, o, m, args...)
-		},
-		recall: func(ctx context.Context, q []string) ([]string, error) { return []string{"memory says hi"}, nil },
-		search: func(ctx context.Context, q string, k int) ([]any, error) {
-			return []any{map[string]any{"text": "memory says hi about " + q}}, nil
-		},
-		skills: func(ctx context.Context, q string) ([]string, error) { return nil, nil },
-		learn: func(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error {
-			return tx.PutRecord("learned", m.Selector, []byte(m.Source))
-		},
-		personaOf: func(tx *uvm.Tx, o *uvm.Object) (string, error) { return "ALFRED", nil },
-		intentOf:  func(tx *uvm.Tx, o *uvm.Object, sel string) (string, bool, error) { return "", false, nil },
-	}
+// scriptPersonas are personas whose models answer from a script: plans
+// are JSON, code is a reply starting with "CODE\n".
+type scriptPersonas struct{ s *script }
+
+func (p scriptPersonas) Ask(ctx context.Context, persona, prompt string) (string, error) {
+	return p.s.ask(ctx, persona, prompt)
 }
 
+func (scriptPersonas) Plan(reply string) ([]string, error) {
+	var p struct{ Queries []string }
+	if err := json.Unmarshal([]byte(reply), &p); err != nil {
+		return nil, err
+	}
+	return p.Queries, nil
+}
+
+func (scriptPersonas) Code(reply string) (string, error) {
+	if !strings.HasPrefix(reply, "CODE\n") {
+		return "", errors.New("no code in reply")
+	}
+	return strings.TrimPrefix(reply, "CODE\n"), nil
+}
+
+func (scriptPersonas) Of(tx *uvm.Tx, o *uvm.Object) (string, error) { return "ALFRED", nil }
+
+func (scriptPersonas) FacetIntent(tx *uvm.Tx, o *uvm.Object, sel string) (string, bool, error) {
+	return "", false, nil
+}
+
+func (scriptPersonas) Incarnate(ctx context.Context, tx *uvm.Tx) error { return nil }
+
+// fakeKnowledge is a memory that always says hi; recall, when set,
+// replaces Recall.
+type fakeKnowledge struct {
+	recall func(ctx context.Context, q []string) ([]string, error)
+}
+
+func (k fakeKnowledge) Recall(ctx context.Context, q []string) ([]string, error) {
+	if k.recall != nil {
+		return k.recall(ctx, q)
+	}
+	return []string{"memory says hi"}, nil
+}
+
+func (fakeKnowledge) Search(ctx context.Context, q string, n int) ([]any, error) {
+	return []any{map[string]any{"text": "memory says hi about " + q}}, nil
+}
+
+func (fakeKnowledge) Skills(ctx context.Context, q string) ([]string, error) { return nil, nil }
+
+func (fakeKnowledge) Learn(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error {
+	return tx.PutRecord("learned", m.Selector, []byte(m.Source))
+}
+
+func (fakeKnowledge) IngestCodex(ctx context.Context, tx *uvm.Tx) error { return nil }
+
+// scriptCompiler accepts every source except one that says FORBIDDEN;
+// its candidates run on the image's runner (a scriptRunner).
+type scriptCompiler struct{}
+
+func (scriptCompiler) Compile(ctx context.Context, src, sel string) (candidate, error) {
+	if strings.Contains(src, "FORBIDDEN") {
+		return nil, errors.New("guardian: import of os is forbidden")
+	}
+	return scriptCandidate{sel: sel, src: src}, nil
+}
+
+func (scriptCompiler) SetImagePolicy(tx *uvm.Tx, policy string) error { return nil }
+
+type scriptCandidate struct{ sel, src string }
+
+func (c scriptCandidate) DryRun(ctx context.Context, tx *uvm.Tx, o *uvm.Object, args ...any) (any, error) {
+	return tx.Run(ctx, o, uvm.Method{Selector: c.sel, Source: c.src, Policy: PolicyIsolated}, args...)
+}
+
+func (c scriptCandidate) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, meta uvm.Method) (uvm.Method, error) {
+	meta.Selector, meta.Source, meta.Version = c.sel, c.src, 0
+	return tx.InstallMethod(o, meta)
+}
+
+// testMind opens an in-memory mind whose image runs methods with a
+// scriptRunner and whose collaborators are the fakes above.
 func testMind(t *testing.T, s *script, opts Options) (*Mind, *scriptRunner) {
 	t.Helper()
 	r := &scriptRunner{}
 	opts.InMemory = true
 	opts.Model = fakeModel{}
-	m, err := open(context.Background(), "", opts, wiring{
-		runner: func(Options) (uvm.MethodRunner, func() error, error) { return r, func() error { return nil }, nil },
-		parts: func(ctx context.Context, m *Mind) (parts, func() error, error) {
-			return fakeParts(s), func() error { return nil }, nil
-		},
-		awaken: func(ctx context.Context, m *Mind, tx *uvm.Tx) error { return nil },
-	})
-	require.NoError(t, err)
+	m := newMind(opts)
 	t.Cleanup(func() { m.Close() })
+	m.personas, m.knowledge, m.compiler = scriptPersonas{s}, fakeKnowledge{}, scriptCompiler{}
+	require.NoError(t, m.openImage("", r))
+	require.NoError(t, m.start(context.Background()))
 	return m, r
 }
 

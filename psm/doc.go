@@ -27,11 +27,12 @@
 //	  - SYNTHESIZING: the target's persona (found through its delegation
 //	    chain, ALFRED by default) writes the method, with the contract, the
 //	    covenant and the retrieved context in the prompt.
-//	  - VALIDATING: guardian audit, compile, and a dry run with the
-//	    mission's arguments, isolated, in a transaction that is always
-//	    discarded; the covenant is checked as a commit would. A failure goes
-//	    back to SYNTHESIZING with the exact error, at most MaxAttempts times.
-//	  - COMPLETE: the method is installed as a new version, indexed in
+//	  - VALIDATING: one compile (guardian audit, the runtime's checks,
+//	    Yaegi) makes a candidate, which a dry run tries with the mission's
+//	    arguments, isolated, in a transaction that is always discarded;
+//	    the covenant is checked as a commit would. A failure goes back to
+//	    SYNTHESIZING with the exact error, at most MaxAttempts times.
+//	  - COMPLETE: the candidate is installed as a new version, indexed in
 //	    memory and recorded, in one durable transaction. The sender's
 //	    transaction then restarts on a fresh snapshot (uvm.Tx.Restart), so
 //	    the original message is resent and answered by the new method,
@@ -50,6 +51,52 @@
 // hand-off), pLLM (infer: ask a persona's model), genesis (parents pLLM and
 // traits), the four personas, the orchestrator, and the knowledge catalog
 // (root "knowledge": search(query[, k]) searches memory by meaning).
+//
+// # How a send flows
+//
+// Each hop of a send that starts a cycle, as package.Function, with the
+// channels it uses besides its arguments:
+//
+//  1. psm Mind.Send → uvm Image.Send: one Update transaction, whose
+//     function runs again on a fresh snapshot when the transaction is
+//     marked with Tx.Restart (at most uvm.MaxRestarts times).
+//  2. uvm Tx.Send → Tx.Lookup finds nothing → the DoesNotUnderstand hook
+//     (uvm.Options.DoesNotUnderstand, psm's unexported hook) → psm
+//     Mind.notUnderstood, with a *uvm.Message (the transaction, receiver,
+//     selector, arguments). It reads three hidden channels: the cycle in
+//     the context (set in step 4: this send comes from a dry run, so the
+//     cycle is nested, or the send is recursive and reaches the candidate
+//     under dry run), the transaction's restart flag (Tx.Restarting: a
+//     cycle of this attempt has installed a method, start no other) and
+//     the transaction's value bag (Tx.Value, key failedCycleKey: a cycle
+//     of this attempt has failed, fail at once).
+//  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
+//     other senders wait for it. live.Suspend stops the wall clock of the
+//     generated method that sent, and live.Detach drops live's call from
+//     the context (its active isolated call and its in-process budget,
+//     both context values of uvm/live), so the cycle's dry runs get
+//     workers and budgets of their own.
+//  4. psm Mind.runCycle puts the cycle in the context (cycleKey) and walks
+//     the machine read from the image (loadMachine): accept,
+//     decompose and synthesize (personas: the persona package's
+//     Router.Ask, ParsePlan, ExtractCode), delegate (knowledge: the memory
+//     package's Catalog.Search, Catalog.SearchSkills).
+//  5. validate: compiler → live Runner.Compile → guardian.Audit (through
+//     live.Options.Audit), the runtime's checks, and a compile in a
+//     worker → a *live.Candidate, which keeps the audit's report.
+//  6. live Candidate.DryRun in an Update that is always discarded → uvm
+//     Tx.Run → live Runner.Run, which finds the candidate's audit in the
+//     Runner's one cache (by selector and source) → a worker. The sends
+//     the candidate makes are served in the parent through Tx.Send, with
+//     live's active call in their context, and may come back to step 2.
+//  7. complete: live Candidate.Install → uvm Tx.InstallMethod, with
+//     knowledge's Catalog.IndexSkill and the cycle's record, in one
+//     Update; a nested cycle's candidate waits in its outer cycle's work
+//     and installs in the same transaction.
+//  8. Mind.notUnderstood returns uvm Tx.Restart's error: the sender's
+//     Update runs its function again (step 1), and this time uvm
+//     Tx.Send's lookup finds the method: uvm Tx.activate → live
+//     Runner.Run (the audit is still in the cache) → the answer.
 //
 // # Records and events
 //

@@ -50,10 +50,10 @@ func TestCycleFollowsTheMachineInTheImage(t *testing.T) {
 	s := &script{replies: []string{plan, "CODE\nANSWER straight"}}
 	m, _ := testMind(t, s, Options{})
 	recalled := false
-	m.parts.recall = func(ctx context.Context, q []string) ([]string, error) {
+	m.knowledge = fakeKnowledge{recall: func(ctx context.Context, q []string) ([]string, error) {
 		recalled = true
 		return nil, nil
-	}
+	}}
 	setStateSlot(t, m, Decomposing, SlotNext, string(Synthesizing))
 	states := statesOf(m)
 	v, err := m.Send(context.Background(), m.Genesis(), "greet")
@@ -84,7 +84,6 @@ func TestBrokenMachineIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &script{replies: []string{plan, "CODE\nANSWER never"}}
 			m, _ := testMind(t, s, Options{})
-			before := fingerprint(t, m)
 			setStateSlot(t, m, tc.state, tc.slot, tc.value)
 			var broken string
 			require.NoError(t, m.im.View(context.Background(), func(tx *uvm.Tx) error {
@@ -97,7 +96,7 @@ func TestBrokenMachineIsRefused(t *testing.T) {
 				require.Contains(t, broken, w)
 			}
 			// A running mind refuses to run a cycle on it, and changes nothing.
-			before = fingerprint(t, m)
+			before := fingerprint(t, m)
 			_, err := m.Send(context.Background(), m.Genesis(), "greet")
 			require.ErrorIs(t, err, ErrStateMachine)
 			require.ErrorIs(t, err, ErrCycleFailed)

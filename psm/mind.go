@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batos-dev/batos/memory"
@@ -35,22 +37,36 @@ const ImageVersion = 2
 // Options configure a Mind. The zero value plus a model (Model, or specs
 // in Personas) is a working durable mind; DefaultOptions documents every
 // default.
+//
+// Personas, Memory and Live are the options of the packages persona,
+// memory and uvm/live, under one rule: every field means what its package
+// documents, and none is ignored or overridden. Open passes them to
+// persona.NewRouter, memory.Open and live.New; the codex (Memory.Codex) is
+// ingested by the awakening, in the awakening's transaction, rather than
+// by memory.Open in transactions of its own. Two fields of Options are
+// shorthands that fill only what those options leave zero: Model
+// (Personas.Models[""]) and Logger (their Loggers).
 type Options struct {
 	// InMemory keeps the image in memory (tests); the directory must be "".
 	InMemory bool
 	// NoSync turns off fsync per commit (tests, benchmarks of logic).
 	NoSync bool
-	// Model answers for every persona without a model of its own; it is
-	// shorthand for Personas.Models[""].
+	// Model answers for every persona without a model of its own: it fills
+	// Personas.Models[""] when that is unset.
 	Model llms.Model
 	// Personas routes personas to models (specs, per-persona models, keys,
 	// per-call limits: deadline and reply size). See persona.Options.
 	Personas persona.Options
-	// Memory configures the knowledge catalog (embedder, chunking). Its
-	// Codex is ignored: the awakening ingests memory.DefaultCodex().
+	// Memory configures the knowledge catalog (embedder, chunking; see
+	// memory.Options). Its Codex is the codex the awakening ingests, in
+	// the awakening's transaction, under Memory.CodexSource; nil means
+	// memory.DefaultCodex(). A later Open does not ingest it again.
 	Memory memory.Options
-	// Live configures the runtime of generated methods (budgets, workers).
-	// Its Policy is overridden by Policy.
+	// Live configures the runtime of generated methods (budgets, workers;
+	// see live.Options). Live.Policy, the execution policy of methods that
+	// name none, is also recorded in the image at the awakening
+	// (live.Runner.SetImagePolicy), so it stays the image's default on
+	// later opens: PolicyIsolated (the default) or PolicyInProcess.
 	Live live.Options
 	// MaxAttempts bounds SYNTHESIZING→VALIDATING rounds. Zero means 3.
 	MaxAttempts int
@@ -65,14 +81,12 @@ type Options struct {
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
 	CycleTimeout time.Duration
-	// Policy is the image's default execution policy for generated
-	// methods, recorded in the image at the awakening: PolicyIsolated (the
-	// default) or PolicyInProcess.
-	Policy string
 	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
 	// means no audit file (records in the image are still written).
 	AuditLog io.Writer
-	// Logger receives operational messages. Nil discards them.
+	// Logger receives operational messages, and those of the personas,
+	// memory and the live runtime where Personas.Logger, Memory.Logger or
+	// Live.Logger is nil. Nil discards them.
 	Logger *slog.Logger
 }
 
@@ -96,29 +110,71 @@ func (o *Options) fill() {
 	if o.MaxNestedCycles <= 0 {
 		o.MaxNestedCycles = 8
 	}
-	if o.Policy == "" {
-		o.Policy = PolicyIsolated
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Model != nil && o.Personas.Models[""] == nil {
+		models := maps.Clone(o.Personas.Models) // the caller's map stays as it was
+		if models == nil {
+			models = map[string]llms.Model{}
+		}
+		models[""] = o.Model
+		o.Personas.Models = models
+	}
+	if o.Personas.Logger == nil {
+		o.Personas.Logger = o.Logger
+	}
+	if o.Memory.Logger == nil {
+		o.Memory.Logger = o.Logger
+	}
+	if o.Live.Logger == nil {
+		o.Live.Logger = o.Logger
+	}
+}
+
+// policy is the execution policy the awakening records: Live.Policy, or
+// the live runtime's default.
+func (o *Options) policy() string {
+	if o.Live.Policy != "" {
+		return o.Live.Policy
+	}
+	return live.DefaultOptions().Policy
 }
 
 // Mind is a batos image wired to its personas, memory, guardian and live
 // runtime: send it a message nothing understands and it writes the method.
 type Mind struct {
-	im      *uvm.Image
 	opts    Options
-	bus     *bus
-	parts   parts
-	flights flights
-	closers []func() error
+	im      *uvm.Image
 	genesis uvm.OID
+
+	// The collaborators a cycle asks (collaborators.go).
+	personas  personas
+	knowledge knowledge
+	compiler  compiler
+
+	bus      *bus
+	flights  flights
+	cycleIDs atomic.Uint64 // numbers the cycles this Mind starts
+	closers  []func() error
 
 	mu       sync.Mutex
 	idle     *sync.Cond
 	inflight int
 	closed   bool
+}
+
+// newMind returns a Mind with filled options and no image or
+// collaborators yet.
+func newMind(opts Options) *Mind {
+	opts.fill()
+	auditLogger := slog.New(slog.DiscardHandler)
+	if opts.AuditLog != nil {
+		auditLogger = slog.New(slog.NewJSONHandler(opts.AuditLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	m := &Mind{opts: opts, bus: newBus(auditLogger)}
+	m.idle = sync.NewCond(&m.mu)
+	return m
 }
 
 func (m *Mind) enter() error {
@@ -181,6 +237,14 @@ func (m *Mind) Close() error {
 	return errors.Join(errs...)
 }
 
+// closeParts closes what a failed Open had opened, most recent first.
+func (m *Mind) closeParts() {
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		_ = m.closers[i]()
+	}
+	m.closers = nil
+}
+
 // Root names of the primordial objects.
 const (
 	RootGenesis      = "genesis"
@@ -193,7 +257,9 @@ const (
 // StateRoot returns the root name of a state prototype.
 func StateRoot(s State) string { return "psm.state." + string(s) }
 
-// awaken incarnates the primordial objects in tx (first open only).
+// awaken incarnates the primordial objects in tx (first open only), and
+// has the collaborators incarnate theirs: the personas, the image's
+// execution policy and the codex.
 func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 	traits, err := tx.New()
 	if err != nil {
@@ -239,7 +305,7 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 		"name", "orchestrator",
 		"image_version", ImageVersion,
 		"max_attempts", m.opts.MaxAttempts,
-		"policy", m.opts.Policy,
+		"policy", m.opts.policy(),
 		"awakened", time.Now().UTC().Format(time.RFC3339),
 	); err != nil {
 		return err
@@ -254,6 +320,16 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 		if err := tx.SetRoot(name, o); err != nil {
 			return err
 		}
+	}
+	// What the collaborators keep in the image.
+	if err := m.personas.Incarnate(ctx, tx); err != nil {
+		return fmt.Errorf("personas: %w", err)
+	}
+	if err := m.compiler.SetImagePolicy(tx, m.opts.policy()); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	if err := m.knowledge.IngestCodex(ctx, tx); err != nil {
+		return fmt.Errorf("codex: %w", err)
 	}
 	return nil
 }
@@ -338,7 +414,7 @@ func (m *Mind) registerPrimitives() error {
 		if err := uvm.CheckName(sel); err != nil {
 			return nil, err
 		}
-		return m.DoesNotUnderstand(ctx, &uvm.Message{Tx: c.Tx, Receiver: c.Receiver, Selector: sel, Args: c.Args[1:]})
+		return m.notUnderstood(ctx, &uvm.Message{Tx: c.Tx, Receiver: c.Receiver, Selector: sel, Args: c.Args[1:]})
 	}
 	infer := func(ctx context.Context, c *uvm.Call) (any, error) {
 		persona, prompt := "ALFRED", ""
@@ -352,7 +428,7 @@ func (m *Mind) registerPrimitives() error {
 		if prompt == "" {
 			return nil, errors.New("psm: infer takes (prompt) or (persona, prompt), both strings")
 		}
-		return m.parts.ask(ctx, persona, prompt)
+		return m.personas.Ask(ctx, persona, prompt)
 	}
 	search := func(ctx context.Context, c *uvm.Call) (any, error) {
 		if len(c.Args) == 0 || len(c.Args) > 2 {
@@ -368,7 +444,7 @@ func (m *Mind) registerPrimitives() error {
 				return nil, fmt.Errorf("psm: search: k must be an integer from 1 to 100, got %v", c.Args[1])
 			}
 		}
-		return m.parts.search(ctx, q, int(k))
+		return m.knowledge.Search(ctx, q, int(k))
 	}
 	for name, fn := range map[string]uvm.PrimitiveFunc{primClone: clone, primDNU: dnu, primInfer: infer, primSearch: search} {
 		if err := m.im.RegisterPrimitive(name, fn); err != nil {

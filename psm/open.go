@@ -4,91 +4,116 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 
+	"github.com/batos-dev/batos/memory"
+	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
 )
 
-// wiring builds the collaborators once the image is open. Open uses the
-// real guardian, live runtime, memory and personas (see wire.go).
-type wiring struct {
-	runner func(opts Options) (uvm.MethodRunner, func() error, error)
-	parts  func(ctx context.Context, m *Mind) (parts, func() error, error)
-	// awaken adds what the collaborators incarnate (personas, codex) to the
-	// first open's transaction.
-	awaken func(ctx context.Context, m *Mind, tx *uvm.Tx) error
-}
-
-func open(ctx context.Context, dir string, opts Options, w wiring) (_ *Mind, err error) {
-	opts.fill()
-	auditLogger := slog.New(slog.DiscardHandler)
-	if opts.AuditLog != nil {
-		auditLogger = slog.New(slog.NewJSONHandler(opts.AuditLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	m := &Mind{opts: opts, bus: newBus(auditLogger)}
-	m.idle = sync.NewCond(&m.mu)
+// Open opens (or creates) the image in dir and wires a mind around it: the
+// live runtime, the knowledge catalog, the personas and their models, and
+// the cycle as the image's DoesNotUnderstand hook. On the first open it
+// performs the awakening in one transaction: traits, pLLM, genesis, the
+// four personas, the state prototypes, the orchestrator, the image's
+// execution policy and the codex in memory. Later opens resume; an image
+// awakened by a newer version of this library fails with ErrImageVersion.
+//
+// Host programs that run generated methods isolated (the default) must
+// call live.ServeIfWorker first thing in main (and in TestMain).
+func Open(ctx context.Context, dir string, opts Options) (_ *Mind, err error) {
+	m := newMind(opts)
 	defer func() {
 		if err != nil {
-			for i := len(m.closers) - 1; i >= 0; i-- {
-				m.closers[i]()
-			}
+			m.closeParts()
 		}
 	}()
-	runner, closeRunner, err := w.runner(opts)
+
+	runner, err := live.New(m.opts.Live)
 	if err != nil {
+		return nil, fmt.Errorf("psm: open: live runtime: %w", err)
+	}
+	m.closers = append(m.closers, runner.Close)
+	m.compiler = liveCompiler{runner: runner}
+
+	if err := m.openImage(dir, runner); err != nil {
 		return nil, err
 	}
-	m.closers = append(m.closers, closeRunner)
+
+	router, err := persona.NewRouter(m.opts.Personas)
+	if err != nil {
+		return nil, fmt.Errorf("psm: open: models: %w", err)
+	}
+	m.personas = personaModels{im: m.im, router: router}
+
+	mo := m.opts.Memory
+	codex := mo.Codex
+	if codex == nil {
+		codex = memory.DefaultCodex()
+	}
+	mo.Codex = nil // the awakening ingests it, in its own transaction
+	catalog, err := memory.Open(ctx, m.im, mo)
+	if err != nil {
+		return nil, fmt.Errorf("psm: open: memory: %w", err)
+	}
+	m.knowledge = catalogKnowledge{catalog: catalog, codex: codex, source: mo.CodexSource}
+
+	if err := m.start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// openImage opens the image in dir, run by runner and with the mind's
+// hook for messages nothing understands, and closes it with the mind.
+func (m *Mind) openImage(dir string, runner uvm.MethodRunner) error {
 	im, err := uvm.Open(dir, uvm.Options{
-		InMemory:          opts.InMemory,
-		NoSync:            opts.NoSync,
-		Logger:            opts.Logger,
+		InMemory:          m.opts.InMemory,
+		NoSync:            m.opts.NoSync,
+		Logger:            m.opts.Logger,
 		Runner:            runner,
-		DoesNotUnderstand: m,
+		DoesNotUnderstand: hook{m},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.im = im
 	m.closers = append(m.closers, im.Close)
-	p, closeParts, err := w.parts(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	m.parts = p
-	m.closers = append(m.closers, closeParts)
+	return nil
+}
+
+// start registers the mind's primitives and awakens the image, or resumes
+// it: a later open checks (and upgrades) the image's version and its state
+// machine. The collaborators must be bound.
+func (m *Mind) start(ctx context.Context) error {
 	if err := m.registerPrimitives(); err != nil {
-		return nil, err
+		return err
 	}
-	err = im.Update(ctx, func(tx *uvm.Tx) error {
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		g, err := tx.Root(RootGenesis)
-		if err == nil {
-			m.genesis = g.OID()
-			if err := checkVersion(tx); err != nil {
+		if errors.Is(err, uvm.ErrNotFound) {
+			if err := m.awaken(ctx, tx); err != nil {
 				return err
 			}
-			_, err = loadMachine(tx)
-			return err
+			g, err = tx.Root(RootGenesis)
+			if err != nil {
+				return err
+			}
+			m.genesis = g.OID()
+			return nil
 		}
-		if !errors.Is(err, uvm.ErrNotFound) {
-			return err
-		}
-		if err := m.awaken(ctx, tx); err != nil {
-			return err
-		}
-		if err := w.awaken(ctx, m, tx); err != nil {
-			return err
-		}
-		g, err = tx.Root(RootGenesis)
 		if err != nil {
 			return err
 		}
 		m.genesis = g.OID()
-		return nil
+		if err := checkVersion(tx); err != nil {
+			return err
+		}
+		_, err = loadMachine(tx)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("psm: open: %w", err)
+		return fmt.Errorf("psm: open: %w", err)
 	}
-	return m, nil
+	return nil
 }

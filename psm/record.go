@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
@@ -82,36 +81,19 @@ type Record struct {
 	Events   []Event   `json:"events"`
 }
 
-// cycle is a running cycle: its record, where its events go, and the
-// work its states share.
-type cycle struct {
-	mu  sync.Mutex // guards rec and candidate
-	rec Record
-	bus *bus
-	im  *uvm.Image
+// update changes the cycle's record under its lock: the one way the
+// record is written.
+func (c *cycle) update(fn func(r *Record)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn(&c.rec)
+}
 
-	key       flightKey
-	parent    *cycle      // the cycle whose dry run started this one
-	candidate *uvm.Method // the source under dry run
-	// pending are nested cycles validated under this one (and theirs):
-	// their methods install with this cycle's, or not at all.
-	pending []*cycle
-
-	started      chan error // the start record's save, when in flight
-	startErr     error
-	startAwaited bool
-
-	usedIn    int // the attempt of the cycle holding it as pending that last used it
-	children  int // nested cycles its dry runs started
-	attempt   int
-	snippets  []string
-	skills    []string
-	source    string
-	validated string // the source that last passed VALIDATING
-	feedback  string
-	method    uvm.Method // validated; installed (with its version) at COMPLETE
-	failedIn  State
-	failErr   error
+// state returns the latest state the record says the cycle entered.
+func (c *cycle) state() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec.State
 }
 
 func (c *cycle) event(ctx context.Context, e Event) {
@@ -120,20 +102,20 @@ func (c *cycle) event(ctx context.Context, e Event) {
 
 // record adds an event to the record without publishing it.
 func (c *cycle) record(e Event) Event {
-	c.mu.Lock()
-	e.Cycle = c.rec.ID
-	e.Seq = len(c.rec.Events) + 1
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	if e.State == "" {
-		e.State = c.rec.State
-	}
-	if e.Kind == EventState {
-		c.rec.State = e.State
-	}
-	c.rec.Events = append(c.rec.Events, e)
-	c.mu.Unlock()
+	c.update(func(r *Record) {
+		e.Cycle = r.ID
+		e.Seq = len(r.Events) + 1
+		if e.Time.IsZero() {
+			e.Time = time.Now().UTC()
+		}
+		if e.State == "" {
+			e.State = r.State
+		}
+		if e.Kind == EventState {
+			r.State = e.State
+		}
+		r.Events = append(r.Events, e)
+	})
 	return e
 }
 
@@ -147,7 +129,11 @@ func (c *cycle) enter(ctx context.Context, s State, text string) {
 func (c *cycle) marshal() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return json.Marshal(&c.rec)
+	b, err := json.Marshal(&c.rec)
+	if err != nil {
+		return nil, fmt.Errorf("psm: record %s: %w", c.id, err)
+	}
+	return b, nil
 }
 
 // save writes the record in its own transaction.
@@ -155,39 +141,42 @@ func (c *cycle) save(ctx context.Context) error {
 	c.awaitStart() // a failed start save is overwritten by this one
 	b, err := c.marshal()
 	if err != nil {
-		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+		return err
 	}
 	return c.im.Update(ctx, func(tx *uvm.Tx) error {
-		return tx.PutRecord(recordNS, c.rec.ID, b)
+		return tx.PutRecord(recordNS, c.id, b)
 	})
 }
 
 // saveStart writes the record as it is now in the background: the
 // commit's fsync overlaps the first model call. Every later save waits for
-// it (awaitStart), so it can never overwrite a later state.
+// it (awaitStart), so it can never overwrite a later state. The goroutine
+// it starts touches only the marshalled record and the image.
 func (c *cycle) saveStart(ctx context.Context) {
 	c.awaitStart() // a machine that accepts twice: one save at a time
-	c.startAwaited = false
+	c.work.startAwaited = false
 	b, err := c.marshal()
-	c.started = make(chan error, 1)
+	started := make(chan error, 1)
+	c.work.started = started
 	if err != nil {
-		c.started <- fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+		started <- err
 		return
 	}
+	im, id := c.im, c.id
 	go func() {
-		c.started <- c.im.Update(ctx, func(tx *uvm.Tx) error {
-			return tx.PutRecord(recordNS, c.rec.ID, b)
+		started <- im.Update(ctx, func(tx *uvm.Tx) error {
+			return tx.PutRecord(recordNS, id, b)
 		})
 	}()
 }
 
 // awaitStart waits for the start record's save and returns its error.
 func (c *cycle) awaitStart() error {
-	if c.started != nil && !c.startAwaited {
-		c.startErr = <-c.started
-		c.startAwaited = true
+	if c.work.started != nil && !c.work.startAwaited {
+		c.work.startErr = <-c.work.started
+		c.work.startAwaited = true
 	}
-	return c.startErr
+	return c.work.startErr
 }
 
 // saveIn writes the record inside a transaction of the caller's.
@@ -195,9 +184,9 @@ func (c *cycle) saveIn(tx *uvm.Tx) error {
 	c.awaitStart()
 	b, err := c.marshal()
 	if err != nil {
-		return fmt.Errorf("psm: record %s: %w", c.rec.ID, err)
+		return err
 	}
-	return tx.PutRecord(recordNS, c.rec.ID, b)
+	return tx.PutRecord(recordNS, c.id, b)
 }
 
 // Cycle reads the record of one cycle.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 )
 
 var ctx = context.Background()
@@ -33,10 +34,7 @@ func newImage(t testing.TB, opts live.Options) (*uvm.Image, *live.Runner) {
 	r, err := live.New(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
-	im, err := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
-	require.NoError(t, err)
-	t.Cleanup(func() { im.Close() })
-	return im, r
+	return uvmtest.Mem(t, uvm.Options{Runner: r}), r
 }
 
 // installNew creates an object and installs m on it through r.

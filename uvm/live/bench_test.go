@@ -12,6 +12,7 @@ import (
 
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
+	"github.com/stretchr/testify/require"
 )
 
 const getSetSrc = `package getset
@@ -32,17 +33,13 @@ func getset(self batos.Self, args []any) (any, error) {
 // figure is the call, not Badger's commit.
 func benchSends(b *testing.B, policy string) {
 	r, err := live.New(live.Options{Policy: policy})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer r.Close()
 	im, err := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer im.Close()
 	var oid uvm.OID
-	if err := im.Update(ctx, func(tx *uvm.Tx) error {
+	require.NoError(b, im.Update(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.New()
 		if err != nil {
 			return err
@@ -56,9 +53,7 @@ func benchSends(b *testing.B, policy string) {
 		}
 		_, err = tx.Send(ctx, o, "getset") // compile and warm up
 		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
+	}))
 	err = im.Update(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.Object(oid)
 		if err != nil {
@@ -74,9 +69,7 @@ func benchSends(b *testing.B, policy string) {
 		b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/send")
 		return nil
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 }
 
 func BenchmarkSendGenerated(b *testing.B) { benchSends(b, live.PolicyInProcess) }
@@ -124,14 +117,10 @@ func summarize%d(self batos.Self, args []any) (any, error) {
 
 func benchInstall(b *testing.B, n int) {
 	r, err := live.New(live.Options{Policy: live.PolicyInProcess})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer r.Close()
 	im, err := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer im.Close()
 	i := 0
 	install := func() {
@@ -144,9 +133,7 @@ func benchInstall(b *testing.B, n int) {
 			_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "summarize" + strconv.Itoa(i), Source: method30(i)})
 			return err
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 	}
 	if n == 0 {
 		for b.Loop() {

@@ -26,8 +26,20 @@
 //	           (contract,         (batos.Meter            (no go, chan,     (one package per
 //	            covenant)          budget checks)          package state)    method version)
 //
-// The audit's outcome is cached by source, and the compiled function by a
-// hash of the instrumented source, so after a restart a method compiles
+// [Runner.Compile] does the first three steps and compiles, and returns a
+// [Candidate]: the handle of source that passed, which knows its audit
+// report and can be tried on an object ([Candidate.DryRun]) and installed
+// ([Candidate.Install]) without being audited or compiled again. The
+// shape is wazero's Runtime.CompileModule and CompiledModule:
+//
+//	cand, err := r.Compile(ctx, src, "greet")    // *guardian.Rejection or *CompileError
+//	answer, err := cand.DryRun(ctx, tx, obj)     // in a worker; the caller discards tx
+//	m, err := cand.Install(ctx, tx, obj, uvm.Method{Persona: "ALFRED"})
+//
+// [Runner.Install] is the same for a method the host wrote, in one call.
+// The Runner keeps every audit's outcome by selector and source (its one
+// cache), and the compiled function by a hash of the instrumented source,
+// so a method is audited once per process, and after a restart compiles
 // from its stored source on its first send and never again.
 //
 // Interpreted code sees a sandbox: the symbols of the allowlisted standard
@@ -91,8 +103,18 @@
 // image's (recorded in the image by [Runner.SetImagePolicy]), else
 // Options.Policy. [PolicyIsolated] is the default; [PolicyInProcess] is
 // about twenty times faster per call and is the host's choice for methods
-// it trusts. [Runner.DryRun] and [Runner.Check], which the cognitive cycle
-// uses on candidates, always work in a worker.
+// it trusts. [Runner.Compile] and [Candidate.DryRun], which the cognitive
+// cycle uses on candidates, always work in a worker.
+//
+// # Context values
+//
+// A call in progress travels with the context its nested sends get, so a
+// send a method makes runs where it is and shares its budget: an isolated
+// call's worker (so a nested isolated method runs in the same worker) and
+// an in-process call's chain and budget. They are the package's only
+// context values, unexported; [Suspend] stops the wall clock of the call
+// a context is in, and [Detach] returns a context outside it, for work a
+// send starts that is not part of the call (a cognitive cycle's dry runs).
 //
 // # Caveats
 //

@@ -75,17 +75,17 @@ func Example() {
 	// Hello, Architect <nil>
 }
 
-// A dry run tries a candidate in a worker inside a transaction that the
-// caller then discards; an exhausted budget is a typed error naming the
-// method.
-func ExampleRunner_DryRun() {
+// Compile audits and compiles a candidate; a dry run tries it in a worker
+// inside a transaction that the caller then discards. An exhausted budget
+// is a typed error naming the method.
+func ExampleCandidate_DryRun() {
 	ctx := context.Background()
 	r, _ := live.New(live.Options{Fuel: 100_000})
 	defer r.Close()
 	im, _ := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
 	defer im.Close()
 
-	candidate := uvm.Method{Selector: "spin", Source: `package spin
+	candidate, err := r.Compile(ctx, `package spin
 
 import "batos"
 
@@ -95,14 +95,18 @@ func spin(self batos.Self, args []any) (any, error) {
 		n++
 	}
 }
-`}
+`, "spin")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	discard := errors.New("dry run")
-	err := im.Update(ctx, func(tx *uvm.Tx) error {
+	err = im.Update(ctx, func(tx *uvm.Tx) error {
 		o, err := tx.New()
 		if err != nil {
 			return err
 		}
-		_, err = r.DryRun(ctx, tx, o, candidate)
+		_, err = candidate.DryRun(ctx, tx, o)
 		fmt.Println(err)
 		fmt.Println(errors.Is(err, live.ErrBudget))
 		return discard
@@ -114,12 +118,52 @@ func spin(self batos.Self, args []any) (any, error) {
 	// true
 }
 
-// Check audits and compiles a candidate without running it; a compile
-// error carries its position in the submitted source.
-func ExampleRunner_Check() {
+// A candidate that passed its dry run installs with the metadata the
+// caller gives, without being audited or compiled again.
+func ExampleCandidate_Install() {
+	ctx := context.Background()
 	r, _ := live.New(live.Options{})
 	defer r.Close()
-	err := r.Check(context.Background(), `package broken
+	im, _ := uvm.Open("", uvm.Options{InMemory: true, Runner: r})
+	defer im.Close()
+
+	candidate, err := r.Compile(ctx, greetSrc, "greet")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("writes state:", candidate.Report().Writes)
+	var oid uvm.OID
+	err = im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		if err := o.Set("name", "Architect"); err != nil {
+			return err
+		}
+		m, err := candidate.Install(ctx, tx, o, uvm.Method{Persona: "ALFRED", Intent: "greets"})
+		fmt.Println("installed", m.Selector, "version", m.Version, "by", m.Persona)
+		return err
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(im.Send(ctx, oid, "greet"))
+	// Output:
+	// writes state: true
+	// installed greet version 1 by ALFRED
+	// Hello, Architect <nil>
+}
+
+// Compile reports a compile error with its position in the submitted
+// source.
+func ExampleRunner_Compile() {
+	r, _ := live.New(live.Options{})
+	defer r.Close()
+	_, err := r.Compile(context.Background(), `package broken
 
 import "batos"
 

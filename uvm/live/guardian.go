@@ -10,12 +10,8 @@ import (
 // the given import allowlist (nil means the guardian's default).
 func guardianAudit(imports []string) AuditFunc {
 	opts := guardian.Options{Imports: imports}
-	return func(src, selector string) (string, error) {
-		rep, err := guardian.Audit([]byte(src), selector, opts)
-		if err != nil {
-			return "", err
-		}
-		return string(rep.Source), nil
+	return func(src, selector string) (*guardian.Report, error) {
+		return guardian.Audit([]byte(src), selector, opts)
 	}
 }
 

@@ -3,6 +3,8 @@ package live
 import (
 	"log/slog"
 	"time"
+
+	"github.com/batos-dev/batos/guardian"
 )
 
 // Execution policies, for uvm.Method.Policy, Options.Policy and
@@ -79,8 +81,9 @@ type Options struct {
 	// never frees code; a dropped generation does). Zero means 128.
 	GenerationMethods int
 
-	// Audit checks and instruments source before it is compiled. Nil means
-	// guardian.Audit with Imports as its allowlist.
+	// Audit checks and instruments source before it is compiled; its
+	// report travels with the [Candidate]. Nil means guardian.Audit with
+	// Imports as its allowlist.
 	Audit AuditFunc
 	// Imports is the allowlist of standard-library packages that methods
 	// may import, for the guardian's audit and for the interpreter's symbol
@@ -99,9 +102,12 @@ type Options struct {
 	skipRuntimeChecks bool
 }
 
-// AuditFunc audits source written for selector and returns the
-// instrumented source to compile, or an error explaining the refusal.
-type AuditFunc func(src, selector string) (instrumented string, err error)
+// AuditFunc audits source written for selector. It returns a report whose
+// Source is the instrumented source to compile, or an error explaining the
+// refusal (returned to the caller of Runner.Compile as it is). It must be
+// safe for concurrent use and give the same answer for the same source:
+// the Runner keeps the outcome.
+type AuditFunc func(src, selector string) (*guardian.Report, error)
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {

@@ -22,21 +22,11 @@ type Runner struct {
 	seed maphash.Seed
 
 	mu       sync.Mutex
-	preps    map[uint64][]*prepEntry // audited sources, by hash of selector and source
-	nPreps   int
+	cands    map[uint64][]candEntry // audited sources, by hash of selector and source
+	nCands   int
 	policies map[weak.Pointer[uvm.Image]]string // committed image policies
 	closed   bool
 }
-
-// prepEntry is the outcome of auditing and preparing one source.
-type prepEntry struct {
-	selector, src string
-	p             prepared
-	err           error
-}
-
-// maxPreps bounds the audited-source cache; past it, the cache starts over.
-const maxPreps = 8192
 
 var _ uvm.MethodRunner = (*Runner)(nil)
 
@@ -55,7 +45,7 @@ func New(opts Options) (*Runner, error) {
 		opts:     opts,
 		eng:      newEngine(syms, opts.GenerationMethods, opts.Logger),
 		seed:     maphash.MakeSeed(),
-		preps:    map[uint64][]*prepEntry{},
+		cands:    map[uint64][]candEntry{},
 		policies: map[weak.Pointer[uvm.Image]]string{},
 	}
 	r.pool = newPool(&r.opts)
@@ -98,56 +88,6 @@ func checkPolicy(p string) error {
 	return fmt.Errorf("%w: %q (want %q or %q)", ErrPolicy, p, PolicyIsolated, PolicyInProcess)
 }
 
-// prepare audits, instruments and prepares source, caching the outcome by
-// source so that a method is audited once per process, not once per send.
-func (r *Runner) prepare(src, selector string, version int) (prepared, error) {
-	h := maphash.String(r.seed, selector) ^ maphash.String(r.seed, src)*31
-	r.mu.Lock()
-	for _, e := range r.preps[h] {
-		if e.selector == selector && e.src == src {
-			r.mu.Unlock()
-			if e.err != nil {
-				return prepared{}, withVersionErr(e.err, version)
-			}
-			return e.p, nil
-		}
-	}
-	r.mu.Unlock()
-
-	e := &prepEntry{selector: selector, src: src}
-	inst, err := "", checkHostUse(src, selector)
-	if err == nil {
-		inst, err = r.audit(src, selector)
-	}
-	if err != nil {
-		e.err = err
-	} else {
-		e.p, e.err = prepare(inst, selector, version, !r.opts.skipRuntimeChecks)
-		e.p.Orig = src
-	}
-	r.mu.Lock()
-	if r.nPreps >= maxPreps {
-		r.preps, r.nPreps = map[uint64][]*prepEntry{}, 0
-	}
-	r.preps[h] = append(r.preps[h], e)
-	r.nPreps++
-	r.mu.Unlock()
-	if e.err != nil {
-		return prepared{}, withVersionErr(e.err, version)
-	}
-	return e.p, nil
-}
-
-// audit runs the audit, turning a panic in it into an error.
-func (r *Runner) audit(src, selector string) (inst string, err error) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			err = fmt.Errorf("live: the audit of %q panicked: %s", selector, describePanic(rec))
-		}
-	}()
-	return r.opts.Audit(src, selector)
-}
-
 // nameMethod makes an audit's refusal name the method and version it was
 // about (the runtime's own errors already do).
 func nameMethod(err error, m *uvm.Method) error {
@@ -180,14 +120,14 @@ func (r *Runner) Run(ctx context.Context, c *uvm.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.prepare(m.Source, m.Selector, m.Version)
+	cand, err := r.candidate(m.Source, m.Selector, m.Version)
 	if err != nil {
 		return nil, nameMethod(err, m)
 	}
 	if policy == PolicyInProcess {
-		return r.runInProcess(ctx, c, m, p)
+		return r.runInProcess(ctx, c, m, cand.p)
 	}
-	return r.runIsolated(ctx, c, m, p)
+	return r.runIsolated(ctx, c, m, cand.p)
 }
 
 // policyFor resolves where m runs: its own policy, else the image's, else
@@ -323,27 +263,6 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 	return toResult(oc.res, r.opts.MaxResultBytes, m.Selector, m.Version)
 }
 
-// Check audits and compiles source for selector without running it, in a
-// worker when isolation is available (so a candidate that never gets
-// installed costs the host no interpreter memory), else in this process.
-func (r *Runner) Check(ctx context.Context, src, selector string) error {
-	if r.isClosed() {
-		return ErrClosed
-	}
-	if err := checkSelector(selector); err != nil {
-		return err
-	}
-	p, err := r.prepare(src, selector, 0)
-	if err != nil {
-		return err
-	}
-	if r.opts.Workers < 0 || !isolationSupported {
-		_, err := r.eng.get(&chain{}, p, 0)
-		return remap(err, p)
-	}
-	return remap(r.compileInWorker(ctx, p, 0), p)
-}
-
 // compileInWorker compiles p in a warm worker.
 func (r *Runner) compileInWorker(ctx context.Context, p prepared, version int) error {
 	w, err := r.pool.get(ctx)
@@ -368,62 +287,6 @@ func (r *Runner) compileInWorker(ctx context.Context, p prepared, version int) e
 	w.known[p.Key] = true
 	healthy = resp.Op == opCompiled
 	return errorFromWire(resp.Err, p.Selector, version)
-}
-
-// Install audits and compiles m and installs it on o as the next version of
-// its selector (see uvm.Tx.InstallMethod). The compile happens where the
-// method will run: in this process for PolicyInProcess, in a worker
-// otherwise.
-func (r *Runner) Install(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method) (uvm.Method, error) {
-	if r.isClosed() {
-		return uvm.Method{}, ErrClosed
-	}
-	if err := checkSelector(m.Selector); err != nil {
-		return uvm.Method{}, err
-	}
-	policy, err := r.policyFor(ctx, tx, &m)
-	if err != nil {
-		return uvm.Method{}, err
-	}
-	p, err := r.prepare(m.Source, m.Selector, 0)
-	if err != nil {
-		return uvm.Method{}, err
-	}
-	if policy == PolicyInProcess || r.opts.Workers < 0 || !isolationSupported {
-		if _, err := r.eng.get(&chain{}, p, 0); err != nil {
-			return uvm.Method{}, remap(err, p)
-		}
-	} else if err := r.compileInWorker(ctx, p, 0); err != nil {
-		return uvm.Method{}, remap(err, p)
-	}
-	return tx.InstallMethod(o, m)
-}
-
-// DryRun runs candidate m on o, without installing it, in a worker
-// whatever its policy, inside tx: what it writes is applied to tx like any
-// method's writes, so a caller that discards tx afterwards leaves the image
-// as it was. Sends the candidate makes reach the image's real methods.
-func (r *Runner) DryRun(ctx context.Context, tx *uvm.Tx, o *uvm.Object, m uvm.Method, args ...any) (any, error) {
-	if r.isClosed() {
-		return nil, ErrClosed
-	}
-	m.Policy = PolicyIsolated
-	if tx.Image().Options().Runner == uvm.MethodRunner(r) {
-		return tx.Run(ctx, o, m, args...)
-	}
-	nargs := make([]any, len(args))
-	for i, a := range args {
-		n, err := normalizeSlot(fmt.Sprintf("argument %d", i), a)
-		if err != nil {
-			return nil, err
-		}
-		nargs[i] = n
-	}
-	p, err := r.prepare(m.Source, m.Selector, m.Version)
-	if err != nil {
-		return nil, err
-	}
-	return r.runIsolated(ctx, &uvm.Call{Tx: tx, Receiver: o, Holder: o, Selector: m.Selector, Args: nargs, Method: &m}, &m, p)
 }
 
 // Stats describe a Runner's compiled code and workers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,45 +15,42 @@ import (
 	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 )
 
 func TestReopen(t *testing.T) {
 	for _, policy := range policies {
 		t.Run(policy, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "image")
-			var oid uvm.OID
-			func() {
-				r, err := live.New(live.Options{Policy: policy, Workers: 1})
-				require.NoError(t, err)
-				defer r.Close()
-				im, err := uvm.Open(dir, uvm.Options{Runner: r})
-				require.NoError(t, err)
-				defer im.Close()
-				require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
-					o, err := tx.New()
-					if err != nil {
-						return err
-					}
-					oid = o.OID()
-					if err := tx.SetRoot("counter", o); err != nil {
-						return err
-					}
-					_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
-					return err
-				}))
-				v, err := im.Send(ctx, oid, "bump")
-				require.NoError(t, err)
-				require.Equal(t, int64(3), v)
-			}()
-
 			r, err := live.New(live.Options{Policy: policy, Workers: 1})
 			require.NoError(t, err)
-			defer r.Close()
-			require.Equal(t, 0, r.Stats().Compiled)
-			im, err := uvm.Open(dir, uvm.Options{Runner: r})
-			require.NoError(t, err)
-			defer im.Close()
+			t.Cleanup(func() { r.Close() })
+			im := uvmtest.Disk(t, dir, uvm.Options{Runner: r})
+			var oid uvm.OID
+			require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				oid = o.OID()
+				if err := tx.SetRoot("counter", o); err != nil {
+					return err
+				}
+				_, err = r.Install(ctx, tx, o, uvm.Method{Selector: "bump", Source: counterSrc})
+				return err
+			}))
 			v, err := im.Send(ctx, oid, "bump")
+			require.NoError(t, err)
+			require.Equal(t, int64(3), v)
+
+			// A restarted host: a new runner, which has compiled nothing.
+			r2, err := live.New(live.Options{Policy: policy, Workers: 1})
+			require.NoError(t, err)
+			t.Cleanup(func() { r2.Close() })
+			require.Equal(t, 0, r2.Stats().Compiled)
+			im = uvmtest.Reopen(t, im, dir, uvm.Options{Runner: r2})
+			require.NoError(t, r.Close())
+			v, err = im.Send(ctx, oid, "bump")
 			require.NoError(t, err, "the method compiles from its stored source on first send")
 			require.Equal(t, int64(6), v)
 		})
@@ -150,15 +148,17 @@ func TestDryRun(t *testing.T) {
 		{"does not compile", "\treturn undefinedThing, nil", live.ErrCompile, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := uvm.Method{Selector: "candidate", Source: methodSource("candidate", c.body), Policy: live.PolicyInProcess}
+			cand, runErr := r.Compile(ctx, methodSource("candidate", c.body), "candidate")
 			var res any
-			var runErr error
 			err := im.Update(ctx, func(tx *uvm.Tx) error {
+				if runErr != nil {
+					return discard // refused before it could run
+				}
 				o, err := tx.Object(oid)
 				if err != nil {
 					return err
 				}
-				res, runErr = r.DryRun(ctx, tx, o, m)
+				res, runErr = cand.DryRun(ctx, tx, o)
 				if runErr == nil {
 					runErr = tx.CheckCovenant()
 				}
@@ -178,11 +178,16 @@ func TestDryRun(t *testing.T) {
 	require.Equal(t, 0, r.Stats().Compiled, "dry runs compile in a worker, whatever the policy")
 }
 
-func TestCheck(t *testing.T) {
+func TestCompile(t *testing.T) {
 	_, r := newImage(t, live.Options{Workers: 1})
-	require.NoError(t, r.Check(ctx, counterSrc, "bump"))
+	cand, err := r.Compile(ctx, counterSrc, "bump")
+	require.NoError(t, err)
+	require.Equal(t, "bump", cand.Selector())
+	require.Equal(t, counterSrc, cand.Source())
+	require.Contains(t, string(cand.Report().Source), "batos.Enter", "the report holds the instrumented source")
+	require.True(t, cand.Report().Writes)
 
-	err := r.Check(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
+	_, err = r.Compile(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
 	var ce *live.CompileError
 	require.ErrorAs(t, err, &ce)
 	require.ErrorIs(t, err, live.ErrCompile)
@@ -190,14 +195,76 @@ func TestCheck(t *testing.T) {
 	require.Contains(t, ce.Error(), `"bad"`)
 	require.NotContains(t, ce.Error(), "/work/", "no host paths")
 
-	err = r.Check(ctx, counterSrc, "missing")
+	_, err = r.Compile(ctx, counterSrc, "missing")
 	require.ErrorIs(t, err, guardian.ErrRejected)
+	var rej *guardian.Rejection
+	require.ErrorAs(t, err, &rej, "the guardian's own error type")
 
-	err = r.Check(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
+	_, err = r.Compile(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
 	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")
 
-	err = r.Check(ctx, counterSrc, "not a selector")
+	_, err = r.Compile(ctx, counterSrc, "not a selector")
 	require.ErrorIs(t, err, uvm.ErrBadName)
+}
+
+// One audit per candidate: its dry run, its install and the sends of the
+// installed method find the audit the Runner keeps, by selector and source.
+func TestCandidateIsAuditedOnce(t *testing.T) {
+	var audits atomic.Int64
+	opts := live.Options{Workers: 1}
+	opts.Audit = func(src, selector string) (*guardian.Report, error) {
+		audits.Add(1)
+		return guardian.Audit([]byte(src), selector, guardian.Options{})
+	}
+	im, r := newImage(t, opts)
+	cand, err := r.Compile(ctx, counterSrc, "bump")
+	require.NoError(t, err)
+	discard := errors.New("discard")
+	require.ErrorIs(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		v, err := cand.DryRun(ctx, tx, o)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), v)
+		return discard
+	}), discard)
+	var oid uvm.OID
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		oid = o.OID()
+		m, err := cand.Install(ctx, tx, o, uvm.Method{Selector: "ignored", Source: "ignored", Persona: "BRICK"})
+		require.NoError(t, err)
+		require.Equal(t, "bump", m.Selector, "the candidate's selector, not meta's")
+		require.Equal(t, counterSrc, m.Source)
+		require.Equal(t, "BRICK", m.Persona)
+		require.Equal(t, 1, m.Version)
+		return nil
+	}))
+	for range 2 {
+		_, err := im.Send(ctx, oid, "bump")
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(1), audits.Load(), "audits")
+
+	require.NoError(t, r.Close())
+	_, err = r.Compile(ctx, counterSrc, "bump")
+	require.ErrorIs(t, err, live.ErrClosed)
+	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		_, err = cand.Install(ctx, tx, o, uvm.Method{})
+		require.ErrorIs(t, err, live.ErrClosed)
+		_, err = cand.DryRun(ctx, tx, o)
+		require.ErrorIs(t, err, live.ErrClosed)
+		return nil
+	}))
 }
 
 func TestGenerations(t *testing.T) {
@@ -365,8 +432,9 @@ func TestWarmWorkersStay(t *testing.T) {
 	im, r := newImage(t, live.Options{Policy: live.PolicyIsolated, Workers: 2})
 	oid := installNew(t, im, r, uvm.Method{Selector: "bump", Source: counterSrc})
 	for i := range 30 {
-		require.NoError(t, r.Check(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i)))
-		_, err := im.Send(ctx, oid, "bump")
+		_, err := r.Compile(ctx, methodSource(fmt.Sprintf("m%d", i), "\treturn 1, nil"), fmt.Sprintf("m%d", i))
+		require.NoError(t, err)
+		_, err = im.Send(ctx, oid, "bump")
 		require.NoError(t, err)
 		// Give a background refill time to happen, as a model call would.
 		time.Sleep(5 * time.Millisecond)

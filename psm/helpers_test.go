@@ -11,12 +11,13 @@ import (
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
-// Helpers of the regression tests (regress_test.go). They use the public
-// API only, so that the tests survive rewrites of the cycle's internals.
+// Helpers of psm's external tests. They use the public API only, so that
+// the tests survive rewrites of the cycle's internals.
 
 // within runs fn on a goroutine and fails the test if it has not returned
 // after d, so that a hang fails the test instead of hanging it. fn must not
@@ -31,7 +32,7 @@ func within(t *testing.T, d time.Duration, what string, fn func()) {
 	select {
 	case <-done:
 	case <-time.After(d):
-		t.Fatalf("%s: still running after %v (a hang)", what, d)
+		require.FailNowf(t, "a hang", "%s: still running after %v", what, d)
 	}
 }
 
@@ -91,7 +92,7 @@ func await(t *testing.T, d time.Duration, what string, ch <-chan sendResult) sen
 	case r := <-ch:
 		return r
 	case <-time.After(d):
-		t.Fatalf("%s: no answer after %v (a hang)", what, d)
+		require.FailNowf(t, "a hang", "%s: no answer after %v", what, d)
 		return sendResult{}
 	}
 }
@@ -102,7 +103,7 @@ func waitFor(t *testing.T, d time.Duration, what string, ch <-chan struct{}) {
 	select {
 	case <-ch:
 	case <-time.After(d):
-		t.Fatalf("%s: did not happen within %v", what, d)
+		require.FailNowf(t, "too late", "%s: did not happen within %v", what, d)
 	}
 }
 
@@ -121,7 +122,7 @@ func memMind(t *testing.T, model llms.Model, mod func(*psm.Options)) *psm.Mind {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			t.Errorf("Mind.Close still blocked after 10s at cleanup")
+			assert.Fail(t, "Mind.Close still blocked after 10s at cleanup")
 		}
 	})
 	return m

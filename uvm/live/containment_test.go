@@ -12,10 +12,12 @@ import (
 	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
+	"github.com/batos-dev/batos/uvm/uvmtest"
 )
 
-// nastyCase is a method that tries to hurt the host.
-type nastyCase struct {
+// hostileCase is a method that tries to hurt the host: the runtime must
+// contain it, leave the image as it was and keep serving.
+type hostileCase struct {
 	name     string
 	src      string // entry function "nasty"
 	args     []any
@@ -28,10 +30,10 @@ type nastyCase struct {
 	check    func(t *testing.T, v any, err error)
 }
 
-func nastyCases() []nastyCase {
+func hostileCases() []hostileCase {
 	both := []string{live.PolicyInProcess, live.PolicyIsolated}
 	iso := []string{live.PolicyIsolated}
-	return []nastyCase{
+	return []hostileCase{
 		{name: "infinite loop", policies: both, want: live.ErrBudget, src: `
 func nasty(self batos.Self, args []any) (any, error) {
 	n := 0
@@ -230,15 +232,14 @@ func healthy(self batos.Self, args []any) (any, error) {
 // imageState is a byte-for-byte picture of an image.
 func imageState(t *testing.T, im *uvm.Image) (string, []byte) {
 	t.Helper()
-	fp, err := im.Fingerprint(ctx)
-	require.NoError(t, err)
+	fp := uvmtest.Fingerprint(t, im)
 	var b bytes.Buffer
 	require.NoError(t, im.Backup(ctx, &b))
 	return fp, b.Bytes()
 }
 
-func TestNasty(t *testing.T) {
-	for _, nc := range nastyCases() {
+func TestContainment(t *testing.T) {
+	for _, nc := range hostileCases() {
 		for _, policy := range nc.policies {
 			t.Run(nc.name+"/"+policy, func(t *testing.T) {
 				if nc.memory && live.RaceEnabled {
