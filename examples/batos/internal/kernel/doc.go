@@ -42,8 +42,8 @@
 //
 // GET /api/events is a text/event-stream. Each cycle event (psm.Event) is
 // "event: cycle" with the event as JSON and an increasing "id"; a
-// reconnecting client sends Last-Event-ID and receives what it missed, as
-// far as Options.KeepEvents reaches. A stream that falls Options.StreamBuffer
+// reconnecting client sends Last-Event-ID (or ?last_event_id=N, 0 for
+// all) and receives what it missed, as far as Options.KeepEvents reaches. A stream that falls Options.StreamBuffer
 // events behind is closed (the client resumes). On shutdown every stream
 // receives "event: shutdown" and ends.
 //

@@ -157,8 +157,9 @@ func (h *hub) publishCycle(e psm.Event) {
 // serveEvents is GET /api/events: a text/event-stream of the kernel's
 // events. Query parameters: cycle=ID keeps one cycle's events;
 // kinds=state,outcome keeps those event kinds (psm.Event.Kind). A client
-// that reconnects with Last-Event-ID gets the events it missed, as far as
-// the kernel still keeps them.
+// that reconnects with Last-Event-ID (or ?last_event_id=N; 0 for every
+// event still kept) gets the events it missed, as far as the kernel still
+// keeps them.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -174,7 +175,11 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	var lastID uint64
 	resume := false
-	if v := r.Header.Get("Last-Event-ID"); v != "" {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last_event_id") // EventSource cannot set the header on its first request
+	}
+	if v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			s.fail(w, r, fmt.Errorf("%w: Last-Event-ID %q is not an event id", ErrBadRequest, v))

@@ -177,9 +177,13 @@ func (s *Server) cause(ctx context.Context, err error) error {
 	return err
 }
 
-// resolve finds a receiver's OID: a decimal OID is taken as it is (Send
-// reports a missing object), a root name is looked up.
+// resolve finds a receiver's OID. A root found once is remembered: while
+// the kernel holds the image, nothing it runs can point a root elsewhere
+// (generated methods cannot, and the image is locked to this process).
 func (s *Server) resolve(ctx context.Context, ref string) (uvm.OID, error) {
+	if oid, ok := s.roots.Load(ref); ok {
+		return oid.(uvm.OID), nil
+	}
 	var oid uvm.OID
 	err := s.mind.Image().View(ctx, func(tx *uvm.Tx) error {
 		o, err := imageview.Resolve(tx, ref)
@@ -189,5 +193,8 @@ func (s *Server) resolve(ctx context.Context, ref string) (uvm.OID, error) {
 		oid = o.OID()
 		return nil
 	})
+	if err == nil {
+		s.roots.Store(ref, oid)
+	}
 	return oid, err
 }

@@ -97,6 +97,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	unsub   func()
+	roots   sync.Map // object reference → uvm.OID, see resolve
 
 	// abort ends the sends still running when the grace period is over.
 	abort     context.Context
@@ -132,19 +133,18 @@ func New(mind *psm.Mind, opts Options) *Server {
 // Handler returns the kernel's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Shutdown stops taking sends (new ones answer 503 shutting_down) and
-// ends the event streams, then waits for the sends already accepted,
-// queued or running, until ctx ends. Sends still running then are
-// cancelled: a cycle among them fails, leaving the image as it was, and
-// its client gets 503 shutting_down. Shutdown returns when every worker
-// has stopped; the error is ctx's when the grace period ran out.
+// Shutdown stops taking sends (new ones answer 503 shutting_down), then
+// waits for the sends already accepted, queued or running, until ctx
+// ends. Sends still running then are cancelled: a cycle among them fails,
+// leaving the image as it was, and its client gets 503 shutting_down.
+// Once every worker has stopped, the event streams receive the shutdown
+// event and end. The error is ctx's when the grace period ran out.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutOnce.Do(func() {
 		s.mu.Lock()
 		s.closing = true
 		close(s.queue)
 		s.mu.Unlock()
-		s.hub.close()
 	})
 	done := make(chan struct{})
 	go func() {
@@ -159,6 +159,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.abortSend(ErrShuttingDown)
 		<-done
 	}
+	s.hub.close()
 	s.unsub()
 	return err
 }
