@@ -17,23 +17,26 @@ import (
 var replies []byte
 
 // mindOptions builds the Mind's options from the common flags: the model
-// (--model, else $BATOS_MODEL and its per-persona friends, else the
-// offline script) and the execution policy.
+// (--model for every persona, else $BATOS_MODEL and its per-persona
+// friends, else the offline script; API keys and the model timeout from
+// the environment either way) and the execution policy.
 func (a *app) mindOptions(logger *slog.Logger) (psm.Options, string, error) {
 	opts := psm.Options{Logger: logger}
 	setPolicy(&opts, a.policy)
+	// Keys, timeouts and per-persona specs come from the environment.
+	po, err := persona.OptionsFromEnv(a.getenv)
+	if err != nil {
+		return opts, "", usagef("%w", err)
+	}
 	switch {
 	case a.model != "":
 		if _, err := persona.ParseSpec(a.model); err != nil {
 			return opts, "", usagef("--model: %w", err)
 		}
-		opts.Personas = persona.Options{Default: a.model}
+		po.Default, po.Specs = a.model, nil // one model for every persona
+		opts.Personas = po
 		return opts, a.model, nil
-	case a.getenv(envModel) != "":
-		po, err := persona.OptionsFromEnv(a.getenv)
-		if err != nil {
-			return opts, "", usagef("%w", err)
-		}
+	case po.Default != "" || len(po.Specs) > 0:
 		opts.Personas = po
 		return opts, a.getenv(envModel) + " (from $" + envModel + ")", nil
 	default:
@@ -41,7 +44,7 @@ func (a *app) mindOptions(logger *slog.Logger) (psm.Options, string, error) {
 		if err != nil {
 			return opts, "", fmt.Errorf("the offline script: %w", err)
 		}
-		opts.Model = script
+		opts.Model, opts.Personas = script, po
 		return opts, "offline script (try --model ollama:qwen2.5-coder:7b)", nil
 	}
 }
