@@ -139,3 +139,15 @@ func TestSendArgumentsAndAnswersInJSONForm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []any{uvm.Ref{OID: 1}, []byte("hi"), 1.5, int64(7)}, v)
 }
+
+// Options.SendTimeout bounds a send, cycle included: the cycle fails and
+// says why.
+func TestSendTimeout(t *testing.T) {
+	f := newFixture(t, kernel.Options{SendTimeout: 200 * time.Millisecond}, "hang.jsonl")
+	start := time.Now()
+	a := f.send(t, "genesis", "add", 1, 2)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, http.StatusUnprocessableEntity, a.status, "%s", a.raw)
+	assert.Equal(t, kernel.KindCycleFailed, a.body["kind"])
+	assert.Contains(t, a.body["error"], "deadline exceeded")
+}
