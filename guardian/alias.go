@@ -101,7 +101,7 @@ func (c *covenant) pointsToSlot(e ast.Expr, stored uint64) bool {
 	return c.slotClass(r, stored) || (r.ptr && r.elem != nil && c.slotClass(c.find(r.elem), stored))
 }
 
-func (c *covenant) varNode(obj *ast.Object) *node {
+func (c *covenant) varNode(obj *object) *node {
 	n := c.vars[obj]
 	if n == nil {
 		n = &node{}
@@ -120,8 +120,8 @@ func (c *covenant) aliases() {
 		for _, fld := range f.typ.Params.List {
 			n := max(1, len(fld.Names))
 			for i := 0; i < n; i++ {
-				if i < len(fld.Names) && fld.Names[i].Obj != nil {
-					f.cov.params = append(f.cov.params, c.varNode(fld.Names[i].Obj))
+				if i < len(fld.Names) && u.obj(fld.Names[i]) != nil {
+					f.cov.params = append(f.cov.params, c.varNode(u.obj(fld.Names[i])))
 				} else {
 					f.cov.params = append(f.cov.params, &node{})
 				}
@@ -130,8 +130,8 @@ func (c *covenant) aliases() {
 		if f.typ.Results != nil {
 			for _, fld := range f.typ.Results.List {
 				for _, id := range fld.Names {
-					if id.Obj != nil {
-						c.union(f.cov.result, c.varNode(id.Obj))
+					if o := u.obj(id); o != nil {
+						c.union(f.cov.result, c.varNode(o))
 					}
 				}
 			}
@@ -365,8 +365,8 @@ func (c *covenant) stmt(f *fnInfo, s ast.Stmt) {
 func (c *covenant) assign(lhs ast.Expr, n *node) {
 	switch l := lhs.(type) {
 	case *ast.Ident:
-		if l.Obj != nil && l.Name != "_" {
-			c.union(c.varNode(l.Obj), n)
+		if o := c.u.obj(l); o != nil && l.Name != "_" {
+			c.union(c.varNode(o), n)
 		}
 		c.exprs[l] = n
 	case *ast.ParenExpr:
@@ -401,13 +401,14 @@ func (c *covenant) expr1(e ast.Expr) *node {
 	u := c.u
 	switch e := e.(type) {
 	case *ast.Ident:
-		if e.Obj == nil {
+		o := u.obj(e)
+		if o == nil {
 			return &node{}
 		}
-		switch e.Obj.Kind {
-		case ast.Var:
-			return c.varNode(e.Obj)
-		case ast.Fun:
+		switch o.kind {
+		case objVar:
+			return c.varNode(o)
+		case objFun:
 			if f := u.fns.fnOf(e); f != nil {
 				return c.fnNode(f)
 			}
@@ -493,7 +494,7 @@ func (c *covenant) expr1(e ast.Expr) *node {
 // scalar reports whether values of type t hold no memory a method could
 // change in place.
 func (c *covenant) scalar(t ast.Expr) bool {
-	switch typeName(t) {
+	switch c.u.typeName(t) {
 	case "any":
 		return false
 	case "":
@@ -517,16 +518,16 @@ func (c *covenant) call(e *ast.CallExpr) *node {
 		}
 		return ns
 	}
-	if isTypeExpr(fun) {
+	if u.isTypeExpr(fun) {
 		ns := args()
-		if len(ns) != 1 || c.scalar(fun) || isByteOrRuneSlice(fun) {
+		if len(ns) != 1 || c.scalar(fun) || u.isByteOrRuneSlice(fun) {
 			return &node{}
 		}
 		return ns[0]
 	}
 	switch f := fun.(type) {
 	case *ast.Ident:
-		if f.Obj == nil {
+		if u.obj(f) == nil {
 			ns := args()
 			switch f.Name {
 			case "append":
@@ -614,12 +615,12 @@ func (c *covenant) valueCall(callee *node, e *ast.CallExpr, args []*node) *node 
 	return vc.result
 }
 
-func isByteOrRuneSlice(t ast.Expr) bool {
+func (u *unit) isByteOrRuneSlice(t ast.Expr) bool {
 	at, ok := t.(*ast.ArrayType)
 	if !ok || at.Len != nil {
 		return false
 	}
-	n := typeName(at.Elt)
+	n := u.typeName(at.Elt)
 	return n == "byte" || n == "rune" || n == "uint8" || n == "int32"
 }
 
@@ -627,13 +628,13 @@ func isByteOrRuneSlice(t ast.Expr) bool {
 // appending to such a slice overwrites the elements after it.
 func (c *covenant) findResliced() {
 	type bind struct {
-		obj *ast.Object
+		obj *object
 		rhs ast.Expr
 	}
 	var binds []bind
 	add := func(l, r ast.Expr) {
-		if id, ok := l.(*ast.Ident); ok && id.Obj != nil {
-			binds = append(binds, bind{id.Obj, r})
+		if id, ok := l.(*ast.Ident); ok && c.u.obj(id) != nil {
+			binds = append(binds, bind{c.u.obj(id), r})
 		}
 	}
 	for _, f := range c.u.fns.all {
@@ -669,11 +670,12 @@ func (c *covenant) reslice(e ast.Expr) bool {
 	case *ast.SliceExpr:
 		return true
 	case *ast.Ident:
-		return e.Obj != nil && c.resliced[e.Obj]
+		o := c.u.obj(e)
+		return o != nil && c.resliced[o]
 	case *ast.TypeAssertExpr:
 		return c.reslice(e.X)
 	case *ast.CallExpr:
-		if isBuiltin(e.Fun, "append") && len(e.Args) > 0 {
+		if c.u.isBuiltin(e.Fun, "append") && len(e.Args) > 0 {
 			return c.reslice(e.Args[0])
 		}
 	}

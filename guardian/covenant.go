@@ -51,14 +51,14 @@ const (
 type covenant struct {
 	u        *unit
 	slot     *node // the memory owned by slots
-	vars     map[*ast.Object]*node
+	vars     map[*object]*node
 	exprs    map[ast.Expr]*node
 	calls    []*valueCall
-	self     map[*ast.Object]bool // variables that certainly hold self
+	self     map[*object]bool // variables that certainly hold self
 	pseudos  map[int]*fnInfo
 	anyRecov bool
 	funcFlds bool
-	resliced map[*ast.Object]bool // variables that may hold a reslice (s[i:j]) of other memory
+	resliced map[*object]bool // variables that may hold a reslice (s[i:j]) of other memory
 
 	// Values given to Set or Send become slot memory from then on (flow
 	// sensitive: mutating a container before storing it is no write).
@@ -82,10 +82,10 @@ func (u *unit) covenant() {
 	c := &covenant{
 		u:        u,
 		slot:     &node{},
-		vars:     make(map[*ast.Object]*node, 64),
+		vars:     make(map[*object]*node, 64),
 		exprs:    make(map[ast.Expr]*node, len(u.src)/12+16),
 		pseudos:  map[int]*fnInfo{},
-		resliced: map[*ast.Object]bool{},
+		resliced: map[*object]bool{},
 		siteBits: map[*ast.CallExpr]uint64{},
 		cover:    map[*node]uint64{},
 	}
@@ -114,23 +114,24 @@ func (u *unit) covenant() {
 // value they are ever given is self.
 func (c *covenant) findSelf() {
 	u := c.u
-	binds := map[*ast.Object][]ast.Expr{}
-	unknown := map[*ast.Object]bool{}
+	binds := map[*object][]ast.Expr{}
+	unknown := map[*object]bool{}
 	entryParams := u.entry.Type.Params.List
-	if len(entryParams) > 0 && len(entryParams[0].Names) == 1 && entryParams[0].Names[0].Obj != nil {
-		obj := entryParams[0].Names[0].Obj
+	if len(entryParams) > 0 && len(entryParams[0].Names) == 1 && u.obj(entryParams[0].Names[0]) != nil {
+		obj := u.obj(entryParams[0].Names[0])
 		binds[obj] = append(binds[obj], nil) // nil stands for the entry's own self
 	}
 	bind := func(l ast.Expr, r ast.Expr) {
 		id, ok := l.(*ast.Ident)
-		if !ok || id.Obj == nil || id.Name == "_" {
+		if !ok || u.obj(id) == nil || id.Name == "_" {
 			return
 		}
+		obj := u.obj(id)
 		if r == nil {
-			unknown[id.Obj] = true
+			unknown[obj] = true
 			return
 		}
-		binds[id.Obj] = append(binds[id.Obj], r)
+		binds[obj] = append(binds[obj], r)
 	}
 	called := map[*ast.Ident]bool{}
 	for _, f := range u.fns.all {
@@ -208,7 +209,7 @@ func (c *covenant) findSelf() {
 			}
 		}
 	}
-	c.self = map[*ast.Object]bool{}
+	c.self = map[*object]bool{}
 	for obj := range binds {
 		if !unknown[obj] {
 			c.self[obj] = true
@@ -232,7 +233,8 @@ func (c *covenant) findSelf() {
 func (c *covenant) isSelf(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.Ident:
-		return e.Obj != nil && c.self[e.Obj]
+		o := c.u.obj(e)
+		return o != nil && c.self[o]
 	case *ast.ParenExpr:
 		return c.isSelf(e.X)
 	case *ast.TypeAssertExpr:

@@ -52,7 +52,7 @@ func (c *covenant) summaries() {
 	u := c.u
 	for _, f := range u.fns.all {
 		f.cov.sum = tfMark // bottom: no path returns dirty
-		f.cov.hasRecov = ownRecover(f)
+		f.cov.hasRecov = c.ownRecover(f)
 		if f.cov.hasRecov {
 			c.anyRecov = true
 		}
@@ -101,9 +101,9 @@ func (c *covenant) summaries() {
 }
 
 // ownRecover reports whether f's own body calls recover.
-func ownRecover(f *fnInfo) bool {
+func (c *covenant) ownRecover(f *fnInfo) bool {
 	for _, call := range f.nodes.calls {
-		if isBuiltin(call.Fun, "recover") {
+		if c.u.isBuiltin(call.Fun, "recover") {
 			return true
 		}
 	}
@@ -119,7 +119,7 @@ func (c *covenant) defersRecover(f *fnInfo) bool {
 				return true
 			}
 		case *ast.Ident:
-			if fun.Obj == nil {
+			if c.u.obj(fun) == nil {
 				if fun.Name == "recover" {
 					return true
 				}
@@ -222,7 +222,7 @@ type run struct {
 }
 
 type errHint struct {
-	obj *ast.Object
+	obj *object
 	pre flow
 }
 
@@ -289,13 +289,13 @@ func (r *run) block(list []ast.Stmt, st flow) flow {
 
 // errAssign recognises `err := x.Set(...)` (or Delete, or =) and returns
 // the error variable.
-func (c *covenant) errAssign(s ast.Stmt) *ast.Object {
+func (c *covenant) errAssign(s ast.Stmt) *object {
 	as, ok := s.(*ast.AssignStmt)
 	if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 || (as.Tok != token.DEFINE && as.Tok != token.ASSIGN) {
 		return nil
 	}
 	id, ok := as.Lhs[0].(*ast.Ident)
-	if !ok || id.Obj == nil {
+	if !ok || c.u.obj(id) == nil {
 		return nil
 	}
 	call, ok := as.Rhs[0].(*ast.CallExpr)
@@ -306,17 +306,17 @@ func (c *covenant) errAssign(s ast.Stmt) *ast.Object {
 	if !ok || (sel.Sel.Name != "Set" && sel.Sel.Name != "Delete") || c.u.pkgOf(sel.X) != "" {
 		return nil
 	}
-	return id.Obj
+	return c.u.obj(id)
 }
 
 // errCond recognises `err != nil` (1) and `err == nil` (-1).
-func errCond(e ast.Expr, obj *ast.Object) int {
+func (c *covenant) errCond(e ast.Expr, obj *object) int {
 	b, ok := e.(*ast.BinaryExpr)
 	if !ok {
 		return 0
 	}
 	id, ok := b.X.(*ast.Ident)
-	if !ok || id.Obj != obj || !isBuiltin(b.Y, "nil") {
+	if !ok || c.u.obj(id) != obj || !c.u.isBuiltin(b.Y, "nil") {
 		return 0
 	}
 	switch b.Op {
@@ -336,7 +336,7 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 	switch s := s.(type) {
 	case *ast.ExprStmt:
 		st = r.expr(s.X, st)
-		if call, ok := s.X.(*ast.CallExpr); ok && isBuiltin(call.Fun, "panic") {
+		if call, ok := s.X.(*ast.CallExpr); ok && c.u.isBuiltin(call.Fun, "panic") {
 			st.live = false
 		}
 	case *ast.AssignStmt:
@@ -370,7 +370,7 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		hint := r.errHint
 		r.errHint = nil
 		pre := st
-		var obj *ast.Object
+		var obj *object
 		if s.Init != nil {
 			obj = c.errAssign(s.Init)
 			st = r.stmt(s.Init, st)
@@ -379,7 +379,7 @@ func (r *run) stmt(s ast.Stmt, st flow) flow {
 		}
 		st = r.expr(s.Cond, st)
 		thenIn, elseIn := st, st
-		switch errCond(s.Cond, obj) {
+		switch c.errCond(s.Cond, obj) {
 		case 1:
 			thenIn = keepDefers(pre, st)
 		case -1:
@@ -673,7 +673,7 @@ func (r *run) expr(e ast.Expr, st flow) flow {
 		st = r.apply(st, t, writes, e.Pos())
 		st.stored |= stores
 		r.stores |= stores
-		if isBuiltin(e.Fun, "panic") {
+		if c.u.isBuiltin(e.Fun, "panic") {
 			st.live = false
 		}
 	case *ast.BinaryExpr:
@@ -737,7 +737,7 @@ func (r *run) callee(e *ast.CallExpr, st flow) flow {
 		}
 	case *ast.FuncLit, *ast.Ident:
 	default:
-		if !isTypeExpr(f) {
+		if !r.c.u.isTypeExpr(f) {
 			st = r.expr(f, st)
 		}
 	}
@@ -773,12 +773,13 @@ func (r *run) effect(e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 	c := r.c
 	u := c.u
 	fun := ast.Unparen(e.Fun)
-	if isTypeExpr(fun) {
+	if u.isTypeExpr(fun) {
 		return tfID, false, 0
 	}
 	switch f := fun.(type) {
 	case *ast.Ident:
-		if f.Obj == nil {
+		o := u.obj(f)
+		if o == nil {
 			switch f.Name {
 			case "delete", "clear", "copy":
 				if len(e.Args) > 0 && c.isSlot(e.Args[0], stored) {
@@ -796,7 +797,7 @@ func (r *run) effect(e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 		if h := u.fns.fnOf(f); h != nil {
 			return r.withArgs(r.use(h), h.cov.mayWrite, h.cov.stores, e)
 		}
-		if f.Obj.Kind == ast.Var {
+		if o.kind == objVar {
 			return r.viaValue(c.expr(f), e, stored)
 		}
 		return tfID, false, 0
