@@ -501,7 +501,9 @@ func (c *covenant) scalar(t ast.Expr) bool {
 		if sel, ok := t.(*ast.SelectorExpr); ok {
 			// A standard or host value type (time.Time, batos.Ref); the
 			// slice types of package sort share memory.
-			return c.u.pkgOf(sel.X) != "" && c.u.pkgOf(sel.X) != "sort"
+			path := c.u.pkgOf(sel.X)
+			e, _ := stdEffects(path)
+			return path != "" && !e.sharedTypes
 		}
 		return false
 	}
@@ -563,13 +565,13 @@ func (c *covenant) call(e *ast.CallExpr) *node {
 	case *ast.SelectorExpr:
 		if path := u.pkgOf(f.X); path != "" {
 			ns := args()
+			pkg, _ := stdEffects(path)
 			switch {
-			case (path == "strconv" && len(f.Sel.Name) > 6 && f.Sel.Name[:6] == "Append") ||
-				(path == "unicode/utf8" && f.Sel.Name == "AppendRune"):
+			case stdFunc(path, f.Sel.Name).returnsFirst:
 				if len(ns) > 0 {
 					return ns[0]
 				}
-			case !freshResults(path):
+			case !pkg.fresh:
 				// bytes.TrimSpace, sort.StringSlice, sort.Reverse, ...
 				// may return (a wrapper of) what they are given.
 				r := &node{}

@@ -1,39 +1,177 @@
 package guardian
 
-import "go/ast"
+import (
+	"go/ast"
+	"math"
+)
 
-// The standard-library effect tables of the covenant: which functions and
-// methods of the allowed packages change memory they are given, and which
-// return memory they were given.
+// The standard library's effects on memory, as the covenant sees them:
+// which functions change the memory they are given, which return some of
+// it, and (by method name) which methods of standard types leave their
+// receiver or arguments alone. Every package a method may import by
+// default, and the host package, has an entry in stdEffects; a package
+// without one (a caller may allow more with Options.Imports) is taken to
+// return what it is given and to change nothing through its functions.
 
-// freshResults reports whether the functions of a standard package return
-// values that share no memory with their arguments.
-func freshResults(path string) bool {
-	switch path {
-	case "strings", "strconv", "fmt", "math", "math/bits", "math/rand", "unicode", "unicode/utf8", "unicode/utf16",
-		"errors", "time", "regexp", "encoding/json", "encoding/hex", "encoding/base64", "hash/crc32", "html", "path",
-		"container/list", HostPackage:
-		return true
-	}
-	return false
+// A pkgEffects is what the covenant knows of one package.
+type pkgEffects struct {
+	// fresh: the functions return values that share no memory with their
+	// arguments, except those whose funcEffects say returnsFirst.
+	fresh bool
+
+	// sharedTypes: converting a value to one of the package's named types
+	// may keep its memory (sort.StringSlice(s) is s); the named types of
+	// other packages are values (time.Time).
+	sharedTypes bool
+
+	// funcs says what each function does, nil if none changes memory or
+	// returns its first argument.
+	funcs func(name string) funcEffects
 }
 
-// mutates reports whether a standard function changes memory reachable
-// from a slot through its arguments.
-func mutates(path, name string, e *ast.CallExpr, c *covenant, stored uint64) bool {
-	arg := func(i int) bool { return i < len(e.Args) && c.pointsToSlot(e.Args[i], stored) }
-	switch path + "." + name {
-	case "sort.Sort", "sort.Stable", "sort.Slice", "sort.SliceStable", "sort.Strings", "sort.Ints", "sort.Float64s",
-		"unicode/utf8.EncodeRune", "encoding/hex.Encode", "encoding/hex.Decode", "math/rand.Read",
-		"container/heap.Init", "container/heap.Push", "container/heap.Pop", "container/heap.Remove", "container/heap.Fix":
-		return arg(0)
-	case "encoding/json.Unmarshal":
-		return arg(1)
-	case "fmt.Sscan", "fmt.Sscanf", "fmt.Sscanln", "fmt.Fscan", "fmt.Fscanf", "fmt.Fscanln":
-		for i := 1; i < len(e.Args); i++ {
-			if arg(i) {
-				return true
-			}
+// A funcEffects is what one function does with the memory it is given.
+type funcEffects struct {
+	// writes: the arguments, by index, whose memory the function may
+	// change (none in the zero value).
+	writes argRange
+
+	// returnsFirst: the result is the first argument, extended
+	// (strconv.AppendInt).
+	returnsFirst bool
+}
+
+// An argRange is the arguments from index from up to, not including, to.
+type argRange struct{ from, to int }
+
+// stdEffects returns the entry of the package at path, and false for a
+// package with none.
+func stdEffects(path string) (pkgEffects, bool) {
+	switch path {
+	case "bytes":
+		return pkgEffects{}, true // bytes.TrimSpace, bytes.Fields, ... return parts of their argument
+	case "container/heap":
+		return pkgEffects{funcs: heapFunc}, true
+	case "container/list":
+		return pkgEffects{fresh: true}, true
+	case "encoding/base64":
+		return pkgEffects{fresh: true}, true
+	case "encoding/hex":
+		return pkgEffects{fresh: true, funcs: hexFunc}, true
+	case "encoding/json":
+		return pkgEffects{fresh: true, funcs: jsonFunc}, true
+	case "errors":
+		return pkgEffects{fresh: true}, true
+	case "fmt":
+		return pkgEffects{fresh: true, funcs: fmtFunc}, true
+	case "hash/crc32":
+		return pkgEffects{fresh: true}, true
+	case "html":
+		return pkgEffects{fresh: true}, true
+	case "math":
+		return pkgEffects{fresh: true}, true
+	case "math/bits":
+		return pkgEffects{fresh: true}, true
+	case "math/rand":
+		return pkgEffects{fresh: true, funcs: randFunc}, true
+	case "path":
+		return pkgEffects{fresh: true}, true
+	case "regexp":
+		return pkgEffects{fresh: true}, true
+	case "sort":
+		return pkgEffects{sharedTypes: true, funcs: sortFunc}, true // sort.Reverse and sort.StringSlice wrap what they are given
+	case "strconv":
+		return pkgEffects{fresh: true, funcs: strconvFunc}, true
+	case "strings":
+		return pkgEffects{fresh: true}, true
+	case "time":
+		return pkgEffects{fresh: true}, true
+	case "unicode":
+		return pkgEffects{fresh: true}, true
+	case "unicode/utf16":
+		return pkgEffects{fresh: true}, true
+	case "unicode/utf8":
+		return pkgEffects{fresh: true, funcs: utf8Func}, true
+	case HostPackage:
+		return pkgEffects{fresh: true}, true
+	}
+	return pkgEffects{}, false
+}
+
+// stdFunc returns what the function name of the package at path does.
+func stdFunc(path, name string) funcEffects {
+	if e, _ := stdEffects(path); e.funcs != nil {
+		return e.funcs(name)
+	}
+	return funcEffects{}
+}
+
+func heapFunc(name string) funcEffects {
+	switch name {
+	case "Init", "Push", "Pop", "Remove", "Fix":
+		return funcEffects{writes: argRange{0, 1}}
+	}
+	return funcEffects{}
+}
+
+func hexFunc(name string) funcEffects {
+	switch name {
+	case "Encode", "Decode":
+		return funcEffects{writes: argRange{0, 1}}
+	}
+	return funcEffects{}
+}
+
+func jsonFunc(name string) funcEffects {
+	if name == "Unmarshal" {
+		return funcEffects{writes: argRange{1, 2}}
+	}
+	return funcEffects{}
+}
+
+func fmtFunc(name string) funcEffects {
+	switch name {
+	case "Sscan", "Sscanf", "Sscanln", "Fscan", "Fscanf", "Fscanln":
+		return funcEffects{writes: argRange{1, math.MaxInt}}
+	}
+	return funcEffects{}
+}
+
+func randFunc(name string) funcEffects {
+	if name == "Read" {
+		return funcEffects{writes: argRange{0, 1}}
+	}
+	return funcEffects{}
+}
+
+func sortFunc(name string) funcEffects {
+	switch name {
+	case "Sort", "Stable", "Slice", "SliceStable", "Strings", "Ints", "Float64s":
+		return funcEffects{writes: argRange{0, 1}}
+	}
+	return funcEffects{}
+}
+
+func strconvFunc(name string) funcEffects {
+	return funcEffects{returnsFirst: len(name) > len("Append") && name[:len("Append")] == "Append"}
+}
+
+func utf8Func(name string) funcEffects {
+	switch name {
+	case "EncodeRune":
+		return funcEffects{writes: argRange{0, 1}}
+	case "AppendRune":
+		return funcEffects{returnsFirst: true}
+	}
+	return funcEffects{}
+}
+
+// stdWrites reports whether a call of a standard function changes memory
+// of a slot through its arguments.
+func (c *covenant) stdWrites(path, name string, e *ast.CallExpr, stored uint64) bool {
+	w := stdFunc(path, name).writes
+	for i := w.from; i < w.to && i < len(e.Args); i++ {
+		if c.pointsToSlot(e.Args[i], stored) {
+			return true
 		}
 	}
 	return false

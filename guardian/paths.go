@@ -808,7 +808,7 @@ func (r *run) effect(e *ast.CallExpr, stored uint64) (tf, bool, uint64) {
 		return tfID, false, 0
 	case *ast.SelectorExpr:
 		if path := u.pkgOf(f.X); path != "" {
-			if path != HostPackage && mutates(path, f.Sel.Name, e, c, stored) {
+			if path != HostPackage && c.stdWrites(path, f.Sel.Name, e, stored) {
 				return tfWrite, true, 0
 			}
 			return r.withArgs(tfID, false, 0, e)
