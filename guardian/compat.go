@@ -492,11 +492,11 @@ func (u *unit) zeroValue(t ast.Expr) string {
 	case n != "" && n != "complex64" && n != "complex128":
 		return "0"
 	}
-	switch t.(type) {
+	switch t := t.(type) {
 	case *ast.StarExpr, *ast.MapType, *ast.FuncType, *ast.InterfaceType:
 		return "nil"
 	case *ast.ArrayType:
-		if t.(*ast.ArrayType).Len == nil {
+		if t.Len == nil {
 			return "nil"
 		}
 	}
