@@ -65,6 +65,8 @@ type object struct {
 	depth   int
 	shadows *object
 	hidden  bool
+
+	index int32 // 1 + its index in resolution.objs
 }
 
 // pos returns the position of the first identifier named like the object
@@ -128,14 +130,25 @@ func (u *unit) declares(id *ast.Ident) bool {
 
 // A resolution is what resolveFile found.
 type resolution struct {
-	base       int
-	objs       []*object    // by offset of an identifier in the file: the object it denotes
-	unresolved []*ast.Ident // identifiers that denote nothing the file declares, in walk order (not keys of composite literals)
+	base int
+
+	// at holds, at half the offset of each identifier in the file, 1 +
+	// the index in objs of the object it denotes (0 for none). Two
+	// identifiers start at least two bytes apart: each is one byte or
+	// more, and a byte that is no part of an identifier separates them.
+	at   []int32
+	objs []*object
+
+	// unresolved lists the identifiers that denote nothing the file
+	// declares, in walk order (keys of composite literals left out).
+	unresolved []*ast.Ident
 }
 
 func (rs *resolution) obj(id *ast.Ident) *object {
-	if i := int(id.NamePos) - rs.base; i >= 0 && i < len(rs.objs) {
-		return rs.objs[i]
+	if off := int(id.NamePos) - rs.base; off >= 0 && off/2 < len(rs.at) {
+		if i := rs.at[off/2]; i > 0 {
+			return rs.objs[i-1]
+		}
 	}
 	return nil
 }
@@ -147,10 +160,14 @@ type depthError struct{ pos token.Pos }
 // nest deeper than maxScopeDepth it reports where instead, with ok false.
 func resolveFile(f *ast.File, tf *token.File) (rs resolution, ok bool, deep token.Pos) {
 	r := &resolver{
-		resolution: resolution{base: tf.Base(), objs: make([]*object, tf.Size()+1)},
-		pkg:        make(map[string]*object, 16),
-		local:      make(map[string]*object, 32),
-		depth:      1,
+		resolution: resolution{
+			base: tf.Base(),
+			at:   make([]int32, tf.Size()/2+1),
+			objs: make([]*object, 0, tf.Size()/32+8),
+		},
+		scope: make(map[string]*object),
+		open:  make([]*object, 0, 32),
+		depth: 1,
 	}
 	defer func() {
 		if e := recover(); e != nil {
@@ -167,7 +184,7 @@ func resolveFile(f *ast.File, tf *token.File) (rs resolution, ok bool, deep toke
 	// Top-level names resolve wherever they are declared.
 	n := 0
 	for _, id := range r.unresolved {
-		if o := r.pkg[id.Name]; o != nil {
+		if o := r.scope[id.Name]; o != nil {
 			r.set(id, o)
 		} else {
 			r.unresolved[n] = id
@@ -182,10 +199,11 @@ func resolveFile(f *ast.File, tf *token.File) (rs resolution, ok bool, deep toke
 type resolver struct {
 	resolution
 
-	pkg   map[string]*object // the package scope
-	local map[string]*object // by name, the innermost local object in scope (nil for none)
-	open  []*object          // the local objects in scope, innermost scope last
-	depth int                // 1 is the package scope
+	// scope holds, by name, the innermost object in scope (nil for none);
+	// each object links to the one it hides, down to the package scope's.
+	scope map[string]*object
+	open  []*object // the local objects in scope, innermost scope last
+	depth int       // of the innermost scope; 1 is the package scope
 
 	labels  [][]*object    // for each function body being walked, its labels
 	targets [][]*ast.Ident // and the labels its break and continue statements name
@@ -194,16 +212,17 @@ type resolver struct {
 }
 
 func (r *resolver) set(id *ast.Ident, o *object) {
-	r.objs[int(id.NamePos)-r.base] = o
+	r.at[(int(id.NamePos)-r.base)/2] = o.index
 }
 
 func (r *resolver) newObj(kind objKind, name string, decl ast.Node) *object {
 	if len(r.slab) == 0 {
-		r.slab = make([]object, 32)
+		r.slab = make([]object, max(cap(r.objs)-len(r.objs), 16))
 	}
 	o := &r.slab[0]
 	r.slab = r.slab[1:]
-	o.kind, o.name, o.decl = kind, name, decl
+	r.objs = append(r.objs, o)
+	o.kind, o.name, o.decl, o.index = kind, name, decl, int32(len(r.objs))
 	return o
 }
 
@@ -219,7 +238,7 @@ func (r *resolver) closeScope() {
 	for i > 0 && r.open[i-1].depth == r.depth {
 		i--
 		o := r.open[i]
-		r.local[o.name] = o.shadows
+		r.scope[o.name] = o.shadows
 	}
 	r.open = r.open[:i]
 	r.depth--
@@ -228,26 +247,35 @@ func (r *resolver) closeScope() {
 // insert puts o in the innermost scope, unless that scope already holds an
 // object of the same name, which it returns.
 func (r *resolver) insert(o *object) *object {
-	if r.depth == 1 {
-		return r.insertPkg(o)
-	}
-	top := r.local[o.name]
+	top := r.scope[o.name]
 	if top != nil && top.depth == r.depth {
 		return top
 	}
 	o.depth, o.shadows = r.depth, top
-	r.local[o.name] = o
-	r.open = append(r.open, o)
+	r.scope[o.name] = o
+	if r.depth > 1 {
+		r.open = append(r.open, o)
+	}
 	return nil
 }
 
-func (r *resolver) insertPkg(o *object) *object {
-	if alt := r.pkg[o.name]; alt != nil {
-		return alt
+// insertPkg puts o in the package scope, beneath the local objects that
+// hide it, unless the package scope already holds an object of the same
+// name.
+func (r *resolver) insertPkg(o *object) {
+	var last *object
+	for x := r.scope[o.name]; x != nil; x = x.shadows {
+		last = x
+	}
+	if last != nil && last.depth == 1 {
+		return
 	}
 	o.depth = 1
-	r.pkg[o.name] = o
-	return nil
+	if last == nil {
+		r.scope[o.name] = o
+	} else {
+		last.shadows = o
+	}
 }
 
 // declare declares each identifier as an object of kind in the innermost
@@ -291,11 +319,7 @@ func (r *resolver) resolve(id *ast.Ident, collect bool) {
 	if id.Name == "_" {
 		return
 	}
-	o := r.local[id.Name]
-	if o == nil {
-		o = r.pkg[id.Name]
-	}
-	if o != nil {
+	if o := r.scope[id.Name]; o != nil {
 		if !o.hidden {
 			r.set(id, o)
 		}
