@@ -60,8 +60,9 @@ type object struct {
 	decl ast.Node
 
 	// While resolving: the depth of the scope holding the object, the
-	// object of the same name it hides, and whether identifiers may
-	// resolve to it (not to a receiver's type parameter).
+	// object of the same name it hides, and whether it is hidden: in
+	// scope, but no identifier resolves to it (a receiver's type
+	// parameter, as go/parser had it).
 	depth   int
 	shadows *object
 	hidden  bool
