@@ -466,20 +466,17 @@ func (u *unit) checkWrapperTypes(h *fnInfo, at *ast.Ident) {
 	}
 }
 
-// localNames lists the names declared inside function bodies.
+// localNames lists the names declared inside function bodies, and the
+// parameters and results of the functions.
 func (u *unit) localNames() map[string]bool {
 	local := map[string]bool{}
+	var bodies []*ast.BlockStmt
 	for _, d := range u.file.Decls {
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || fd.Body == nil {
 			continue
 		}
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok && u.declares(id) {
-				local[id.Name] = true
-			}
-			return true
-		})
+		bodies = append(bodies, fd.Body)
 		for _, fl := range []*ast.FieldList{fd.Type.Params, fd.Type.Results} {
 			if fl == nil {
 				continue
@@ -488,6 +485,20 @@ func (u *unit) localNames() map[string]bool {
 				for _, id := range fld.Names {
 					local[id.Name] = true
 				}
+			}
+		}
+	}
+	// Every object the file declares is known: keep those whose declaring
+	// identifier stands in a body.
+	for _, o := range u.res.objs {
+		p := o.pos()
+		if !p.IsValid() {
+			continue
+		}
+		for _, b := range bodies {
+			if b.Pos() <= p && p < b.End() {
+				local[o.name] = true
+				break
 			}
 		}
 	}

@@ -304,12 +304,14 @@ func (r *resolver) shortVarDecl(decl ast.Node, lhs []ast.Expr) {
 		if !ok {
 			continue
 		}
+		if top := r.scope[id.Name]; id.Name != "_" && top != nil && top.depth == r.depth {
+			r.set(id, top)
+			continue
+		}
 		o := r.newObj(objVar, id.Name, decl)
 		r.set(id, o)
 		if id.Name != "_" {
-			if alt := r.insert(o); alt != nil {
-				r.set(id, alt)
-			}
+			r.insert(o)
 		}
 	}
 }
