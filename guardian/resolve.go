@@ -122,13 +122,6 @@ func (u *unit) obj(id *ast.Ident) *object {
 	return u.res.obj(id)
 }
 
-// declares reports whether id declares the object it denotes (a label
-// included).
-func (u *unit) declares(id *ast.Ident) bool {
-	o := u.obj(id)
-	return o != nil && o.pos() == id.Pos()
-}
-
 // A resolution is what resolveFile found.
 type resolution struct {
 	base int
