@@ -1,9 +1,10 @@
 package persona_test
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/stretchr/testify/assert"
@@ -154,24 +155,39 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-// A hostile 1 MiB reply is handled in well under a second (no quadratic
-// scans): StripThinking once took 15 s on the "think" case.
+// worstCaseInputs are hostile 1 MiB replies built to make a scan
+// quadratic: StripThinking once took 15 s on "think". The time they take
+// is measured by BenchmarkExtractWorstCase; here each must simply finish
+// with a verdict.
+func worstCaseInputs(scale int) map[string]string {
+	return map[string]string{
+		"think":         strings.Repeat("<think>a</think>", (1<<16)/scale),
+		"unclosedThink": "<think>" + strings.Repeat("<think>", (1<<17)/scale),
+		"fences":        strings.Repeat("```\n", (1<<18)/scale),
+		"goFences":      strings.Repeat("```go\nfunc f() {\n}\n```\n", (1<<15)/scale),
+		"brackets":      strings.Repeat("[", (1<<20)/scale),
+		"objects":       strings.Repeat(`{"a":`, (1<<18)/scale),
+		"braceLines":    strings.Repeat("}\n", (1<<19)/scale),
+		"openGoFences":  strings.Repeat("```go\nfunc f() {\n", (1<<16)/scale),
+		"chatTokens":    strings.Repeat("<|im_end|>", (1<<17)/scale),
+	}
+}
+
 func TestExtractWorstCaseInputs(t *testing.T) {
-	for name, s := range map[string]string{
-		"think":         strings.Repeat("<think>a</think>", 1<<16),
-		"unclosedThink": "<think>" + strings.Repeat("<think>", 1<<17),
-		"fences":        strings.Repeat("```\n", 1<<18),
-		"goFences":      strings.Repeat("```go\nfunc f() {\n}\n```\n", 1<<15),
-		"brackets":      strings.Repeat("[", 1<<20),
-		"objects":       strings.Repeat(`{"a":`, 1<<18),
-		"braceLines":    strings.Repeat("}\n", 1<<19),
-	} {
+	inputs := worstCaseInputs(1)
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		s := inputs[name]
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
-			persona.ExtractCode(s)
-			persona.ParsePlan(s)
-			persona.ExtractJSON(s)
-			require.LessOrEqual(t, time.Since(start), 2*time.Second, "on %d bytes, want well under a second", len(s))
+			code, err := persona.ExtractCode(s)
+			if err == nil {
+				assert.NotEmpty(t, strings.TrimSpace(code), "code without an error")
+			}
+			if p, err := persona.ParsePlan(s); err == nil {
+				assert.NotEmpty(t, p.Queries, "a plan without an error")
+			}
+			if v, err := persona.ExtractJSON(s); err == nil {
+				assert.NotEmpty(t, v, "JSON without an error")
+			}
 		})
 	}
 }
