@@ -2,6 +2,8 @@ package persona_test
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -187,6 +189,64 @@ func TestExtractWorstCaseInputs(t *testing.T) {
 			}
 			if v, err := persona.ExtractJSON(s); err == nil {
 				assert.NotEmpty(t, v, "JSON without an error")
+			}
+		})
+	}
+}
+
+// extractCase is one file of testdata/extract: a reply as a model wrote it
+// and what ExtractCodeFor must make of it.
+//
+//	# what the case is about (comment lines)
+//	selector: greet            (optional)
+//	want: ok | truncated | nocode
+//	-- reply --
+//	…the reply, verbatim…
+//	-- code --
+//	…the code wanted, for want: ok…
+type extractCase struct {
+	selector, want, reply, code string
+}
+
+func readExtractCase(t *testing.T, path string) extractCase {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var c extractCase
+	head, rest, ok := strings.Cut(string(data), "-- reply --\n")
+	require.True(t, ok, "%s: no -- reply -- section", path)
+	c.reply, c.code, _ = strings.Cut(rest, "-- code --\n")
+	for _, line := range strings.Split(head, "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch strings.TrimSpace(k) {
+		case "selector":
+			c.selector = strings.TrimSpace(v)
+		case "want":
+			c.want = strings.TrimSpace(v)
+		}
+	}
+	require.Contains(t, []string{"ok", "truncated", "nocode"}, c.want, "%s: want", path)
+	return c
+}
+
+// The project's catalogue of replies shaped like real models' (issue 13):
+// one subtest per file of testdata/extract.
+func TestExtractCatalogue(t *testing.T) {
+	files, err := filepath.Glob("testdata/extract/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			c := readExtractCase(t, path)
+			got, err := persona.ExtractCodeFor(c.reply, c.selector)
+			switch c.want {
+			case "ok":
+				require.NoError(t, err)
+				require.Equal(t, c.code, got)
+			case "truncated":
+				require.ErrorIs(t, err, persona.ErrTruncated, "got code %q", got)
+			case "nocode":
+				require.ErrorIs(t, err, persona.ErrNoCode, "got code %q", got)
 			}
 		})
 	}
