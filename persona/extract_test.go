@@ -41,6 +41,18 @@ func TestExtractCode(t *testing.T) {
 		{"UnfencedNeverCloses", "package m\n\nfunc f() {\n\treturn", "", persona.ErrTruncated},
 		{"EmptyGoBlock", "```go\n```", "", persona.ErrNoCode},
 		{"UnclosedThinking", "<think>I will write package m and func f() {", "", persona.ErrNoCode},
+		{"SpaceBeforePackage", " " + goSrc, goSrc, nil},
+		{"TabBeforePackageInBlock", "```go\n\t" + goSrc + "```", goSrc, nil},
+		{"LoneClosingFence", goSrc + "```\n", goSrc, nil},
+		{"LoneClosingFenceThenProse", "Here:\n" + goSrc + "```\nIt says hi.", goSrc, nil},
+		{"TextGluedAfterClosingFence", "```go\n" + goSrc + "```### Instruction:\nWrite the next one.", goSrc, nil},
+		{"InfoStringIsNoCloser", "```go\n" + goSrc + "```python\n", "", persona.ErrTruncated},
+		{"ChatTokenAfterFence", "```go\n" + goSrc + "```<|im_end|>", goSrc, nil},
+		{"ChatTokenGluedToBrace", strings.TrimSuffix(goSrc, "\n") + "<|eot_id|>", goSrc, nil},
+		{"ChatTurnAfterCode", goSrc + "<|im_end|>\n<|im_start|>user\n```\nthanks\n```", goSrc, nil},
+		{"HTMLInStringKept", "```go\npackage m\n\nfunc f() string {\n\treturn \"<s>x</s> y <|a b|>\"\n}\n```", "package m\n\nfunc f() string {\n\treturn \"<s>x</s> y <|a b|>\"\n}\n", nil},
+		{"OpenBlockComplete", "```go\n" + goSrc, goSrc, nil},
+		{"OpenBlockPackageOnly", "```go\npackage m\n", "", persona.ErrTruncated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := persona.ExtractCode(tc.reply)
@@ -141,12 +153,15 @@ func TestStripThinking(t *testing.T) {
 
 // Untrusted replies never panic, and success always means something usable.
 func FuzzExtract(f *testing.F) {
-	for _, s := range []string{goSrc, "```go\n" + goSrc + "```", "```", "~~~~\n```\n", "<think>", `{"queries":["a"]}`, "[", "```json\n[\"a\"", "}```"} {
+	for _, s := range []string{goSrc, "```go\n" + goSrc + "```", "```", "~~~~\n```\n", "<think>", `{"queries":["a"]}`, "[", "```json\n[\"a\"", "}```", "func f() {\n}\n```### x", "<|im_start|>user\n<|eot_id|></s>", "  package m\n\tfunc f() {\n}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if code, err := persona.ExtractCode(s); err == nil {
 			require.NotEmpty(t, strings.TrimSpace(code), "ExtractCode(%q): empty code without error", s)
+		}
+		if code, err := persona.ExtractCodeFor(s, "f"); err == nil {
+			require.Contains(t, code, "package ", "ExtractCodeFor(%q): not a complete file", s)
 		}
 		if p, err := persona.ParsePlan(s); err == nil {
 			require.NotEmpty(t, p.Queries, "ParsePlan(%q): empty plan without error", s)

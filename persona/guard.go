@@ -228,7 +228,7 @@ func (g *guarded) check(resp *llms.ContentResponse, tail string, streamed bool) 
 		return nil, g.fail(ErrTruncated, `the model stopped at its token limit (done_reason "length")`, c.Content, nil)
 	case streamed && g.provider == ProviderOpenAI && c.StopReason == "" && len(c.ToolCalls) == 0:
 		return nil, g.fail(ErrTruncated, "the stream ended without a finish reason", c.Content, nil)
-	case hasOpenFence(c.Content):
+	case openFenceTruncated(c.Content):
 		return nil, g.fail(ErrTruncated, "a code fence is opened and never closed", c.Content, nil)
 	}
 	return resp, nil
