@@ -122,7 +122,7 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 	}
 	cctx, cancel := context.WithTimeout(ctx, g.lim.Timeout)
 	defer cancel()
-	st := &callState{wireMax: g.lim.MaxWireBytes}
+	st := &callState{wireMax: g.lim.MaxWireBytes, sse: g.provider == ProviderOpenAI}
 	cctx = withState(cctx, st)
 
 	// Count streamed content, so a runaway stream stops at the cap.
@@ -130,10 +130,11 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 	for _, o := range options {
 		o(&co)
 	}
-	streamed := co.StreamingFunc != nil
-	if co.StreamingFunc == nil && g.provider == ProviderOllama {
-		// Ollama streams whether asked or not; counting the chunks stops a
-		// runaway reply at the cap instead of at its end.
+	if co.StreamingFunc == nil && (g.provider == ProviderOllama || g.provider == ProviderOpenAI) {
+		// Stream whether asked or not: counting the chunks stops a runaway
+		// reply at the cap instead of at its end, and a stream says
+		// whether it was finished (OpenAI's finish_reason, Ollama's final
+		// message).
 		co.StreamingFunc = func(context.Context, []byte) error { return nil }
 	}
 	if orig := co.StreamingFunc; orig != nil {
@@ -173,17 +174,26 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 		}
 	}
 
-	overflow, httpErr, wire, tail := st.snapshot()
+	w := st.snapshot()
 	switch {
-	case overflow:
+	case w.overflow:
 		return nil, g.fail(ErrTooLarge, fmt.Sprintf("over %d bytes of reply or %d bytes on the wire (%d read)",
-			g.lim.MaxReplyBytes, g.lim.MaxWireBytes, wire), "", res.err)
-	case httpErr != nil:
-		return nil, g.fail(ErrHTTPStatus, "", "", httpErr)
-	case res.err != nil:
-		if cerr := cctx.Err(); cerr != nil {
-			return nil, g.ctxFail(cerr)
+			g.lim.MaxReplyBytes, g.lim.MaxWireBytes, w.wire), "", res.err)
+	case w.httpErr != nil:
+		return nil, g.fail(ErrHTTPStatus, "", "", w.httpErr)
+	case (res.err != nil || w.dropped != nil) && cctx.Err() != nil:
+		return nil, g.ctxFail(cctx.Err())
+	case w.dropped != nil:
+		// Whatever the client made of it (Ollama's keeps what it had, or
+		// nothing), a reply whose connection was lost is not complete.
+		var d *dropError
+		if errors.As(w.dropped, &d) && d.after == 0 {
+			return nil, g.fail(ErrModelFailed, "", "", w.dropped)
 		}
+		return nil, g.fail(ErrTruncated, "", "", w.dropped)
+	case w.malformed != "":
+		return nil, g.fail(ErrModelFailed, w.malformed, "", res.err)
+	case res.err != nil:
 		var he *HTTPError
 		if errors.As(res.err, &he) {
 			return nil, g.fail(ErrHTTPStatus, "", "", res.err)
@@ -193,7 +203,7 @@ func (g *guarded) generate(ctx context.Context, msgs []llms.MessageContent, opti
 		}
 		return nil, g.fail(ErrModelFailed, "", "", res.err)
 	}
-	return g.check(res.resp, tail, streamed)
+	return g.check(res.resp, w.tail)
 }
 
 func (g *guarded) ctxFail(err error) *ModelError {
@@ -208,7 +218,7 @@ var (
 	truncReasons = map[string]bool{"length": true, "max_tokens": true, "model_length": true, "max_output_tokens": true}
 )
 
-func (g *guarded) check(resp *llms.ContentResponse, tail string, streamed bool) (*llms.ContentResponse, error) {
+func (g *guarded) check(resp *llms.ContentResponse, tail string) (*llms.ContentResponse, error) {
 	if resp == nil || len(resp.Choices) == 0 || resp.Choices[0] == nil {
 		return nil, g.fail(ErrEmptyReply, "no choice in the response", "", nil)
 	}
@@ -226,7 +236,8 @@ func (g *guarded) check(resp *llms.ContentResponse, tail string, streamed bool) 
 		return nil, g.fail(ErrTruncated, fmt.Sprintf("the model stopped at its token limit (stop reason %q)", c.StopReason), c.Content, nil)
 	case ollamaLength.MatchString(tail):
 		return nil, g.fail(ErrTruncated, `the model stopped at its token limit (done_reason "length")`, c.Content, nil)
-	case streamed && g.provider == ProviderOpenAI && c.StopReason == "" && len(c.ToolCalls) == 0:
+	case g.provider == ProviderOpenAI && c.StopReason == "" && len(c.ToolCalls) == 0:
+		// Calls to OpenAI-compatible servers always stream (see generate).
 		return nil, g.fail(ErrTruncated, "the stream ended without a finish reason", c.Content, nil)
 	case openFenceTruncated(c.Content):
 		return nil, g.fail(ErrTruncated, "a code fence is opened and never closed", c.Content, nil)

@@ -54,6 +54,14 @@ func TestWireFaults(t *testing.T) {
 		{name: "OpenAIStreamWithoutFinish", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
 		{name: "OpenAIFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, want: persona.ErrTruncated},
 		{name: "OpenAIStreamFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		// A dropped connection is a cut reply, whatever the protocol
+		// (issue 12, item 2).
+		{name: "OpenAIStreamDropped", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		{name: "OpenAIDropped", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, want: persona.ErrTruncated},
+		{name: "OllamaStreamDropped", srv: ollamaSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, want: persona.ErrTruncated},
+		// A call that does not ask to stream (psm's) streams all the same,
+		// so that the end of the stream can be checked.
+		{name: "OpenAIWithoutFinishUnasked", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, want: persona.ErrTruncated},
 		{name: "OpenAIHangStreaming", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Hang: true}}, opts: []persona.AskOption{streaming, persona.WithTimeout(100 * time.Millisecond)}, want: persona.ErrTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,4 +248,42 @@ func TestOllamaClientAloneSwallowsMissingFinal(t *testing.T) {
 	require.NoError(t, err, "langchaingo's behaviour changed?")
 	require.Len(t, resp.Choices, 1, "langchaingo's behaviour changed?")
 	require.Empty(t, resp.Choices[0].Content, "langchaingo's behaviour changed?")
+}
+
+// Calls to OpenAI-compatible servers stream; a server that ignores
+// "stream": true and answers one JSON document is read all the same, and
+// its finish_reason still decides whether the reply is complete.
+func TestOpenAIServerIgnoringStream(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		finish any
+		want   error
+	}{
+		{"Finished", "stop", nil},
+		{"NoFinishReason", nil, persona.ErrTruncated},
+		{"Length", "length", persona.ErrTruncated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var streamAsked bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var req struct {
+					Stream bool `json:"stream"`
+				}
+				json.NewDecoder(r.Body).Decode(&req)
+				streamAsked = req.Stream
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{
+					"message": map[string]any{"role": "assistant", "content": "a whole reply"}, "finish_reason": tc.finish}}})
+			}))
+			defer srv.Close()
+			got, err := persona.Ask(context.Background(), mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{}), persona.BRICK, "hi")
+			require.True(t, streamAsked, "the call asks to stream")
+			if tc.want != nil {
+				require.ErrorIs(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "a whole reply", got)
+		})
+	}
 }
