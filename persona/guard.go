@@ -229,7 +229,17 @@ func (g *guarded) check(resp *llms.ContentResponse, tail string) (*llms.ContentR
 	case strings.TrimSpace(c.Content) == "" && len(c.ToolCalls) == 0 && c.FuncCall == nil:
 		detail := "nothing but whitespace"
 		if c.Content == "" {
-			detail = "no content (for Ollama: the stream ended without its final message)"
+			detail = "no content"
+			switch g.provider {
+			case ProviderOllama:
+				detail += " (Ollama: the stream ended without its final message)"
+			case ProviderOpenAI:
+				detail += " (OpenAI-compatible server: the stream carried no text)"
+			case ProviderAnthropic:
+				detail += " (Anthropic: the message holds no text)"
+			case ProviderScripted:
+				detail += " (scripted reply: empty text)"
+			}
 		}
 		return nil, g.fail(ErrEmptyReply, detail, c.Content, nil)
 	case truncReasons[strings.ToLower(c.StopReason)]:

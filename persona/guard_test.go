@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/batos-dev/batos/persona"
+	"github.com/batos-dev/batos/persona/personatest"
 	"github.com/stretchr/testify/require"
+	"github.com/tmc/langchaingo/llms"
 )
 
 // The guard calls a reply truncated only when its last fence is open and
@@ -36,4 +38,45 @@ func TestGuardOpenFence(t *testing.T) {
 			require.Equal(t, tc.reply, got)
 		})
 	}
+}
+
+// An empty reply's message names the provider that was used: only
+// Ollama's speaks of Ollama (issue 12, item 9).
+func TestEmptyReplyNamesProvider(t *testing.T) {
+	ctx := context.Background()
+	empty := persona.Reply{Text: "", StopReason: "stop"}
+	for _, tc := range []struct {
+		name     string
+		model    func(t *testing.T) llms.Model
+		say, not string
+	}{
+		{"Ollama", func(t *testing.T) llms.Model {
+			srv := personatest.NewOllama(t, personatest.Turn{Reply: persona.Reply{Text: "half"}, NoFinal: true})
+			return mustModel(t, "ollama:m@"+srv.URL, persona.Options{})
+		}, "Ollama", "OpenAI"},
+		{"OpenAI", func(t *testing.T) llms.Model {
+			srv := personatest.NewOpenAI(t, personatest.Turn{Reply: empty})
+			return mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{})
+		}, "OpenAI", "Ollama"},
+		{"Scripted", func(t *testing.T) llms.Model { return persona.NewScripted([]persona.Reply{empty}) }, "scripted", "Ollama"},
+		{"HostModel", func(t *testing.T) llms.Model { return noChoiceText{} }, "persona_test.noChoiceText", "Ollama"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := persona.Ask(ctx, tc.model(t), persona.BRICK, "write")
+			require.ErrorIs(t, err, persona.ErrEmptyReply)
+			require.ErrorContains(t, err, tc.say)
+			require.NotContains(t, err.Error(), tc.not)
+		})
+	}
+}
+
+// noChoiceText is a host's model that answers a choice without text.
+type noChoiceText struct{}
+
+func (noChoiceText) GenerateContent(context.Context, []llms.MessageContent, ...llms.CallOption) (*llms.ContentResponse, error) {
+	return &llms.ContentResponse{Choices: []*llms.ContentChoice{{StopReason: "stop"}}}, nil
+}
+
+func (n noChoiceText) Call(ctx context.Context, s string, o ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, n, s, o...)
 }
