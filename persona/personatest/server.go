@@ -167,10 +167,11 @@ type EngineCall struct {
 
 // Server is an httptest server speaking a model server's wire protocol,
 // answering chat requests from a script of turns, in order, and recording
-// every request. A request that drifts from its turn's Expect, or comes
-// after the last turn, is answered HTTP 409 with the protocol's error
-// document (a 4xx: the script is at fault, and clients do not retry it). Its URL is the base URL to put in a spec: for Ollama
-// "ollama:MODEL@"+URL, for OpenAI "openai:MODEL@"+URL+"/v1".
+// every request. Its URL is the base URL to put in a spec: for Ollama
+// "ollama:MODEL@"+URL, for OpenAI "openai:MODEL@"+URL+"/v1". A request
+// that drifts from its turn's Expect, or comes after the last turn, is
+// answered HTTP 409 with the protocol's error document (a 4xx: the script
+// is at fault, and clients do not retry it).
 type Server struct {
 	*httptest.Server
 	proto string
