@@ -71,7 +71,9 @@ func ExampleAsk() {
 		{Text: "   "},
 	})
 	for range 2 {
-		_, err := persona.Ask(ctx, m, persona.BRICK, "write f")
+		// One attempt: an empty reply is retried, and the retry would
+		// take the script's next reply.
+		_, err := persona.Ask(ctx, m, persona.BRICK, "write f", persona.WithRetries(0))
 		fmt.Println(err)
 	}
 	// Output:

@@ -62,7 +62,7 @@ func TestEmptyReplyNamesProvider(t *testing.T) {
 		{"HostModel", func(t *testing.T) llms.Model { return noChoiceText{} }, "persona_test.noChoiceText", "Ollama"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := persona.Ask(ctx, tc.model(t), persona.BRICK, "write")
+			_, err := persona.Ask(ctx, tc.model(t), persona.BRICK, "write", persona.WithRetries(0))
 			require.ErrorIs(t, err, persona.ErrEmptyReply)
 			require.ErrorContains(t, err, tc.say)
 			require.NotContains(t, err.Error(), tc.not)

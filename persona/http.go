@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // callState is what the guarded transport learns about one model call. It
@@ -27,6 +28,56 @@ type callState struct {
 	dropped   error  // the connection failed after the response began
 	malformed string // what was wrong with a response the client cannot read
 	tail      []byte // the last tailSize bytes read from the wire
+
+	// The stall watch: armed when the guarded transport sends the
+	// request, reset by every byte that arrives.
+	stall   time.Duration // <= 0: no watch
+	onStall func()        // ends the attempt
+	timer   *time.Timer
+	ended   bool // the attempt is over: the watch must not fire
+	stalled bool
+}
+
+// progress (re)starts the stall watch: the server just did something.
+func (st *callState) progress() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.progressLocked()
+}
+
+func (st *callState) progressLocked() {
+	if st.stall <= 0 || st.ended {
+		return
+	}
+	if st.timer == nil {
+		st.timer = time.AfterFunc(st.stall, st.fire)
+		return
+	}
+	st.timer.Reset(st.stall)
+}
+
+func (st *callState) fire() {
+	st.mu.Lock()
+	if st.ended || st.stalled {
+		st.mu.Unlock()
+		return
+	}
+	st.stalled = true
+	f := st.onStall
+	st.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// finish stops the stall watch for good.
+func (st *callState) finish() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.ended = true
+	if st.timer != nil {
+		st.timer.Stop()
+	}
 }
 
 const tailSize = 1 << 10
@@ -76,6 +127,7 @@ type wireFacts struct {
 	httpErr   *HTTPError
 	dropped   error
 	malformed string
+	stalled   bool
 	wire      int64
 	tail      string
 }
@@ -83,13 +135,16 @@ type wireFacts struct {
 func (st *callState) snapshot() wireFacts {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return wireFacts{st.overflow, st.httpErr, st.dropped, st.malformed, st.wire, string(st.tail)}
+	return wireFacts{st.overflow, st.httpErr, st.dropped, st.malformed, st.stalled, st.wire, string(st.tail)}
 }
 
 func (st *callState) read(p []byte) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.wire += int64(len(p))
+	if len(p) > 0 {
+		st.progressLocked()
+	}
 	st.tail = append(st.tail, p...)
 	if len(st.tail) > 2*tailSize {
 		st.tail = append(st.tail[:0], st.tail[len(st.tail)-tailSize:]...)
@@ -118,6 +173,9 @@ func guardedClient(base *http.Client, wireMax int64) *http.Client {
 
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateFrom(req.Context())
+	if st != nil {
+		st.progress() // the watch starts with the request
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		if st != nil && req.Context().Err() == nil && connectionLost(err) {
@@ -125,10 +183,14 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	if st != nil {
+		st.progress() // the headers arrived
+	}
 	if resp.StatusCode >= http.StatusBadRequest {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxExcerpt))
 		resp.Body.Close()
-		he := &HTTPError{StatusCode: resp.StatusCode, Method: req.Method, URL: req.URL.Redacted(), Body: string(body)}
+		he := &HTTPError{StatusCode: resp.StatusCode, Method: req.Method, URL: req.URL.Redacted(), Body: string(body),
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		if st != nil {
 			st.setHTTP(he)
 		}

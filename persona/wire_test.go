@@ -1,12 +1,15 @@
 package persona_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +69,8 @@ func TestWireFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mustModel(t, tc.srv(t, tc.turn), persona.Options{})
-			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second)}, tc.opts...)...)
+			// One attempt: what a single fault becomes (TestRetries has the retries).
+			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second), persona.WithRetries(0)}, tc.opts...)...)
 			require.ErrorIs(t, err, tc.want, "got reply %q", got)
 			var me *persona.ModelError
 			require.ErrorAs(t, err, &me)
@@ -285,5 +289,106 @@ func TestOpenAIServerIgnoringStream(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "a whole reply", got)
 		})
+	}
+}
+
+// wireCase is one file of testdata/wire: a hostile server's turns, and
+// what a call through Ask must make of them.
+type wireCase struct {
+	About   string   `json:"about"`
+	Servers []string `json:"servers"` // "ollama", "openai"
+	Stream  bool     `json:"stream"`  // the caller passes a streaming function
+	Limits  struct {
+		Timeout       string `json:"timeout"`
+		StallTimeout  string `json:"stall_timeout"`
+		MaxRetries    int    `json:"max_retries"`
+		RetryBackoff  string `json:"retry_backoff"`
+		MaxReplyBytes int64  `json:"max_reply_bytes"`
+	} `json:"limits"`
+	Turns    []personatest.Turn `json:"turns"`
+	Want     string             `json:"want"`     // "ok" or the sentinel's name
+	Reply    string             `json:"reply"`    // the reply, for "ok"
+	Attempts int                `json:"attempts"` // requests made (and observed)
+}
+
+var wireSentinels = map[string]error{
+	"ErrTimeout": persona.ErrTimeout, "ErrStalled": persona.ErrStalled, "ErrHTTPStatus": persona.ErrHTTPStatus,
+	"ErrTooLarge": persona.ErrTooLarge, "ErrEmptyReply": persona.ErrEmptyReply, "ErrTruncated": persona.ErrTruncated,
+	"ErrModelFailed": persona.ErrModelFailed,
+}
+
+func (c wireCase) limits(t *testing.T) persona.Limits {
+	t.Helper()
+	dur := func(s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err)
+		return d
+	}
+	l := persona.Limits{Timeout: dur(c.Limits.Timeout), StallTimeout: dur(c.Limits.StallTimeout), MaxRetries: c.Limits.MaxRetries,
+		RetryBackoff: dur(c.Limits.RetryBackoff), MaxReplyBytes: c.Limits.MaxReplyBytes}
+	if l.Timeout == 0 {
+		l.Timeout = 20 * time.Second
+	}
+	return l
+}
+
+// The project's catalogue of hostile servers (issue 12): one subtest per
+// file of testdata/wire and server protocol it names.
+func TestWireCatalogue(t *testing.T) {
+	files, err := filepath.Glob("testdata/wire/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var c wireCase
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&c), path)
+		require.NotEmpty(t, c.Servers, path)
+		for _, proto := range c.Servers {
+			t.Run(strings.TrimSuffix(filepath.Base(path), ".json")+"/"+proto, func(t *testing.T) {
+				t.Parallel()
+				var spec string
+				var srv *personatest.Server
+				switch proto {
+				case "ollama":
+					srv = personatest.NewOllama(t, c.Turns...)
+					spec = "ollama:m@" + srv.URL
+				case "openai":
+					srv = personatest.NewOpenAI(t, c.Turns...)
+					spec = "openai:m@" + srv.URL + "/v1"
+				default:
+					t.Fatalf("unknown server %q", proto)
+				}
+				var attempts []persona.Attempt
+				opts := []persona.AskOption{persona.WithLimits(c.limits(t)),
+					persona.WithObserver(func(a persona.Attempt) { attempts = append(attempts, a) })}
+				if c.Stream {
+					opts = append(opts, persona.WithCallOptions(llms.WithStreamingFunc(func(context.Context, []byte) error { return nil })))
+				}
+				got, err := persona.Ask(context.Background(), mustModel(t, spec, persona.Options{}), persona.BRICK, "prompt", opts...)
+				if c.Want == "ok" {
+					require.NoError(t, err)
+					require.Equal(t, c.Reply, got)
+				} else {
+					want, ok := wireSentinels[c.Want]
+					require.True(t, ok, "unknown want %q", c.Want)
+					require.ErrorIs(t, err, want, "got reply %q", got)
+					var me *persona.ModelError
+					require.ErrorAs(t, err, &me)
+					require.Equal(t, c.Attempts, me.Attempts, "the error's attempts: %v", err)
+				}
+				require.Len(t, srv.Requests(), c.Attempts, "requests the server received")
+				require.Len(t, attempts, c.Attempts, "attempts observed")
+				for i, a := range attempts {
+					require.Equal(t, i+1, a.N, "attempt %d", i+1)
+					require.Equal(t, i < len(attempts)-1, a.Retry, "attempt %d: a retry follows", i+1)
+				}
+			})
+		}
 	}
 }
