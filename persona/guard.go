@@ -199,7 +199,9 @@ func (g *guarded) attempt(cctx context.Context, msgs []llms.MessageContent, opti
 	var delivered atomic.Bool
 	if orig := co.StreamingFunc; orig != nil {
 		co.StreamingFunc = func(ctx context.Context, chunk []byte) error {
-			delivered.Store(delivered.Load() || len(chunk) > 0)
+			if len(chunk) > 0 {
+				delivered.Store(true)
+			}
 			return orig(ctx, chunk)
 		}
 	} else if g.provider == ProviderOllama || g.provider == ProviderOpenAI {
