@@ -102,7 +102,7 @@ type ModelError struct {
 	Detail   string // what exactly was wrong, for people
 	Reply    string // the reply or its beginning (at most 4 KiB), for the record
 	Err      error  // the underlying cause, if any
-	Attempts int    // how many attempts the call made (1 when it was not retried)
+	Attempts int    // how many attempts the call made: 1 when not retried, 0 when its context had ended before the first
 }
 
 // Error describes the failure in one line.

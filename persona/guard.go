@@ -114,7 +114,9 @@ var (
 // deadline leaves no room for the wait before another.
 func (g *guarded) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, g.ctxFail(err)
+		me := g.ctxFail(err)
+		me.Attempts = 0 // the model was never asked
+		return nil, me
 	}
 	if g.persona != "" {
 		ctx = WithPersona(ctx, g.persona)

@@ -217,6 +217,10 @@ func sseFromJSON(body io.ReadCloser, st *callState) io.ReadCloser {
 	if err != nil {
 		return errBody{err}
 	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); bytes.HasPrefix(t, []byte("data:")) || bytes.HasPrefix(t, []byte(":")) ||
+		bytes.HasPrefix(t, []byte("event:")) {
+		return io.NopCloser(bytes.NewReader(data)) // events under another Content-Type
+	}
 	var doc struct {
 		Choices []struct {
 			Message struct {

@@ -185,8 +185,9 @@ type Options struct {
 	ScriptFS fs.FS
 	// Limits bound every model call (deadline, reply size).
 	Limits Limits
-	// Logger receives one record per model call (persona, model, duration,
-	// bytes, error). Nil discards.
+	// Logger receives one record per model call, at level Debug: each
+	// attempt of a call (persona, model, attempt, duration, bytes, tokens,
+	// error, whether a retry follows). Nil discards.
 	Logger *slog.Logger
 }
 

@@ -292,6 +292,20 @@ func TestOpenAIServerIgnoringStream(t *testing.T) {
 	}
 }
 
+// A server that streams events under another Content-Type is read as a
+// stream.
+func TestOpenAIEventsUnderOtherContentType(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"events \"}}]}\n\n"+
+			"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"all the same\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	got, err := persona.Ask(context.Background(), mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{}), persona.BRICK, "hi")
+	require.NoError(t, err)
+	require.Equal(t, "events all the same", got)
+}
+
 // wireCase is one file of testdata/wire: a hostile server's turns, and
 // what a call through Ask must make of them.
 type wireCase struct {
