@@ -132,17 +132,17 @@ func (g *guarded) GenerateContent(ctx context.Context, msgs []llms.MessageConten
 			g.report(ctx, a)
 			return resp, nil
 		}
-		a.Err = me
 		wait, why := g.retryWait(cctx, me, n, streamed)
-		a.Retry, a.Wait = why == "", wait
-		g.report(ctx, a)
+		a.Err, a.Retry, a.Wait = me, why == "", wait
 		if !a.Retry {
-			me.Attempts = n
+			me.Attempts = n // the call's error: the observer sees it as returned
 			if why != notRetryable {
 				me.Detail = joinDetail(me.Detail, why)
 			}
+			g.report(ctx, a)
 			return nil, me
 		}
+		g.report(ctx, a)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
