@@ -406,3 +406,18 @@ func TestWireCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// A personatest.Turn reads and writes one JSON object: the reply's fields
+// and the wire faults side by side; unknown fields are refused.
+func TestTurnJSON(t *testing.T) {
+	turn := personatest.Turn{Reply: persona.Reply{Text: "hi", StopReason: "length", Delay: 20 * time.Millisecond},
+		Status: 503, Header: map[string]string{"Retry-After": "2"}, ChunkSize: 4, ChunkDelay: 10 * time.Millisecond,
+		NoFinal: true, Reset: true, Drop: true, Stall: true, Body: "x"}
+	b, err := json.Marshal(turn)
+	require.NoError(t, err)
+	var back personatest.Turn
+	require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+	require.Equal(t, turn, back, "%s", b)
+	require.Error(t, json.Unmarshal([]byte(`{"text": "hi", "stauts": 503}`), &back), "a misspelt field")
+	require.Error(t, json.Unmarshal([]byte(`{"chunk_delay": "soon"}`), &back), "a bad duration")
+}
