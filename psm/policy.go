@@ -47,10 +47,13 @@ const (
 // the receiver already answers ("gret" when it answers greet, "nmae"
 // when it answers name) is taken for a typo and refused with a
 // *NotUnderstoodError that says "did you mean …", unless AllowNearMisses
-// is set. The distance allowed grows with the selector's length: none
-// under 4 bytes, one edit (an insertion, deletion, substitution or swap of
-// two neighbours) under 8, two from 8 on. A selector that is one of the
-// receiver's persona facets is never a near miss.
+// is set. A typo is counted in edits: a character left out, added or
+// doubled, two neighbours swapped, a letter's case, or a key next to the
+// right letter on a QWERTY keyboard hit instead; any other substitution
+// counts as two edits (so "inner" is no typo of "infer", nor "close" of
+// "clone", nor "greet_2" of "greet_1"). The edits allowed grow with the selector's length: none
+// under 4 bytes, one under 8, two from 8 on. A selector that is one of
+// the receiver's persona facets is never a near miss.
 type Policy struct {
 	// Generation is the mode; "" means GenerateAuto.
 	Generation Generation
@@ -254,8 +257,8 @@ func nearMissLimit(n int) int {
 }
 
 // editDistance is the optimal string alignment distance between a and b
-// (insertions, deletions, substitutions and swaps of neighbours, on
-// bytes), or limit+1 when it exceeds limit.
+// in typing errors (insertions, deletions, swaps of neighbours, and
+// substitutions by typoCost, on bytes), or limit+1 when it exceeds limit.
 func editDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
@@ -270,11 +273,7 @@ func editDistance(a, b string, limit int) int {
 		cur[0] = i
 		best := cur[0]
 		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+typoCost(a[i-1], b[j-1]))
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
@@ -286,4 +285,82 @@ func editDistance(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return min(prev[len(b)], limit+1)
+}
+
+// screen decides, before a cycle starts for msg, whether one may: not
+// when a method for it awaits approval already, when the receiver's
+// generation policy is GenerateNever, or when the selector is a near
+// miss (and not a facet, whose intent says it is meant).
+func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string) error {
+	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
+	if id, ok, err := m.pendingCycle(ctx, key); err != nil {
+		return err
+	} else if ok {
+		return &ApprovalError{CycleID: id, Receiver: key.oid, Selector: key.sel}
+	}
+	p, err := policyOf(msg.Tx, msg.Receiver)
+	if err != nil {
+		return err
+	}
+	if p.Generation == GenerateNever {
+		return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation}
+	}
+	if !p.AllowNearMisses && intent == "" {
+		if near := nearMisses(msg.Tx, msg.Receiver, msg.Selector); len(near) > 0 {
+			return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation, DidYouMean: near}
+		}
+	}
+	return nil
+}
+
+// typoCost is what typing x instead of y costs: nothing for the same
+// byte, one edit for the other case of a letter or a neighbouring
+// letter's key, two (a deletion and an insertion) otherwise: digits,
+// which number things on purpose, included.
+func typoCost(x, y byte) int {
+	if x == y {
+		return 0
+	}
+	lx, ly := lower(x), lower(y)
+	if lx == ly {
+		return 1
+	}
+	rx, ix := keyAt(lx)
+	ry, iy := keyAt(ly)
+	if rx < 0 || ry < 0 {
+		return 2
+	}
+	switch ry - rx {
+	case 0:
+		if ix-iy == 1 || iy-ix == 1 {
+			return 1
+		}
+	case 1: // y a row below x: under x, or under x's left neighbour
+		if iy == ix || iy == ix-1 {
+			return 1
+		}
+	case -1:
+		if ix == iy || ix == iy-1 {
+			return 1
+		}
+	}
+	return 2
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// keyAt finds a letter on a QWERTY keyboard: its row, and its place in
+// the row (each row sits half a key to the right of the one above).
+func keyAt(c byte) (row, col int) {
+	for r, keys := range [...]string{"qwertyuiop", "asdfghjkl", "zxcvbnm"} {
+		if i := strings.IndexByte(keys, c); i >= 0 {
+			return r, i
+		}
+	}
+	return -1, -1
 }
