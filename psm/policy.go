@@ -288,9 +288,10 @@ func editDistance(a, b string, limit int) int {
 }
 
 // screen decides, before a cycle starts for msg, whether one may: not
-// when a method for it awaits approval already, when the receiver's
-// generation policy is GenerateNever, or when the selector is a near
-// miss (and not a facet, whose intent says it is meant).
+// when a method for it awaits approval already, when the selector is a
+// near miss (and not a facet, whose intent says it is meant), or when
+// the receiver's generation policy is GenerateNever. A near miss is
+// named under any policy: "did you mean" helps more than "never".
 func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string) error {
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	if id, ok, err := m.pendingCycle(ctx, key); err != nil {
@@ -302,13 +303,13 @@ func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string) erro
 	if err != nil {
 		return err
 	}
-	if p.Generation == GenerateNever {
-		return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation}
-	}
 	if !p.AllowNearMisses && intent == "" {
 		if near := nearMisses(msg.Tx, msg.Receiver, msg.Selector); len(near) > 0 {
 			return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation, DidYouMean: near}
 		}
+	}
+	if p.Generation == GenerateNever {
+		return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation}
 	}
 	return nil
 }
