@@ -241,3 +241,27 @@ func inner(self batos.Self, args []any) (any, error) {
 	require.NoError(t, err)
 	require.Equal(t, psm.Complete, rec.Outcome)
 }
+
+// Two people approving at once install the method once: the second is
+// told it is not pending any more.
+func TestApprovalDecidedOnce(t *testing.T) {
+	script := persona.NewScripted([]persona.Reply{plan("greeting"), {Persona: "ALFRED", Text: code(greetSrc)}})
+	m := memMind(t, script, approve)
+	id := pendingSend(t, m, "greet")
+	errs := make(chan error, 2)
+	for _, who := range []string{"ada", "grace"} {
+		go func() {
+			_, err := m.Approve(ctx, id, psm.By(who))
+			errs <- err
+		}()
+	}
+	var failed []error
+	for range 2 {
+		if err := <-errs; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	require.Len(t, failed, 1, "one approval wins")
+	require.ErrorIs(t, failed[0], psm.ErrNotPending)
+	require.Len(t, versions(t, m, "greet"), 1)
+}

@@ -108,3 +108,21 @@ func TestMindRevertUsesTheVersionsArguments(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "hello, Grace", got)
 }
+
+// Mind.Fingerprint leaves the audit trail out: a failed cycle changes
+// the image's records, not its fingerprint.
+func TestMindFingerprintLeavesTheAuditTrailOut(t *testing.T) {
+	m := memMind(t, persona.NewScripted(nil), nil) // every model call fails
+	before, err := m.Fingerprint(ctx)
+	require.NoError(t, err)
+	all, err := m.Image().Fingerprint(ctx)
+	require.NoError(t, err)
+	_, err = m.Send(ctx, m.Genesis(), "greet")
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	after, err := m.Fingerprint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+	allAfter, err := m.Image().Fingerprint(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, all, allAfter, "the record is in the image")
+}

@@ -196,3 +196,42 @@ func isNearMissOf(t *testing.T, m *psm.Mind, oid uvm.OID, sel string) bool {
 	require.ErrorIs(t, err, uvm.ErrNotUnderstood)
 	return errors.Is(err, psm.ErrNearMiss)
 }
+
+// A persona facet is meant, not a typo: its selector goes to a cycle
+// even when the object answers one near it.
+func TestTypoGuardLetsFacetsThrough(t *testing.T) {
+	script := persona.NewScripted([]persona.Reply{
+		plan("weather"),
+		{Expect: "say something about the weather", Text: code(`package m
+
+import "batos"
+
+func small_talk(self batos.Self, args []any) (any, error) {
+	return "lovely weather", nil
+}`)},
+	})
+	m := memMind(t, script, nil)
+	var target uvm.OID
+	require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+		robin, err := persona.Prototype(tx, persona.ROBIN)
+		if err != nil {
+			return err
+		}
+		if err := robin.Set("facets", map[string]any{"small_talk": "say something about the weather"}); err != nil {
+			return err
+		}
+		o, err := tx.New()
+		if err != nil {
+			return err
+		}
+		target = o.OID()
+		if err := o.Set("small_tall", "a near miss"); err != nil {
+			return err
+		}
+		return o.SetParents(robin)
+	}))
+	require.True(t, isNearMissOf(t, m, target, "small_tal"), "the guard is on")
+	v, err := m.Send(ctx, target, "small_talk")
+	require.NoError(t, err)
+	require.Equal(t, "lovely weather", v)
+}
