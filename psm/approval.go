@@ -154,7 +154,7 @@ func (m *Mind) park(ctx context.Context, c *cycle) error {
 		return fmt.Errorf("record: %w", err)
 	}
 	c.update(func(r *Record) { r.Approval, r.Outcome = a, AwaitingApproval })
-	text := fmt.Sprintf("%s v(next) for object %d awaits approval: Mind.Approve, Reject or Edit cycle %s", c.mission.Selector, c.mission.Target, c.id)
+	text := fmt.Sprintf("%q for object %d awaits approval: Mind.Approve, Reject or Edit cycle %s", c.mission.Selector, c.mission.Target, c.id)
 	e := c.record(Event{State: AwaitingApproval, Kind: EventState, Text: text})
 	err = m.im.Update(ctx, func(tx *uvm.Tx) error {
 		if err := c.saveIn(tx); err != nil {
@@ -346,8 +346,6 @@ func (m *Mind) Reject(ctx context.Context, cycleID, reason string, opts ...Optio
 	return nil
 }
 
-var verbs = map[string]string{VerdictApproved: "approve", VerdictEdited: "edit"}
-
 // decide approves (src == "") or edits a cycle awaiting approval.
 func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostOptions) (Version, error) {
 	var a Approval
@@ -359,7 +357,7 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 		return err
 	})
 	if err != nil {
-		return Version{}, fmt.Errorf("psm: %s cycle %s: %w", verbs[verdict], cycleID, err)
+		return Version{}, fmt.Errorf("psm: %s cycle %s: %w", verb(verdict), cycleID, err)
 	}
 	if verdict == VerdictApproved {
 		src = a.Source
@@ -442,10 +440,21 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 		return tx.DeleteRecord(approvalNS, approvalKey(a.Object, a.Selector))
 	})
 	if err != nil {
-		return Version{}, fmt.Errorf("psm: %s cycle %s: %w", verbs[verdict], cycleID, err)
+		return Version{}, fmt.Errorf("psm: %s cycle %s: %w", verb(verdict), cycleID, err)
 	}
 	for _, e := range events {
 		m.bus.publish(ctx, e)
 	}
 	return m.version(ctx, a.Object, installed)
+}
+
+// verb names what a person does to reach a verdict, for errors.
+func verb(verdict string) string {
+	switch verdict {
+	case VerdictApproved:
+		return "approve"
+	case VerdictEdited:
+		return "edit"
+	}
+	return "reject"
 }

@@ -77,7 +77,7 @@ type Record struct {
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended,omitzero"`
 	State    State     `json:"state"`             // the latest state entered
-	Outcome  State     `json:"outcome,omitempty"` // COMPLETE or FAILED once ended
+	Outcome  State     `json:"outcome,omitempty"` // COMPLETE or FAILED once ended; AWAITING_APPROVAL while parked
 	FailedIn State     `json:"failed_in,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	Attempts int       `json:"attempts"`
