@@ -21,6 +21,8 @@ type personas interface {
 	Plan(reply string) ([]string, error)
 	// Code reads Go source from a reply.
 	Code(reply string) (string, error)
+	// Model names the model that speaks for persona, for the records.
+	Model(persona string) string
 	// Of names the persona that governs o.
 	Of(tx *uvm.Tx, o *uvm.Object) (string, error)
 	// FacetIntent returns the intent of o's facet for selector, if o has one.

@@ -28,6 +28,7 @@ type cycle struct {
 	key     flightKey
 	mission Mission
 	persona string // who writes the method
+	model   string // the model that speaks for persona
 	depth   int
 	parent  *cycle // the cycle whose dry run started this one
 	bus     *bus
@@ -67,6 +68,9 @@ type cycleWork struct {
 
 	failedIn State
 	failErr  error
+
+	dryAnswer  string   // what the validated source's dry run answered, described
+	dryChanged []string // and what it changed (uvm.Tx.Changes)
 }
 
 // newCycleID names a cycle uniquely within the image: the time, and the
@@ -148,6 +152,9 @@ func (h hook) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, err
 // candidate joins the outer cycle's, and answers in the dry run's
 // transaction.
 func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error) {
+	if ctx.Value(hostRunKey{}) != nil {
+		return nil, refuseInHostRun(msg)
+	}
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	outer := cycleOf(ctx)
 	if outer != nil {
@@ -202,6 +209,9 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 		return nil, err
 	} else if ok {
 		mission.Intent = intent
+	}
+	if err := m.screen(ctx, msg, mission.Intent); err != nil {
+		return nil, err
 	}
 	persona, err := m.personas.Of(msg.Tx, msg.Receiver)
 	if err != nil {
@@ -328,11 +338,11 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 // nested one (outer != nil) has validated its candidate (work.passed),
 // which installs with the outer cycle's.
 func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (*cycle, error) {
-	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, parent: outer, bus: m.bus, im: m.im}
+	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, model: m.personas.Model(persona), parent: outer, bus: m.bus, im: m.im}
 	if outer != nil {
 		c.depth = outer.depth + 1
 	}
-	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
+	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Model: c.model, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
 	if outer != nil {
 		c.rec.Parent = outer.id
 	}
@@ -356,6 +366,9 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 		// A machine changed in the image can pass its checks and still
 		// come back to IDLE without having written anything.
 		state, err = c.state(), fmt.Errorf("%w: the cycle ended without a validated, installed method", ErrStateMachine)
+	}
+	if p, ok := err.(*parkedError); ok {
+		return nil, p.ApprovalError // waits for a person, not failed
 	}
 	if err != nil {
 		return nil, m.fail(ctx, c, mach, state, err)
@@ -497,6 +510,11 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 // (and its own nested ones) to the cycle whose dry run started it.
 func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	w := &c.work
+	if c.parent == nil && w.passed != nil && w.source != "" && w.source == w.validated {
+		if err := m.park(ctx, c); err != nil {
+			return 0, err // parked (GenerateApprove), or could not ask
+		}
+	}
 	c.enter(ctx, s, "")
 	if w.source == "" || w.source != w.validated || w.passed == nil {
 		// Whatever the machine in the image says, only validated source is
@@ -553,6 +571,9 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 				}
 				if err := m.knowledge.Learn(ctx, tx, x.mission.Target, installed); err != nil {
 					return fmt.Errorf("learn %s: %w", x.key, err)
+				}
+				if err := putNote(tx, x.mission.Target, installed, versionNote{Model: x.model, Args: x.mission.Args}); err != nil {
+					return err
 				}
 			}
 			x.work.method = installed
@@ -669,6 +690,10 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		if runErr == nil {
 			runErr = tx.CheckCovenant()
 		}
+		c.work.dryChanged = c.work.dryChanged[:0]
+		for _, ch := range tx.Changes() {
+			c.work.dryChanged = append(c.work.dryChanged, ch.String())
+		}
 		return errDryRun
 	})
 	if !errors.Is(err, errDryRun) {
@@ -677,6 +702,7 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 	if runErr != nil {
 		return nil, verdict("dry run", runErr)
 	}
+	c.work.dryAnswer = describe(answer)
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
 	return cand, verdict("dry run", nil)
 }

@@ -118,6 +118,8 @@ func (scriptPersonas) Code(reply string) (string, error) {
 
 func (scriptPersonas) Of(tx *uvm.Tx, o *uvm.Object) (string, error) { return "ALFRED", nil }
 
+func (scriptPersonas) Model(persona string) string { return "script" }
+
 func (scriptPersonas) FacetIntent(tx *uvm.Tx, o *uvm.Object, sel string) (string, bool, error) {
 	return "", false, nil
 }

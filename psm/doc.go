@@ -12,9 +12,36 @@
 // writes the method, installs it, and Send returns its answer. Later sends,
 // also after a restart, run the installed method without a cycle.
 //
+// # The host's door
+//
+// A host program does its everyday work through the Mind, each call in
+// transactions of its own:
+//
+//   - objects: [Mind.New] (a child of traits, or of the parents given),
+//     [Mind.Clone], [Mind.Root] (a primordial object by name),
+//     [Mind.Send] and [Mind.SendVia] (through a named ancestor, which
+//     settles an ambiguous send);
+//   - methods: [Mind.Install] puts a person's source through the cycle's
+//     validation (guardian audit, compile, dry run) without a model;
+//     [Mind.History] lists every version with who wrote it, which model,
+//     which cycle and why; [Mind.Diff] shows two versions as a unified
+//     diff; [Mind.Revert] installs an old version's source as a new one;
+//     [Mind.Export] and [Mind.Import] move a prototype's methods to and
+//     from gofmt-ed .go files, through the same validation;
+//   - what gets written: [Mind.Policy] and [Mind.SetPolicy] (see
+//     Generation policy below), [Mind.Pending], [Mind.Approve],
+//     [Mind.Reject] and [Mind.Edit];
+//   - the audit trail: [Mind.Cycle], [Mind.Cycles], [Mind.Subscribe], and
+//     [Mind.Fingerprint], which leaves it out.
+//
+// uvm.Tx.InstallMethod remains the low-level escape hatch: it installs
+// source unaudited, and records no one's decision.
+//
 // # The cycle
 //
 //		IDLE → DECOMPOSING → DELEGATING → SYNTHESIZING ⇄ VALIDATING → COMPLETE
+//		   │                                     (approve) ↓            ↑
+//		   │                                     AWAITING_APPROVAL ─────┘
 //		   └──────────────── any failure ─────────────────────────→ FAILED
 //
 //	  - IDLE: the message becomes a mission (selector, arguments, target,
@@ -32,6 +59,14 @@
 //	    arguments, isolated, in a transaction that is always discarded;
 //	    the covenant is checked as a commit would. A failure goes back to
 //	    SYNTHESIZING with the exact error, at most MaxAttempts times.
+//	  - AWAITING_APPROVAL, under the generation policy GenerateApprove
+//	    only: the validated candidate waits for a person, with what the
+//	    dry run answered and changed ([Approval]), recorded durably; the
+//	    send fails with an *ApprovalError. [Mind.Approve] and [Mind.Edit]
+//	    (after validating the edit again) go on to COMPLETE, in a later
+//	    call and process; [Mind.Reject] ends the cycle FAILED. It is a
+//	    state of the record, not a prototype: the COMPLETE behaviour
+//	    enforces it, whatever the machine in the image says.
 //	  - COMPLETE: the candidate is installed as a new version, indexed in
 //	    memory and recorded, in one durable transaction. The sender's
 //	    transaction then restarts on a fresh snapshot (uvm.Tx.Restart), so
@@ -48,9 +83,26 @@
 // state, or loops, with ErrStateMachine naming the object and slot.
 //
 // Next to them the awakening incarnates traits (clone, the not-understood
-// hand-off), pLLM (infer: ask a persona's model), genesis (parents pLLM and
-// traits), the four personas, the orchestrator, and the knowledge catalog
-// (root "knowledge": search(query[, k]) searches memory by meaning).
+// hand-off, the image-wide generation policy), pLLM (infer: ask a
+// persona's model), genesis (parents pLLM and traits), the four personas,
+// the orchestrator, and the knowledge catalog (root "knowledge":
+// search(query[, k]) searches memory by meaning). Every one of them
+// delegates to traits, so clone answers everywhere without a model. It
+// also absorbs the LoRA adapters staged in Options.AdapterDir, in its
+// transaction; later opens absorb those staged since.
+//
+// # Generation policy
+//
+// What becomes of a message nothing understands is the receiver's
+// [Policy], held in the slots [SlotGeneration] and [SlotAllowNearMisses]
+// and found through delegation like any slot: traits holds the
+// image-wide one (Options.Policy at the awakening), any object may hold
+// its own ([Mind.SetPolicy]). [GenerateAuto] runs the cycle;
+// [GenerateApprove] parks it in AWAITING_APPROVAL; [GenerateNever]
+// answers a *NotUnderstoodError at once, without a model call. Before any
+// cycle, a selector a typo away from one the receiver answers is refused
+// with "did you mean …" (a *NotUnderstoodError matching ErrNearMiss)
+// unless the policy allows near misses.
 //
 // # How a send flows
 //
@@ -69,7 +121,12 @@
 //     under dry run), the transaction's restart flag (Tx.Restarting: a
 //     cycle of this attempt has installed a method, start no other) and
 //     the transaction's value bag (Tx.Value, key failedCycleKey: a cycle
-//     of this attempt has failed, fail at once).
+//     of this attempt has failed, fail at once). A fourth, the context
+//     value hostRunKey, marks a dry run a person asked for (Install,
+//     Import, Revert, Edit): the message fails there, and no cycle
+//     starts. Then Mind.screen refuses what no cycle may write: a message
+//     whose method already awaits approval (an index in the image), a
+//     near miss, or a receiver whose policy is GenerateNever.
 //  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
 //     other senders wait for it. live.Suspend stops the wall clock of the
 //     generated method that sent, and live.Detach drops live's call from
@@ -89,10 +146,14 @@
 //     Runner's one cache (by selector and source) → a worker. The sends
 //     the candidate makes are served in the parent through Tx.Send, with
 //     live's active call in their context, and may come back to step 2.
-//  7. complete: live Candidate.Install → uvm Tx.InstallMethod, with
-//     knowledge's Catalog.IndexSkill and the cycle's record, in one
-//     Update; a nested cycle's candidate waits in its outer cycle's work
-//     and installs in the same transaction.
+//  7. complete: under GenerateApprove (for the target, or for the target
+//     of a nested method that would install with it), Mind.park records
+//     the Approval and ends the run with an *ApprovalError instead. Else
+//     live Candidate.Install → uvm Tx.InstallMethod, with knowledge's
+//     Catalog.IndexSkill, the version's note (the model, the arguments)
+//     and the cycle's record, in one Update; a nested cycle's candidate
+//     waits in its outer cycle's work and installs in the same
+//     transaction.
 //  8. Mind.notUnderstood returns uvm Tx.Restart's error: the sender's
 //     Update runs its function again (step 1), and this time uvm
 //     Tx.Send's lookup finds the method: uvm Tx.activate → live

@@ -95,7 +95,7 @@ func openMind(t *testing.T, dir string, model llms.Model, mod func(*psm.Options)
 // to survive a failed cycle.
 func unchanged(t *testing.T, m *psm.Mind) string {
 	t.Helper()
-	fp, err := m.Image().Fingerprint(ctx, "psm.cycles")
+	fp, err := m.Fingerprint(ctx)
 	require.NoError(t, err)
 	return fp
 }

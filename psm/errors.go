@@ -3,6 +3,10 @@ package psm
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/batos-dev/batos/uvm"
 )
 
 // Sentinel errors of the cognitive cycle.
@@ -40,3 +44,97 @@ func (e *CycleError) Error() string {
 
 // Unwrap returns the cause, so errors.Is/As reach it.
 func (e *CycleError) Unwrap() []error { return []error{ErrCycleFailed, e.Err} }
+
+// Sentinel errors of the host's door: objects, methods and the generation
+// policy.
+var (
+	// ErrPolicy is returned (wrapped, naming the object and slot) when a
+	// generation policy is not one this library knows.
+	ErrPolicy = errors.New("psm: invalid generation policy")
+	// ErrNearMiss is returned (as a *NotUnderstoodError) when a selector
+	// nothing answers is within the typo guard's distance of one the
+	// receiver answers, and its policy does not allow near misses.
+	ErrNearMiss = errors.New("psm: selector is a near miss of one the object answers")
+	// ErrGenerationOff is returned (as a *NotUnderstoodError) when a
+	// selector nothing answers reaches an object whose generation policy
+	// is GenerateNever.
+	ErrGenerationOff = errors.New("psm: generation policy is never")
+	// ErrAwaitingApproval is returned (as an *ApprovalError) when a
+	// cycle's validated method waits for a person's decision.
+	ErrAwaitingApproval = errors.New("psm: method awaits approval")
+	// ErrNotPending is returned when Approve, Reject or Edit names a cycle
+	// that is not awaiting approval (any more).
+	ErrNotPending = errors.New("psm: cycle is not awaiting approval")
+	// ErrInvalidSource is returned (as an *InstallError) when source a
+	// host installs, imports, reverts to or edits fails validation.
+	ErrInvalidSource = errors.New("psm: source failed validation")
+	// ErrNoSuchVersion is returned when a method version does not exist.
+	ErrNoSuchVersion = errors.New("psm: no such method version")
+)
+
+// NotUnderstoodError is returned when a message nothing answers is not
+// given to a cognitive cycle: the receiver's generation policy is
+// GenerateNever, or the selector is a near miss of one it answers. It
+// matches uvm.ErrNotUnderstood (and errors.As finds a
+// *uvm.NotUnderstoodError in it), and ErrGenerationOff or ErrNearMiss.
+type NotUnderstoodError struct {
+	Receiver   uvm.OID
+	Selector   string
+	Policy     Generation // the receiver's generation policy
+	DidYouMean []string   // selectors the receiver answers near Selector, nearest first
+}
+
+func (e *NotUnderstoodError) Error() string {
+	if len(e.DidYouMean) > 0 {
+		q := make([]string, len(e.DidYouMean))
+		for i, s := range e.DidYouMean {
+			q[i] = strconv.Quote(s)
+		}
+		return fmt.Sprintf("psm: object %d does not understand %q: did you mean %s? (no method is written for a near miss unless the object's Policy.AllowNearMisses is set)", e.Receiver, e.Selector, strings.Join(q, " or "))
+	}
+	return fmt.Sprintf("psm: object %d does not understand %q, and its generation policy is %q: no method is written", e.Receiver, e.Selector, e.Policy)
+}
+
+// Unwrap returns uvm's not-understood error and the reason's sentinel.
+func (e *NotUnderstoodError) Unwrap() []error {
+	errs := []error{&uvm.NotUnderstoodError{Receiver: e.Receiver, Selector: e.Selector}}
+	if len(e.DidYouMean) > 0 {
+		return append(errs, ErrNearMiss)
+	}
+	return append(errs, ErrGenerationOff)
+}
+
+// ApprovalError is returned by a send whose cycle wrote and validated a
+// method that waits for a person's decision (generation policy
+// GenerateApprove): Mind.Approve, Mind.Reject or Mind.Edit with CycleID,
+// from this process or after a restart. It matches ErrAwaitingApproval.
+type ApprovalError struct {
+	CycleID  string
+	Receiver uvm.OID
+	Selector string
+}
+
+func (e *ApprovalError) Error() string {
+	return fmt.Sprintf("psm: cycle %s wrote %q for object %d; it awaits approval (Mind.Approve, Mind.Reject or Mind.Edit)", e.CycleID, e.Selector, e.Receiver)
+}
+
+// Is reports whether target is ErrAwaitingApproval.
+func (e *ApprovalError) Is(target error) bool { return target == ErrAwaitingApproval }
+
+// InstallError is returned when source a host installs (Mind.Install,
+// Import, Revert, Edit) fails validation: Stage says which step refused
+// it ("audit", "compile", "dry run"), Err why. It matches
+// ErrInvalidSource and the cause. Nothing was installed.
+type InstallError struct {
+	Object   uvm.OID
+	Selector string
+	Stage    string
+	Err      error
+}
+
+func (e *InstallError) Error() string {
+	return fmt.Sprintf("psm: %q for object %d failed the %s: %v", e.Selector, e.Object, e.Stage, e.Err)
+}
+
+// Unwrap returns ErrInvalidSource and the cause.
+func (e *InstallError) Unwrap() []error { return []error{ErrInvalidSource, e.Err} }

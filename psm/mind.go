@@ -31,8 +31,10 @@ const (
 // awakened by a newer version fails to open with ErrImageVersion.
 //
 // Version 2 added the knowledge catalog object and the behaviour, retry
-// and on_failure slots of the state prototypes.
-const ImageVersion = 2
+// and on_failure slots of the state prototypes. Version 3 made every
+// primordial object delegate to traits, which holds the image-wide
+// generation policy (SlotGeneration, SlotAllowNearMisses).
+const ImageVersion = 3
 
 // Options configure a Mind. The zero value plus a model (Model, or specs
 // in Personas) is a working durable mind; DefaultOptions documents every
@@ -81,6 +83,17 @@ type Options struct {
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
 	CycleTimeout time.Duration
+	// Policy is the image-wide generation policy (see Policy), recorded on
+	// traits at the awakening: the zero value means GenerateAuto with the
+	// typo guard on. At a later open a non-zero Policy replaces the one on
+	// traits; the zero value keeps it. Objects may hold policies of their
+	// own (Mind.SetPolicy).
+	Policy Policy
+	// AdapterDir names a folder of LoRA adapters staged for the image (see
+	// persona/adapter.Absorb for its layout). The awakening absorbs them,
+	// in its transaction; every later open absorbs those staged since (a
+	// file already absorbed is not read again). "" means none.
+	AdapterDir string
 	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
 	// means no audit file (records in the image are still written).
 	AuditLog io.Writer
@@ -280,6 +293,9 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 	); err != nil {
 		return err
 	}
+	if err := m.opts.Policy.set(traits); err != nil {
+		return err
+	}
 	llm, err := tx.New()
 	if err != nil {
 		return err
@@ -325,6 +341,9 @@ func (m *Mind) awaken(ctx context.Context, tx *uvm.Tx) error {
 	if err := m.personas.Incarnate(ctx, tx); err != nil {
 		return fmt.Errorf("personas: %w", err)
 	}
+	if err := delegateToTraits(tx); err != nil {
+		return fmt.Errorf("traits: %w", err)
+	}
 	if err := m.compiler.SetImagePolicy(tx, m.opts.policy()); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
@@ -357,6 +376,11 @@ func checkVersion(tx *uvm.Tx) error {
 		return fmt.Errorf("upgrading the image from version %d: %w", n, err)
 	}
 	if err := incarnateKnowledge(tx); err != nil {
+		return fmt.Errorf("upgrading the image from version %d: %w", n, err)
+	}
+	// 2 → 3: the primordial objects delegate to traits, which holds the
+	// image-wide generation policy.
+	if err := upgradeTo3(tx); err != nil {
 		return fmt.Errorf("upgrading the image from version %d: %w", n, err)
 	}
 	return orch.Set("image_version", ImageVersion)

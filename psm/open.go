@@ -89,6 +89,9 @@ func (m *Mind) start(ctx context.Context) error {
 	if err := m.registerPrimitives(); err != nil {
 		return err
 	}
+	if err := m.opts.Policy.check(); err != nil {
+		return fmt.Errorf("psm: open: Options.Policy: %w", err)
+	}
 	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		g, err := tx.Root(RootGenesis)
 		if errors.Is(err, uvm.ErrNotFound) {
@@ -100,7 +103,7 @@ func (m *Mind) start(ctx context.Context) error {
 				return err
 			}
 			m.genesis = g.OID()
-			return nil
+			return m.absorbAdapters(ctx, tx)
 		}
 		if err != nil {
 			return err
@@ -109,8 +112,15 @@ func (m *Mind) start(ctx context.Context) error {
 		if err := checkVersion(tx); err != nil {
 			return err
 		}
-		_, err = loadMachine(tx)
-		return err
+		if m.opts.Policy != (Policy{}) {
+			if err := incarnatePolicy(tx, m.opts.Policy, true); err != nil {
+				return err
+			}
+		}
+		if _, err = loadMachine(tx); err != nil {
+			return err
+		}
+		return m.absorbAdapters(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("psm: open: %w", err)

@@ -11,8 +11,14 @@ import (
 	"github.com/batos-dev/batos/uvm"
 )
 
-// recordNS is the uvm record namespace holding cycle records.
-const recordNS = "psm.cycles"
+// RecordNamespace is the uvm record namespace (uvm.Tx.PutRecord) that
+// holds the cycle records. Records are the audit trail: they survive a
+// failed cycle, so a test that proves a failure left the image as it was
+// leaves them out (Mind.Fingerprint).
+const RecordNamespace = "psm.cycles"
+
+// recordNS is RecordNamespace, by its short name.
+const recordNS = RecordNamespace
 
 // Mission is what a cycle is asked to do: give Target a method for
 // Selector that answers Args, as Intent describes.
@@ -67,10 +73,11 @@ type Record struct {
 	Depth    int       `json:"depth"`
 	Mission  Mission   `json:"mission"`
 	Persona  string    `json:"persona,omitempty"` // who wrote the method
+	Model    string    `json:"model,omitempty"`   // the model that spoke for the persona
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended,omitzero"`
 	State    State     `json:"state"`             // the latest state entered
-	Outcome  State     `json:"outcome,omitempty"` // COMPLETE or FAILED once ended
+	Outcome  State     `json:"outcome,omitempty"` // COMPLETE or FAILED once ended; AWAITING_APPROVAL while parked
 	FailedIn State     `json:"failed_in,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	Attempts int       `json:"attempts"`
@@ -79,6 +86,10 @@ type Record struct {
 	Fallback bool      `json:"queries_fallback,omitempty"`
 	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
 	Events   []Event   `json:"events"`
+	// Approval is set when the cycle waited for a person's decision
+	// (generation policy GenerateApprove); Decision once it was taken.
+	Approval *Approval `json:"approval,omitempty"`
+	Decision *Decision `json:"decision,omitempty"`
 }
 
 // update changes the cycle's record under its lock: the one way the

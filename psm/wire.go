@@ -48,6 +48,8 @@ func (personaModels) Plan(reply string) ([]string, error) {
 
 func (personaModels) Code(reply string) (string, error) { return persona.ExtractCode(reply) }
 
+func (p personaModels) Model(name string) string { return p.router.Describe(name) }
+
 func (personaModels) Of(tx *uvm.Tx, o *uvm.Object) (string, error) { return persona.Of(tx, o) }
 
 func (personaModels) FacetIntent(tx *uvm.Tx, o *uvm.Object, selector string) (string, bool, error) {

@@ -12,6 +12,14 @@ import (
 // version number is one past the highest kept, Created is set if zero, the
 // version is added to o's method history, and o's slot of that name holds
 // it. It returns the installed method.
+//
+// InstallMethod is the low-level escape hatch, and it is unaudited: it
+// stores m's source as it is, without auditing, compiling or trying it,
+// and records no one's decision. A runner may still refuse the source
+// when it is sent (batos's uvm/live audits every source before it runs),
+// but nothing stops broken or unwanted source from being installed here.
+// Host programs install through psm.Mind.Install, which validates source
+// as a cognitive cycle does and records who installed it and why.
 func (tx *Tx) InstallMethod(o *Object, m Method) (Method, error) {
 	if err := o.usableIn(tx, "Tx.InstallMethod"); err != nil {
 		return Method{}, err

@@ -9,6 +9,10 @@
 //
 //	go run ./examples/awaken -model ollama:qwen2.5-coder:7b
 //	BATOS_MODEL=openai:MODEL@http://localhost:8000/v1 go run ./examples/awaken
+//
+// The image lives in a temporary directory that is deleted at the end
+// (awaken says so); -image DIR keeps it there, to be met again by the
+// next run with the same -image.
 package main
 
 import (
@@ -20,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"time"
 
@@ -51,29 +56,44 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *dir == "" {
+	temporary := *dir == ""
+	if temporary {
 		tmp, err := os.MkdirTemp("", "batos-awaken-*")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		defer func() {
+			if err := os.RemoveAll(tmp); err != nil {
+				fmt.Fprintf(out, "\ncould not delete the temporary image %s: %v\n", tmp, err)
+				return
+			}
+			fmt.Fprintf(out, "\ndeleted the temporary image %s (run with -image DIR to keep one)\n", tmp)
+		}()
 		*dir = tmp
+	} else {
+		defer fmt.Fprintf(out, "\nthe image stays in %s: run again with -image %s to meet it again\n", *dir, *dir)
 	}
 	opts, err := modelOptions(*model, getenv, out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "image: %s\n\n", *dir)
+	if temporary {
+		fmt.Fprintf(out, "image: %s (temporary: deleted at the end; -image DIR keeps one)\n\n", *dir)
+	} else {
+		fmt.Fprintf(out, "image: %s\n\n", *dir)
+	}
 
 	// First life: the message is not understood, so the system writes it.
 	mind, err := psm.Open(ctx, *dir, opts)
 	if err != nil {
 		return err
 	}
-	unsubscribe := mind.Subscribe(func(e psm.Event) { show(out, e) })
+	p := newPrinter(out, mind.Genesis())
+	unsubscribe := mind.Subscribe(p.show)
 	start := time.Now()
 	answer, err := mind.Send(ctx, mind.Genesis(), "greet_the_architect", *name)
 	unsubscribe()
+	p.flush()
 	if err != nil {
 		mind.Close()
 		return err
@@ -136,34 +156,81 @@ func modelOptions(spec string, getenv func(string) string, out io.Writer) (psm.O
 	return opts, nil
 }
 
-func show(out io.Writer, e psm.Event) {
+// printer shows a cycle's events as they happen, one line each. A state
+// entered without a text of its own shares its line with what happens
+// first in it (a prompt, a verdict, the outcome), so no line is empty.
+type printer struct {
+	out     io.Writer
+	genesis *regexp.Regexp // "object N", N genesis's OID
+	name    string         // "object N (genesis)"
+	pending string         // a state line waiting for its first detail
+}
+
+func newPrinter(out io.Writer, genesis uvm.OID) *printer {
+	return &printer{
+		out:     out,
+		genesis: regexp.MustCompile(fmt.Sprintf(`\bobject %d\b`, genesis)),
+		name:    fmt.Sprintf("object %d (genesis)", genesis),
+	}
+}
+
+func (p *printer) show(e psm.Event) {
 	switch e.Kind {
 	case psm.EventState:
+		p.flush()
 		line := fmt.Sprintf("[%s] %-12s", e.Time.Format("15:04:05.000"), e.State)
+		if e.Text == "" && e.Error == "" {
+			p.pending = line
+			return
+		}
 		if e.Text != "" {
-			line += " " + e.Text
+			line += " " + p.named(e.Text)
 		}
 		if e.Error != "" {
-			line += " — " + e.Error
+			line += " — " + p.named(e.Error)
 		}
-		fmt.Fprintln(out, line)
+		fmt.Fprintln(p.out, line)
 	case psm.EventPrompt:
-		fmt.Fprintf(out, "               asks %s (%d-byte prompt)\n", e.Persona, len(e.Text))
+		p.detail(fmt.Sprintf("asks %s (%d-byte prompt)", e.Persona, len(e.Text)))
 	case psm.EventVerdict:
 		if e.Error != "" {
 			lines := strings.Split(strings.TrimSpace(e.Error), "\n")
-			fmt.Fprintf(out, "               rejected: %s\n", lines[0])
+			p.detail("rejected: " + lines[0])
 			for _, l := range lines[1:min(len(lines), 4)] {
-				fmt.Fprintf(out, "                 %s\n", strings.TrimSpace(l))
+				fmt.Fprintf(p.out, "                 %s\n", strings.TrimSpace(l))
 			}
 		} else {
-			fmt.Fprintf(out, "               %s\n", e.Text)
+			p.detail(e.Text)
 		}
 	case psm.EventOutcome:
 		if e.Text != "" {
-			fmt.Fprintf(out, "               %s\n", e.Text)
+			p.detail(p.named(e.Text))
 		}
 	}
+}
+
+// detail prints what happened in the current state: on the state's own
+// line if it is waiting for one, else indented under it.
+func (p *printer) detail(text string) {
+	if p.pending != "" {
+		fmt.Fprintln(p.out, p.pending+" "+text)
+		p.pending = ""
+		return
+	}
+	fmt.Fprintf(p.out, "               %s\n", text)
+}
+
+// flush prints a state line still waiting for a detail.
+func (p *printer) flush() {
+	if p.pending != "" {
+		fmt.Fprintln(p.out, strings.TrimRight(p.pending, " "))
+		p.pending = ""
+	}
+}
+
+// named names genesis where a text mentions its object by number.
+func (p *printer) named(text string) string {
+	return p.genesis.ReplaceAllLiteralString(text, p.name)
 }
 
 func showMethod(ctx context.Context, out io.Writer, mind *psm.Mind) error {
@@ -177,7 +244,7 @@ func showMethod(ctx context.Context, out io.Writer, mind *psm.Mind) error {
 		if !ok {
 			return errors.New("genesis has no greet_the_architect method")
 		}
-		fmt.Fprintf(out, "\ninstalled on genesis: %s v%d, written by %s in cycle %s\n", m.Selector, m.Version, m.Persona, m.CycleID)
+		fmt.Fprintf(out, "\ninstalled on genesis (object %d): %s v%d, written by %s in cycle %s\n", mind.Genesis(), m.Selector, m.Version, m.Persona, m.CycleID)
 		fmt.Fprintln(out, "────")
 		fmt.Fprint(out, strings.TrimRight(m.Source, "\n")+"\n")
 		fmt.Fprintln(out, "────")

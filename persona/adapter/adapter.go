@@ -167,38 +167,84 @@ type staged struct {
 // are reported in Skipped; an adapter name claimed by two personas is an
 // error, and nothing is recorded then.
 func Absorb(ctx context.Context, im *uvm.Image, dir string) (Report, error) {
-	var rep Report
 	var names []string
 	known := map[string]Adapter{}
 	if err := im.Update(ctx, func(tx *uvm.Tx) error {
-		if err := persona.Incarnate(ctx, tx); err != nil {
-			return err
-		}
 		var err error
-		if names, err = persona.Names(tx); err != nil {
-			return err
-		}
-		all, err := List(tx, "")
-		if err != nil {
-			return err
-		}
-		clear(known)
-		for _, a := range all {
-			known[a.Name] = a
-		}
-		return nil
+		names, err = incarnated(ctx, tx, known)
+		return err
 	}); err != nil {
+		return Report{}, err
+	}
+	rep, todo, err := store(ctx, im, dir, names, known)
+	if err != nil || len(todo) == 0 {
 		return rep, err
 	}
+	if err := im.Update(ctx, func(tx *uvm.Tx) error { return record(tx, todo) }); err != nil {
+		return Report{}, err
+	}
+	return rep, nil
+}
+
+// AbsorbIn is [Absorb] with the records written in the caller's
+// transaction tx, which also incarnates the persona prototypes if needed
+// and reads what is absorbed already: the adapters become part of the
+// image when tx commits, with whatever else it does (batos's awakening
+// absorbs them this way). The blobs are stored before, in transactions of
+// their own (see [uvm.Image.PutBlob]); a blob of a tx that is discarded is
+// stored but unreferenced, and found again, not read twice, by the next
+// absorption of the same file. AbsorbIn may run again when tx's Update
+// retries.
+func AbsorbIn(ctx context.Context, tx *uvm.Tx, dir string) (Report, error) {
+	known := map[string]Adapter{}
+	names, err := incarnated(ctx, tx, known)
+	if err != nil {
+		return Report{}, err
+	}
+	rep, todo, err := store(ctx, tx.Image(), dir, names, known)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := record(tx, todo); err != nil {
+		return Report{}, err
+	}
+	return rep, nil
+}
+
+// incarnated incarnates the persona prototypes if needed, fills known
+// with the adapters absorbed already, and returns the personas' names.
+func incarnated(ctx context.Context, tx *uvm.Tx, known map[string]Adapter) ([]string, error) {
+	if err := persona.Incarnate(ctx, tx); err != nil {
+		return nil, err
+	}
+	names, err := persona.Names(tx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := List(tx, "")
+	if err != nil {
+		return nil, err
+	}
+	clear(known)
+	for _, a := range all {
+		known[a.Name] = a
+	}
+	return names, nil
+}
+
+// store scans dir and stores the blobs of the adapters that are new or
+// changed, returning the report and the adapters to record.
+func store(ctx context.Context, im *uvm.Image, dir string, names []string, known map[string]Adapter) (Report, []Adapter, error) {
+	var rep Report
 	files, skipped, err := scanStaging(dir, names)
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
 	rep.Skipped = skipped
 	var todo []Adapter
 	for _, f := range files {
 		if old, ok := known[f.name]; ok && old.Persona != f.persona {
-			return Report{}, fmt.Errorf("adapter: absorb %s: adapter name %q already belongs to %s", f.rel, f.name, old.Persona)
+			return Report{}, nil, fmt.Errorf("adapter: absorb %s: adapter name %q already belongs to %s", f.rel, f.name, old.Persona)
 		}
 		if old, ok := known[f.name]; ok && old.Source == f.rel && old.Blob.Size == f.size && old.ModTime.Equal(f.mod) {
 			rep.Unchanged = append(rep.Unchanged, old)
@@ -206,11 +252,11 @@ func Absorb(ctx context.Context, im *uvm.Image, dir string) (Report, error) {
 		}
 		a := Adapter{Name: f.name, Persona: f.persona, Source: f.rel, ModTime: f.mod, Absorbed: time.Now().UTC()}
 		if a.Blob, err = putFile(ctx, im, f.path); err != nil {
-			return Report{}, err
+			return Report{}, nil, err
 		}
 		if f.config != "" {
 			if a.Config, err = putFile(ctx, im, f.config); err != nil {
-				return Report{}, err
+				return Report{}, nil, err
 			}
 		}
 		if old, ok := known[f.name]; ok && old.Blob == a.Blob && old.Config == a.Config {
@@ -221,34 +267,30 @@ func Absorb(ctx context.Context, im *uvm.Image, dir string) (Report, error) {
 		}
 		todo = append(todo, a)
 	}
-	if len(todo) == 0 {
-		return rep, nil
-	}
-	err = im.Update(ctx, func(tx *uvm.Tx) error {
-		for _, a := range todo {
-			proto, err := persona.Prototype(tx, a.Persona)
-			if err != nil {
-				return err
-			}
-			m := map[string]any{}
-			if v, ok := proto.Get(Slot); ok && v != nil {
-				old, ok := v.(map[string]any)
-				if !ok {
-					return fmt.Errorf("%w: slot %q of %s holds %T, want a map", ErrBadRecord, Slot, a.Persona, v)
-				}
-				maps.Copy(m, old)
-			}
-			m[a.Name] = a.record()
-			if err := proto.Set(Slot, m); err != nil {
-				return fmt.Errorf("adapter: record %q: %w", a.Name, err)
-			}
+	return rep, todo, nil
+}
+
+// record writes the adapters' records into their personas' prototypes.
+func record(tx *uvm.Tx, todo []Adapter) error {
+	for _, a := range todo {
+		proto, err := persona.Prototype(tx, a.Persona)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return Report{}, err
+		m := map[string]any{}
+		if v, ok := proto.Get(Slot); ok && v != nil {
+			old, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%w: slot %q of %s holds %T, want a map", ErrBadRecord, Slot, a.Persona, v)
+			}
+			maps.Copy(m, old)
+		}
+		m[a.Name] = a.record()
+		if err := proto.Set(Slot, m); err != nil {
+			return fmt.Errorf("adapter: record %q: %w", a.Name, err)
+		}
 	}
-	return rep, nil
+	return nil
 }
 
 func putFile(ctx context.Context, im *uvm.Image, path string) (uvm.BlobRef, error) {

@@ -13,7 +13,9 @@
 //	                           engine (hot)    within Options.HotBudget, through an Engine
 //
 // [Absorb] takes the .safetensors files staged in a folder into the image
-// (the file name or folder names the persona); [List], [Find] and [Read]
+// (the file name or folder names the persona), and [AbsorbIn] does so
+// with the records written in the caller's transaction (batos's
+// awakening uses it, psm.Options.AdapterDir); [List], [Find] and [Read]
 // read them back. A [Residency] moves adapters between the three tiers,
 // and implements persona.AdapterHost, so a persona.Router makes a
 // persona's adapter hot before each of its calls and keeps it loaded
