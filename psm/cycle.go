@@ -203,6 +203,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	} else if ok {
 		mission.Intent = intent
 	}
+	exs, err := missionExamples(msg, outer == nil)
+	if err != nil {
+		return nil, err
+	}
+	mission.Examples = exs
 	persona, err := m.personas.Of(msg.Tx, msg.Receiver)
 	if err != nil {
 		return nil, err
@@ -440,6 +445,7 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 	if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
 		return 0, fmt.Errorf("skill search: %w", err)
 	}
+	c.update(func(r *Record) { r.Snippets, r.Skills = w.snippets, w.skills })
 	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(w.snippets), len(w.skills))})
 	return stepNext, nil
 }
@@ -678,7 +684,11 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		return nil, verdict("dry run", runErr)
 	}
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
-	return cand, verdict("dry run", nil)
+	verdict("dry run", nil)
+	if err := m.checkExamples(ctx, c, cand, attempt); err != nil {
+		return nil, err
+	}
+	return cand, nil
 }
 
 // describe renders a plain-data answer briefly for the record.

@@ -40,3 +40,13 @@ func (e *CycleError) Error() string {
 
 // Unwrap returns the cause, so errors.Is/As reach it.
 func (e *CycleError) Unwrap() []error { return []error{ErrCycleFailed, e.Err} }
+
+// Errors of examples as specifications (see Example).
+var (
+	// ErrExampleFailed is returned (an *ExamplesError) when a candidate
+	// does not meet one or more of its mission's examples.
+	ErrExampleFailed = errors.New("psm: example failed")
+	// ErrBadExamples is returned when examples cannot be stored or read:
+	// a value the image cannot hold, a slot that does not hold examples.
+	ErrBadExamples = errors.New("psm: invalid examples")
+)

@@ -15,16 +15,19 @@ import (
 const recordNS = "psm.cycles"
 
 // Mission is what a cycle is asked to do: give Target a method for
-// Selector that answers Args, as Intent describes.
+// Selector that answers Args, as Intent describes, and meets Examples.
 type Mission struct {
-	Selector string  `json:"selector"`
-	Args     []any   `json:"args,omitempty"`
-	Target   uvm.OID `json:"target"`
-	Intent   string  `json:"intent,omitempty"`
+	Selector string    `json:"selector"`
+	Args     []any     `json:"args,omitempty"`
+	Target   uvm.OID   `json:"target"`
+	Intent   string    `json:"intent,omitempty"`
+	Examples []Example `json:"examples,omitempty"`
 }
 
 // MarshalJSON writes the mission with its arguments in a JSON-safe form:
-// non-finite floats (which JSON cannot hold) become strings.
+// non-finite floats (which JSON cannot hold) become strings, and other
+// floats keep a decimal point (2.0), so that UnmarshalJSON reads an int64
+// back as an int64 and a float64 as a float64.
 func (m Mission) MarshalJSON() ([]byte, error) {
 	type plain Mission
 	p := plain(m)
@@ -35,12 +38,26 @@ func (m Mission) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote, numbers typed: one
+// without a decimal point or exponent is an int64, any other a float64.
+func (m *Mission) UnmarshalJSON(b []byte) error {
+	type plain Mission
+	var p plain
+	if err := decodeNumbers(b, &p); err != nil {
+		return err
+	}
+	p.Args = typedArgs(p.Args)
+	*m = Mission(p)
+	return nil
+}
+
 func jsonSafe(v any) any {
 	switch x := v.(type) {
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return fmt.Sprint(x)
 		}
+		return json.Number(floatText(x))
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -78,6 +95,10 @@ type Record struct {
 	Queries  []string  `json:"queries,omitempty"`
 	Fallback bool      `json:"queries_fallback,omitempty"`
 	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
+	// What DELEGATING found, as the synthesis prompt shows it: memory
+	// snippets and related skills. A replay uses them (see Mind.Replay).
+	Snippets []string `json:"snippets,omitempty"`
+	Skills   []string `json:"skills,omitempty"`
 	Events   []Event   `json:"events"`
 }
 
