@@ -99,7 +99,7 @@ type Record struct {
 	// snippets and related skills. A replay uses them (see Mind.Replay).
 	Snippets []string `json:"snippets,omitempty"`
 	Skills   []string `json:"skills,omitempty"`
-	Events   []Event   `json:"events"`
+	Events   []Event  `json:"events"`
 }
 
 // update changes the cycle's record under its lock: the one way the
