@@ -50,3 +50,7 @@ var (
 	// a value the image cannot hold, a slot that does not hold examples.
 	ErrBadExamples = errors.New("psm: invalid examples")
 )
+
+// ErrReplayExhausted is returned in a replayed cycle (Mind.Replay) that
+// sends more prompts than its record holds replies.
+var ErrReplayExhausted = errors.New("psm: replay has no recorded reply left")

@@ -159,6 +159,9 @@ func (c *cycle) marshal() ([]byte, error) {
 
 // save writes the record in its own transaction.
 func (c *cycle) save(ctx context.Context) error {
+	if c.replay != nil {
+		return nil // a rerun writes nothing to the image
+	}
 	c.awaitStart() // a failed start save is overwritten by this one
 	b, err := c.marshal()
 	if err != nil {
@@ -174,6 +177,9 @@ func (c *cycle) save(ctx context.Context) error {
 // it (awaitStart), so it can never overwrite a later state. The goroutine
 // it starts touches only the marshalled record and the image.
 func (c *cycle) saveStart(ctx context.Context) {
+	if c.replay != nil {
+		return // a rerun writes nothing to the image
+	}
 	c.awaitStart() // a machine that accepts twice: one save at a time
 	c.work.startAwaited = false
 	b, err := c.marshal()
