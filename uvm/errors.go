@@ -77,6 +77,16 @@ var (
 	// ErrNotParent is returned by SendVia when the named object is not an
 	// ancestor of the receiver (not reachable through its parents).
 	ErrNotParent = errors.New("uvm: not a parent or ancestor of the receiver")
+	// ErrParentCycle is returned when a change to an object's parents
+	// would make the object its own ancestor, directly or through others.
+	// The error is a *ParentCycleError naming the chain; nothing changed.
+	ErrParentCycle = errors.New("uvm: parent cycle")
+	// ErrCorruptImage is returned when a file of an on-disk image is
+	// damaged: by Open, which checks the image's files before it opens
+	// them, and by Salvage for a file it cannot read at all. The error is
+	// a *CorruptImageError naming the file; Salvage copies what is still
+	// readable into a new image.
+	ErrCorruptImage = errors.New("uvm: corrupt image")
 )
 
 // NotFoundError reports a missing object, root, method version, record or blob.
@@ -231,3 +241,26 @@ func (e *PanicError) Error() string { return "uvm: panic in transaction: " + e.V
 
 // Is reports whether target is ErrPanic.
 func (e *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// ParentCycleError reports a parents change that was refused because it
+// would make an object its own ancestor.
+type ParentCycleError struct {
+	// Chain is the object whose parents were to change, the ancestors
+	// through which it would reach itself, and the object again.
+	Chain []OID
+}
+
+func (e *ParentCycleError) Error() string {
+	var b strings.Builder
+	b.WriteString("uvm: parent cycle: ")
+	for i, oid := range e.Chain {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		fmt.Fprint(&b, uint64(oid))
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrParentCycle.
+func (e *ParentCycleError) Is(target error) bool { return target == ErrParentCycle }

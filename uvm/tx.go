@@ -353,10 +353,16 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 
 // CheckCovenant reports, without committing, whether a commit now would
 // fail the persistence covenant: the first object (in load order) whose
-// state changed without a mark, as a *CovenantError. A dry run that is
-// about to discard its transaction uses it to learn what a commit would say.
+// state changed without a mark, as a *CovenantError. It also makes the
+// commit's other check, of parents changed in place (a *ParentCycleError,
+// or a *ValueError for a parents list that no longer holds only Refs). A
+// dry run that is about to discard its transaction uses it to learn what a
+// commit would say.
 func (tx *Tx) CheckCovenant() error {
 	if err := tx.check(false); err != nil {
+		return err
+	}
+	if err := tx.checkAllParents(); err != nil {
 		return err
 	}
 	for _, oid := range tx.order {
@@ -387,9 +393,12 @@ func (o *Object) encode() (data []byte, meth [methodBuckets][]byte, changed bool
 	return data, meth, changed
 }
 
-// commit writes every changed object, enforcing the persistence covenant,
-// then commits the Badger transaction.
+// commit writes every changed object, enforcing the persistence covenant
+// and an acyclic parent graph, then commits the Badger transaction.
 func (tx *Tx) commit() error {
+	if err := tx.checkAllParents(); err != nil {
+		return err
+	}
 	for _, oid := range tx.order {
 		o := tx.objects[oid]
 		key := objKey(oid)
