@@ -82,10 +82,12 @@ var (
 	// The error is a *ParentCycleError naming the chain; nothing changed.
 	ErrParentCycle = errors.New("uvm: parent cycle")
 	// ErrCorruptImage is returned when a file of an on-disk image is
-	// damaged: by Open, which checks the image's files before it opens
-	// them, and by Salvage for a file it cannot read at all. The error is
-	// a *CorruptImageError naming the file; Salvage copies what is still
-	// readable into a new image.
+	// damaged: by Open, which checks the image's files before Badger reads
+	// them. The error is a *CorruptImageError naming the file. A
+	// *CorruptError (a damaged value, found by the read that hit it) also
+	// matches it, so errors.Is(err, ErrCorruptImage) asks whether the
+	// image is damaged at all; Salvage copies what is still readable into
+	// a new image.
 	ErrCorruptImage = errors.New("uvm: corrupt image")
 )
 
@@ -153,8 +155,11 @@ func (e *CorruptError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is ErrCorrupt.
-func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+// Is reports whether target is ErrCorrupt or ErrCorruptImage: a damaged
+// value is damage to the image, found by the read that hit it.
+func (e *CorruptError) Is(target error) bool {
+	return target == ErrCorrupt || target == ErrCorruptImage
+}
 
 // CovenantError reports an object whose state changed without MarkChanged.
 type CovenantError struct {

@@ -1,7 +1,6 @@
 package uvm
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -76,7 +75,7 @@ func (tx *Tx) ScanRecords(ns, prefix string, fn func(key string, val []byte) err
 		k := item.KeyCopy(nil)
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return fmt.Errorf("uvm: read %s: %w", printableKey(k), err)
+			return readError(k, err)
 		}
 		p, cerr := unframe(k, raw)
 		if cerr != nil {

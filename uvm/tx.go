@@ -109,7 +109,7 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 	}
 	v, err := item.ValueCopy(nil)
 	if err != nil {
-		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return nil, readError(key, err)
 	}
 	if v == nil {
 		v = []byte{} // present but empty: unframe reports it as corrupt
@@ -136,7 +136,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 	}
 	raw, err := item.ValueCopy(nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+		return nil, nil, readError(mkey, err)
 	}
 	if raw == nil {
 		raw = []byte{}
@@ -339,7 +339,7 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 		key := item.KeyCopy(nil)
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+			return nil, readError(key, err)
 		}
 		p, cerr := unframe(key, raw)
 		if cerr != nil {
