@@ -131,7 +131,7 @@ func checkFiles(dir string, logger *slog.Logger) error {
 			if err != nil {
 				return fmt.Errorf("uvm: open %s: %w", dir, err)
 			}
-			_, err = scanLog(path, w, i == len(logs)-1, nil)
+			_, _, err = scanLog(path, w, i == len(logs)-1, 0, nil)
 			done()
 			var cerr *CorruptImageError
 			if errors.As(err, &cerr) {
@@ -524,8 +524,9 @@ func readLogEntry(b []byte) (logEntry, bool) {
 // above a few MiB (a transaction holds at most about 15% of the memtable).
 const logWindow = 16 << 20
 
-// scanLog walks the entries of a .mem or .vlog file, calling fn (if not
-// nil) with each entry and its offset, and returns where the entries end.
+// scanLog walks the entries of a .mem or .vlog file from start (0: the
+// file's start), calling fn (if not nil) with each entry and its offset,
+// and returns where the entries end.
 //
 // The entries end at the file's end, at zeros (the unused part of a
 // preallocated log: Badger preallocates a value log at twice its file
@@ -534,21 +535,22 @@ const logWindow = 16 << 20
 // fails its checksum with a good entry after it is damage: Badger would
 // silently drop everything from it on. So is a key id in the header (this
 // library never encrypts), which Badger reports as "Invalid datakey id".
-func scanLog(path string, r *fileWindow, newest bool, fn func(off int, e logEntry)) (int, error) {
+// On damage, resume is where the next good entry starts (0 if none was
+// found), for a reader that wants what follows.
+func scanLog(path string, r *fileWindow, newest bool, start int, fn func(off int, e logEntry)) (end, resume int, err error) {
 	if r.size < logHeaderSize {
-		return r.size, r.err // an empty log left by a crash; Badger starts it afresh
+		return r.size, 0, r.err // an empty log left by a crash; Badger starts it afresh
 	}
-	if id := binary.BigEndian.Uint64(r.at(0, 8)); id != 0 {
-		return 0, damaged(path, 0, "the header names encryption key %d, and this image is not encrypted", id)
-	}
-	off := logHeaderSize
-	for off < r.size {
-		n, ok := entryEnd(r.at(off, maxLogHeader))
-		if !ok || n > r.size-off {
-			break
+	off := start
+	if start == 0 {
+		if id := binary.BigEndian.Uint64(r.at(0, 8)); id != 0 {
+			return 0, logHeaderSize, damaged(path, 0, "the header names encryption key %d, and this image is not encrypted", id)
 		}
-		e, ok := readLogEntry(r.at(off, n))
-		if !ok || len(e.key) == 0 {
+		off = logHeaderSize
+	}
+	for off < r.size {
+		e, ok := r.entry(off)
+		if !ok {
 			break
 		}
 		if fn != nil {
@@ -557,35 +559,54 @@ func scanLog(path string, r *fileWindow, newest bool, fn func(off int, e logEntr
 		off += e.size
 	}
 	if r.err != nil {
-		return off, fmt.Errorf("uvm: read %s: %w", path, r.err)
+		return off, 0, fmt.Errorf("uvm: read %s: %w", path, r.err)
 	}
 	if r.zeros(off, zeroGap) {
 		// The end, or the unused, zeroed end of a preallocated log. (Past
 		// a gap this long, a good entry would not be found: entries lie end
 		// to end, and a damaged one is rarely all zeros.)
-		return off, r.err
+		return off, 0, r.err
 	}
-	if !newest {
-		return off, damaged(path, int64(off), "an entry fails its checksum")
+	next := r.nextEntry(off)
+	switch {
+	case next > 0:
+		return off, next, damaged(path, int64(off), "an entry fails its checksum; the entries after it, from byte %d, would be lost", next)
+	case newest:
+		return off, 0, r.err // a torn last entry: a crash interrupted its commit
 	}
-	rest := r.at(off, logWindow)
+	return off, 0, damaged(path, int64(off), "an entry fails its checksum")
+}
+
+// entry reads the log entry at off, if it is whole and intact.
+func (w *fileWindow) entry(off int) (logEntry, bool) {
+	n, ok := entryEnd(w.at(off, maxLogHeader))
+	if !ok || n > w.size-off {
+		return logEntry{}, false
+	}
+	e, ok := readLogEntry(w.at(off, n))
+	return e, ok && len(e.key) > 0
+}
+
+// nextEntry finds the first intact entry after the bad one at off, within
+// logWindow: where the bad entry's header says it ends, else at any byte
+// up to the last that is not zero. It returns 0 if there is none.
+func (w *fileWindow) nextEntry(off int) int {
+	if n, ok := entryEnd(w.at(off, maxLogHeader)); ok && n < w.size-off {
+		if _, ok := w.entry(off + n); ok {
+			return off + n
+		}
+	}
+	rest := w.at(off, logWindow)
 	last := len(rest) - 1
 	for last >= 0 && rest[last] == 0 {
 		last--
 	}
-	// In the newest log, a bad entry is a torn write if nothing good
-	// follows it, and damage if something does.
-	if next, ok := entryEnd(rest); ok && next < len(rest) {
-		if e, ok := readLogEntry(rest[next:]); ok && len(e.key) > 0 {
-			return off, damaged(path, int64(off), "an entry fails its checksum; the entries after it, from byte %d, would be lost", off+next)
-		}
-	}
 	for p := 1; p <= last; p++ {
 		if e, ok := readLogEntry(rest[p:]); ok && len(e.key) > 0 {
-			return off, damaged(path, int64(off), "an entry fails its checksum; the entries after it, from byte %d, would be lost", off+p)
+			return off + p
 		}
 	}
-	return off, r.err // a torn last entry: a crash interrupted its commit
+	return 0
 }
 
 // zeroGap is how many zero bytes after a log's good entries make its end.

@@ -397,7 +397,8 @@ func plausibleBlock(raw []byte, chkLen int) bool {
 }
 
 // readMemLog offers the entries of a memtable log, a transaction at a
-// time, as Badger replays it.
+// time, as Badger replays it; past a damaged entry it goes on with the
+// next intact one, dropping the transaction the damaged entry was part of.
 func (s *salvager) readMemLog(path string, w *fileWindow, newest bool) error {
 	type pending struct {
 		key     []byte
@@ -407,10 +408,27 @@ func (s *salvager) readMemLog(path string, w *fileWindow, newest bool) error {
 	}
 	var txn []pending
 	var txnTs uint64
-	_, err := scanLog(path, w, newest, func(_ int, e logEntry) {
+	// After damage: skip the rest of the damaged transaction, the one
+	// with version skipTs (0: the next one).
+	skipping, skipTs := false, uint64(0)
+	offer := func(_ int, e logEntry) {
+		_, ts, _ := splitKey(e.key)
+		if skipping {
+			fin := e.meta&metaFinTxn != 0
+			if fin {
+				ts, _ = strconv.ParseUint(string(e.value), 10, 64)
+			}
+			if skipTs == 0 && e.meta&(metaTxn|metaFinTxn) != 0 {
+				skipTs = ts
+			}
+			if ts == skipTs {
+				skipping = !fin
+				return
+			}
+			skipping = false
+		}
 		switch {
 		case e.meta&metaTxn != 0:
-			_, ts, _ := splitKey(e.key)
 			if len(txn) > 0 && ts != txnTs {
 				txn = txn[:0] // an unfinished transaction: Badger drops it
 			}
@@ -424,17 +442,37 @@ func (s *salvager) readMemLog(path string, w *fileWindow, newest bool) error {
 		default:
 			s.offer(e.key, e.meta, e.expires, e.value, filepath.Base(path), false)
 		}
-	})
-	var cerr *CorruptImageError
-	if errors.As(err, &cerr) {
+	}
+	start := 0
+	for {
+		_, resume, err := scanLog(path, w, newest, start, offer)
+		var cerr *CorruptImageError
+		if !errors.As(err, &cerr) {
+			if err != nil {
+				return fmt.Errorf("uvm: salvage: %w", err)
+			}
+			return nil
+		}
 		s.damage(cerr)
-		s.lose(Loss{Kind: "keys", Name: filepath.Base(path), Reason: fmt.Sprintf("commits after byte %d of the memtable log are unreadable", cerr.Offset)})
-		return nil
+		if cerr.Offset == 0 { // the header: no entry is lost
+			start = resume
+			continue
+		}
+		what := "the commit it was part of is lost, and the commits after it could not be found"
+		if resume > 0 {
+			what = "the commit it was part of is lost; the commits after it were read"
+		}
+		s.lose(Loss{Kind: "keys", Name: filepath.Base(path), Reason: fmt.Sprintf("a damaged entry at byte %d: %s", cerr.Offset, what)})
+		if resume <= start || resume == 0 {
+			return nil
+		}
+		skipping, skipTs = true, 0
+		if len(txn) > 0 {
+			skipTs = txnTs
+		}
+		txn = txn[:0]
+		start = resume
 	}
-	if err != nil {
-		return fmt.Errorf("uvm: salvage: %w", err)
-	}
-	return nil
 }
 
 // value returns the value of a key's newest version: inline, read again
