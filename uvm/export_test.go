@@ -1,6 +1,11 @@
 package uvm
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -28,5 +33,43 @@ func StoreParentsUnchecked(im *Image, oid OID, parents ...OID) error {
 		}
 		slots[ParentsSlot] = refs
 		return txn.Set(key, encodeObject(slots, 0))
+	})
+}
+
+// DamageSlot flips a byte of one slot's stored value and mends the frame's
+// checksum, so that the slot fails its own checksum and nothing else does.
+func DamageSlot(im *Image, oid OID, slot string) error {
+	return im.db.Update(func(txn *badger.Txn) error {
+		key := objKey(oid)
+		if _, err := txn.Get(key); err != nil {
+			return err
+		}
+		for _, k := range [][]byte{key, methKey(oid, bucketOf(slot))} {
+			item, err := txn.Get(k)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			raw, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			d := decoder{b: raw[5:]}
+			n, _ := d.uvarint()
+			for range n {
+				name, _ := d.string()
+				size, _ := d.uvarint()
+				val := d.b[4 : 4+size]
+				if name == slot {
+					val[len(val)/2] ^= 0xff
+					binary.LittleEndian.PutUint32(raw[1:5], crc32.Checksum(raw[5:], castagnoli))
+					return txn.Set(k, raw)
+				}
+				d.b = d.b[4+size:]
+			}
+		}
+		return fmt.Errorf("object %d has no slot %q", oid, slot)
 	})
 }

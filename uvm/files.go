@@ -73,11 +73,16 @@ type CorruptImageError struct {
 }
 
 func (e *CorruptImageError) Error() string {
+	return "uvm: corrupt image: " + e.where() + " (uvm.Salvage copies what is readable into a new image)"
+}
+
+// where names the file, the place and the damage.
+func (e *CorruptImageError) where() string {
 	at := ""
 	if e.Offset >= 0 {
 		at = fmt.Sprintf(" at byte %d", e.Offset)
 	}
-	return fmt.Sprintf("uvm: corrupt image: %s%s: %s (uvm.Salvage copies what is readable into a new image)", e.File, at, e.Reason)
+	return fmt.Sprintf("%s%s: %s", e.File, at, e.Reason)
 }
 
 // Is reports whether target is ErrCorruptImage.

@@ -84,7 +84,7 @@ func (r SalvageReport) String() string {
 	fmt.Fprintf(&b, "copied %d objects, %d method versions, %d records, %d blobs, %d roots\n",
 		r.Objects, r.MethodVersions, r.Records, r.Blobs, r.Roots)
 	for _, d := range r.Damaged {
-		fmt.Fprintf(&b, "damaged: %s\n", strings.TrimPrefix(d.Error(), "uvm: corrupt image: "))
+		fmt.Fprintf(&b, "damaged: %s\n", d.where())
 	}
 	for _, part := range []struct {
 		name string
@@ -260,6 +260,18 @@ func (s *salvager) read() error {
 			return fmt.Errorf("uvm: salvage: %w", err)
 		}
 		s.readTable(path, data)
+	}
+	for _, name := range logFiles(names, ".vlog") {
+		// A value log is read where a pointer leads; only its header is
+		// checked as a whole (Open refuses a damaged one).
+		path := filepath.Join(s.dir, name)
+		if f, err := os.Open(path); err == nil {
+			var h [8]byte
+			if n, _ := f.ReadAt(h[:], 0); n == 8 && binary.BigEndian.Uint64(h[:]) != 0 {
+				s.damage(damaged(path, 0, "the header names an encryption key; this image is not encrypted, and its entries were read as they are"))
+			}
+			f.Close()
+		}
 	}
 	logs := logFiles(names, ".mem")
 	for i, name := range logs {
