@@ -251,7 +251,7 @@ func (s *salvager) read() error {
 			return err
 		}
 		path := filepath.Join(s.dir, tableName(id))
-		data, err := os.ReadFile(path)
+		data, release, err := mapFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			s.damage(damaged(path, -1, "the table is listed in the MANIFEST but missing; its keys are unknown"))
 			continue
@@ -260,6 +260,7 @@ func (s *salvager) read() error {
 			return fmt.Errorf("uvm: salvage: %w", err)
 		}
 		s.readTable(path, data)
+		release()
 	}
 	for _, name := range logFiles(names, ".vlog") {
 		// A value log is read where a pointer leads; only its header is
@@ -742,6 +743,10 @@ func (s *salvager) rebuildObject(oid OID, p *objParts, hist map[string]Method, r
 	if p.data != nil {
 		got, lost, why := salvageSlots(objKey(oid), p.data)
 		for _, n := range lost {
+			if n == methodsMarker {
+				mask = -1 // which method parts the object has is unknown: look for all
+				continue
+			}
 			s.lose(Loss{Kind: "slot", OID: oid, Name: n, Reason: "fails its checksum"})
 		}
 		if why != "" {
@@ -750,7 +755,7 @@ func (s *salvager) rebuildObject(oid OID, p *objParts, hist map[string]Method, r
 		if m, has := got[methodsMarker]; has {
 			mask, _ = m.(int64)
 			delete(got, methodsMarker)
-		} else if why == "" {
+		} else if why == "" && mask != -1 {
 			mask = 0
 		}
 		maps.Copy(slots, got) // a layout 1 object keeps its methods here too

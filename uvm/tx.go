@@ -105,7 +105,7 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return nil, readError(key, err)
 	}
 	v, err := item.ValueCopy(nil)
 	if err != nil {
@@ -128,7 +128,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 		return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+		return nil, nil, readError(mkey, err)
 	}
 	ck := bucketKey{oid: oid, b: b, version: item.Version()}
 	if raw, meths, ok := tx.im.buckets.get(ck); ok {
@@ -159,7 +159,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 // commit blind.
 func (tx *Tx) set(key, val []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return readError(key, err)
 	}
 	if err := tx.txn.Set(key, val); err != nil {
 		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
@@ -169,7 +169,7 @@ func (tx *Tx) set(key, val []byte) error {
 
 func (tx *Tx) del(key []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return readError(key, err)
 	}
 	if err := tx.txn.Delete(key); err != nil {
 		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)

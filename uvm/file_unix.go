@@ -32,3 +32,28 @@ func holdShared(dir string) (release func(), err error) {
 	}
 	return func() { f.Close() }, nil // closing the descriptor releases the lock
 }
+
+// mapFile maps a file into memory, read-only, for checking it without
+// copying it; release unmaps it. The caller holds the directory's lock,
+// so no one truncates the file meanwhile.
+func mapFile(path string) (data []byte, release func(), err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() == 0 || st.Size() != int64(int(st.Size())) {
+		data, err := os.ReadFile(path)
+		return data, func() {}, err
+	}
+	data, err = unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		data, err := os.ReadFile(path)
+		return data, func() {}, err
+	}
+	return data, func() { _ = unix.Munmap(data) }, nil
+}
