@@ -567,9 +567,7 @@ func (e *kv) live() bool {
 // objParts are an object's parts as found.
 type objParts struct {
 	data    []byte // nil when lost
-	dataErr string
 	buckets map[int][]byte
-	bErrs   map[int]string
 }
 
 // write copies what was read into im, which must be empty.
@@ -727,7 +725,7 @@ func (s *salvager) write(im *Image) error {
 func partsOf(m map[OID]*objParts, oid OID) *objParts {
 	p := m[oid]
 	if p == nil {
-		p = &objParts{buckets: map[int][]byte{}, bErrs: map[int]string{}}
+		p = &objParts{buckets: map[int][]byte{}}
 		m[oid] = p
 	}
 	return p
