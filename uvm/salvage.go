@@ -865,10 +865,6 @@ func salvageSlots(key, b []byte) (slots map[string]any, lost []string, why strin
 			lost = append(lost, name)
 			continue
 		}
-		if name != methodsMarker && CheckName(name) != nil {
-			lost = append(lost, name)
-			continue
-		}
 		slots[name] = v
 	}
 	return slots, lost, ""
