@@ -604,25 +604,6 @@ func TestBadEmbedderAnswers(t *testing.T) {
 
 func nan() float64 { return math.NaN() }
 
-func TestCorruptRecord(t *testing.T) {
-	ctx := context.Background()
-	im := memImage(t)
-	c := openCatalog(t, im, memory.Options{})
-	add(t, c, im, animals[0])
-	var key string
-	_ = im.View(ctx, func(tx *uvm.Tx) error {
-		return tx.ScanRecords("memory.vec", "", func(k string, _ []byte) error { key = k; return nil })
-	})
-	if err := im.Update(ctx, func(tx *uvm.Tx) error { return tx.PutRecord("memory.vec", key, []byte{1, 2, 3}) }); err != nil {
-		t.Fatal(err)
-	}
-	_, err := memory.Open(ctx, im, memory.Options{})
-	var ce *memory.CorruptError
-	if !errors.As(err, &ce) || !errors.Is(err, memory.ErrCorrupt) || ce.Key != key {
-		t.Errorf("got %v, want a CorruptError naming %q", err, key)
-	}
-}
-
 func TestNamespaces(t *testing.T) {
 	im := memImage(t)
 	a := openCatalog(t, im, memory.Options{Namespace: "a"})

@@ -238,3 +238,27 @@ func copyFiles(t *testing.T, dir, to string) {
 		require.NoError(t, dst.Close())
 	}
 }
+
+func TestRecordKeysListDamagedRecords(t *testing.T) {
+	im := uvmtest.Mem(t, uvm.Options{})
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		for _, k := range []string{"a", "b", "c", "other"} {
+			require.NoError(t, tx.PutRecord("ns", k, []byte(k)))
+		}
+		return nil
+	})
+	require.NoError(t, uvm.DamageRecord(im, "ns", "b"))
+	uvmtest.View(t, im, func(tx *uvm.Tx) error {
+		err := tx.ScanRecords("ns", "", func(string, []byte) error { return nil })
+		require.ErrorIs(t, err, uvm.ErrCorrupt, "a scan stops at the damaged record")
+		var keys []string
+		require.NoError(t, tx.RecordKeys("ns", "", func(k string) error { keys = append(keys, k); return nil }))
+		require.Equal(t, []string{"a", "b", "c", "other"}, keys)
+		keys = nil
+		require.NoError(t, tx.RecordKeys("ns", "o", func(k string) error { keys = append(keys, k); return nil }))
+		require.Equal(t, []string{"other"}, keys)
+		_, err = tx.GetRecord("ns", "b")
+		require.ErrorIs(t, err, uvm.ErrCorrupt)
+		return nil
+	})
+}

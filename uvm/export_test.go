@@ -73,3 +73,21 @@ func DamageSlot(im *Image, oid OID, slot string) error {
 		return fmt.Errorf("object %d has no slot %q", oid, slot)
 	})
 }
+
+// DamageRecord flips the last byte of a record as stored, so that it
+// fails its checksum.
+func DamageRecord(im *Image, ns, key string) error {
+	return im.db.Update(func(txn *badger.Txn) error {
+		k := recordKey(ns, key)
+		item, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		raw[len(raw)-1] ^= 0xff
+		return txn.Set(k, raw)
+	})
+}

@@ -88,6 +88,30 @@ func (tx *Tx) ScanRecords(ns, prefix string, fn func(key string, val []byte) err
 	return nil
 }
 
+// RecordKeys calls fn with the key of every record in ns whose key starts
+// with prefix, in key order, without reading the values: a damaged record
+// is listed like any other (GetRecord then says it is damaged), so a layer
+// that keeps derived data in records can find and drop what is damaged
+// where ScanRecords would stop. An error from fn stops the scan and is
+// returned.
+func (tx *Tx) RecordKeys(ns, prefix string, fn func(key string) error) error {
+	if err := tx.check(false); err != nil {
+		return err
+	}
+	if err := CheckName(ns); err != nil {
+		return err
+	}
+	base := len(recordKey(ns, ""))
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: recordKey(ns, prefix)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(string(it.Item().Key()[base:])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkRecordKey(ns, key string) error {
 	if err := CheckName(ns); err != nil {
 		return err
