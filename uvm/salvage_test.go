@@ -2,6 +2,7 @@ package uvm_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -270,4 +271,31 @@ func TestSalvageAnImageWithADamagedManifestOrLogHeader(t *testing.T) {
 			require.Empty(t, rep.Lost)
 		})
 	}
+}
+
+func ExampleSalvage() {
+	ctx := context.Background()
+	tmp, _ := os.MkdirTemp("", "batos-example-")
+	defer os.RemoveAll(tmp)
+	from, to := filepath.Join(tmp, "damaged"), filepath.Join(tmp, "salvaged")
+	im, _ := uvm.Open(from, uvm.Options{})
+	_ = im.Update(ctx, func(tx *uvm.Tx) error {
+		o, _ := tx.New()
+		_ = o.Set("greeting", "hello")
+		return tx.SetRoot("genesis", o)
+	})
+	_ = im.Close()
+
+	// Open refuses an image whose files are damaged; Salvage copies what
+	// is readable into a new one (here: everything) and says what it lost.
+	rep, err := uvm.Salvage(ctx, from, to)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(rep)
+	fmt.Println("complete:", rep.Complete())
+	// Output:
+	// copied 1 objects, 0 method versions, 0 records, 0 blobs, 1 roots
+	// complete: true
 }
