@@ -134,7 +134,7 @@ func TestOpenRefusesADamagedTable(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesADamagedLog(t *testing.T) {
+func TestOpenRefusesOtherDamagedFiles(t *testing.T) {
 	t.Run("value log header", func(t *testing.T) {
 		// Badger's own words for this were only "Invalid datakey id".
 		dir, _ := closedImage(t, 10)
@@ -190,6 +190,14 @@ func TestOpenRefusesADamagedLog(t *testing.T) {
 		flip(t, mem, 30) // inside the first entry
 		_, err := uvm.Open(copyDir, damageOpts)
 		requireCorruptImage(t, err, mem, "would be lost")
+	})
+
+	t.Run("KEYREGISTRY", func(t *testing.T) {
+		dir, _ := closedImage(t, 10)
+		registry := filepath.Join(dir, "KEYREGISTRY")
+		flip(t, registry, -1)
+		_, err := uvm.Open(dir, damageOpts)
+		requireCorruptImage(t, err, registry, "Encryption key mismatch")
 	})
 
 	t.Run("MANIFEST", func(t *testing.T) {

@@ -731,11 +731,14 @@ func entryEnd(b []byte) (int, bool) {
 // text, so this matches their words.
 func badgerDamage(dir string, err error) error {
 	msg := err.Error()
-	signs := []string{"Invalid datakey id", "checksum", "MANIFEST", "manifest", "corrupt", "Corrupt", "failed to read index", "proto:", "KEYREGISTRY", "Invalid"}
+	signs := []string{"Invalid datakey id", "checksum", "MANIFEST", "manifest", "orrupt", "failed to read index", "proto:", "Invalid read", "does not exist for table"}
+	file := dir
+	if strings.Contains(msg, "Encryption key mismatch") { // the key registry's check text
+		return damaged(filepath.Join(dir, "KEYREGISTRY"), -1, "badger: %s", msg)
+	}
 	if !slices.ContainsFunc(signs, func(s string) bool { return strings.Contains(msg, s) }) {
 		return nil
 	}
-	file := dir
 	if i := strings.IndexByte(msg, '"'); i >= 0 {
 		if j := strings.IndexByte(msg[i+1:], '"'); j > 0 {
 			file = msg[i+1 : i+1+j]

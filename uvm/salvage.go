@@ -191,6 +191,19 @@ func (s *salvager) damage(e *CorruptImageError) { s.rep.Damaged = append(s.rep.D
 
 func (s *salvager) lose(l Loss) { s.rep.Lost = append(s.rep.Lost, l) }
 
+// tableFiles returns the ids of the table files among names.
+func tableFiles(names []string) []uint64 {
+	var ids []uint64
+	for _, n := range names {
+		id, err := strconv.ParseUint(strings.TrimSuffix(n, ".sst"), 10, 64)
+		if err == nil && n == tableName(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // offer records a version of a key if it is the newest so far. A large
 // value from a table is not kept (see largeValue): the caller notes where
 // to read it again.
@@ -222,29 +235,24 @@ func (s *salvager) read() error {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	tables, err := liveTables(s.dir, names, slog.New(slog.DiscardHandler))
+	// The MANIFEST lists the live tables; without it, every table file is
+	// read (a stale one only adds older versions, which lose to newer ones).
 	var ids []uint64
-	if err != nil {
-		var cerr *CorruptImageError
-		if !errors.As(err, &cerr) {
-			return fmt.Errorf("uvm: salvage: %w", err)
-		}
+	tables, err := liveTables(s.dir, names, slog.New(slog.DiscardHandler))
+	var cerr *CorruptImageError
+	switch {
+	case errors.As(err, &cerr):
 		cerr.Reason += "; every table file in the directory is read"
 		s.damage(cerr)
-		tables = nil
-	}
-	if tables != nil {
-		ids = slices.Sorted(maps.Keys(tables))
-	} else {
-		for _, n := range names {
-			id, err := strconv.ParseUint(strings.TrimSuffix(n, ".sst"), 10, 64)
-			if err == nil && n == tableName(id) {
-				ids = append(ids, id)
-			}
-		}
-		if len(ids) > 0 && err == nil {
+		ids = tableFiles(names)
+	case err != nil:
+		return fmt.Errorf("uvm: salvage: %w", err)
+	case tables == nil:
+		if ids = tableFiles(names); len(ids) > 0 {
 			s.damage(damaged(filepath.Join(s.dir, "MANIFEST"), -1, "the MANIFEST is missing; every table file in the directory is read"))
 		}
+	default:
+		ids = slices.Sorted(maps.Keys(tables))
 	}
 	for _, id := range ids {
 		if err := s.ctx.Err(); err != nil {
