@@ -161,6 +161,29 @@ func (e *CorruptError) Is(target error) bool {
 	return target == ErrCorrupt || target == ErrCorruptImage
 }
 
+// CorruptImageError reports a damaged file of an on-disk image.
+type CorruptImageError struct {
+	File   string // the file's path
+	Offset int64  // where the damage was found, in bytes from the file's start; -1 if unknown
+	Reason string
+}
+
+func (e *CorruptImageError) Error() string {
+	return "uvm: corrupt image: " + e.where() + " (uvm.Salvage copies what is readable into a new image)"
+}
+
+// where names the file, the place and the damage.
+func (e *CorruptImageError) where() string {
+	at := ""
+	if e.Offset >= 0 {
+		at = fmt.Sprintf(" at byte %d", e.Offset)
+	}
+	return fmt.Sprintf("%s%s: %s", e.File, at, e.Reason)
+}
+
+// Is reports whether target is ErrCorruptImage.
+func (e *CorruptImageError) Is(target error) bool { return target == ErrCorruptImage }
+
 // CovenantError reports an object whose state changed without MarkChanged.
 type CovenantError struct {
 	OID    OID
