@@ -318,6 +318,7 @@ func (z *zstdDecoder) decode(src []byte) ([]byte, error) {
 func (z *zstdDecoder) close() {
 	if z.d != nil {
 		z.d.Close()
+		z.d = nil
 	}
 }
 

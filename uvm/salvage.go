@@ -134,6 +134,7 @@ func Salvage(ctx context.Context, from, to string) (SalvageReport, error) {
 	defer release()
 
 	s := &salvager{ctx: ctx, dir: from, rep: &rep, best: map[string]*kv{}}
+	defer s.zd.close()
 	if err := s.read(); err != nil {
 		return rep, err
 	}
@@ -226,7 +227,6 @@ func (s *salvager) offer(key []byte, meta byte, expires uint64, value []byte, fi
 // read gathers the newest version of every key from the tables and the
 // memtable logs.
 func (s *salvager) read() error {
-	defer s.zd.close()
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("uvm: salvage: %w", err)
@@ -549,6 +549,13 @@ func (s *salvager) vlogValue(e *kv, user []byte) ([]byte, error) {
 		return nil, fmt.Errorf("value log %s: %w", filepath.Base(path), err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("value log %s: %w", filepath.Base(path), err)
+	}
+	if int64(vp.offset)+int64(vp.len) > st.Size() {
+		return nil, fmt.Errorf("its entry lies past the end of value log %s", filepath.Base(path))
+	}
 	raw := make([]byte, vp.len)
 	if _, err := f.ReadAt(raw, int64(vp.offset)); err != nil {
 		return nil, fmt.Errorf("value log %s: %w", filepath.Base(path), err)
