@@ -58,13 +58,13 @@ type Loss struct {
 
 func (l Loss) String() string {
 	var b strings.Builder
-	b.WriteString(l.Kind)
-	if l.OID != 0 {
-		fmt.Fprintf(&b, " of object %d", l.OID)
-		if l.Kind == "object" {
-			b.Reset()
-			fmt.Fprintf(&b, "object %d", l.OID)
-		}
+	switch {
+	case l.Kind == "object":
+		fmt.Fprintf(&b, "object %d", l.OID)
+	case l.OID != 0:
+		fmt.Fprintf(&b, "object %d %s", l.OID, l.Kind)
+	default:
+		b.WriteString(l.Kind)
 	}
 	if l.Name != "" {
 		fmt.Fprintf(&b, " %q", l.Name)
