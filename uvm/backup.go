@@ -51,7 +51,7 @@ func (im *Image) Backup(ctx context.Context, w io.Writer) error {
 			item := it.Item()
 			v, err := item.ValueCopy(nil)
 			if err != nil {
-				return err
+				return readError(item.KeyCopy(nil), err)
 			}
 			if err := put(item.Key()); err != nil {
 				return err

@@ -414,7 +414,7 @@ func (im *Image) Fingerprint(ctx context.Context, exclude ...string) (string, er
 			}
 			v, err := item.ValueCopy(nil)
 			if err != nil {
-				return err
+				return readError(item.KeyCopy(nil), err)
 			}
 			var n [8]byte
 			binary.LittleEndian.PutUint64(n[:], uint64(len(item.Key())))
