@@ -452,7 +452,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 	attempt := w.attempt
 	c.update(func(r *Record) { r.Attempts = attempt })
 	c.enter(ctx, s, fmt.Sprintf("attempt %d of %d", w.attempt, m.opts.MaxAttempts))
-	prompt := synthesisPrompt(c.mission, c.persona, w.snippets, w.skills, w.source, w.feedback)
+	prompt := synthesisPrompt(c.mission, c.persona, m.opts.allowedImports(), w.snippets, w.skills, w.source, w.feedback)
 	reply, err := m.ask(ctx, c, s, c.persona, w.attempt, prompt)
 	if err != nil {
 		return 0, err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/batos-dev/batos/guardian"
 )
 
 // contractText is what every synthesis prompt says about the shape of a
@@ -11,7 +13,7 @@ import (
 const contractText = `Write ONE Go source file, in a fenced go code block, that defines the method.
 Rules:
 - package: any name except main.
-- import "batos" for the Self interface; other imports only from: strings, strconv, math, sort, errors, fmt, unicode, unicode/utf8, bytes, time, regexp.
+- import "batos" for the Self interface; other imports only from: IMPORTS.
 - the entry function is named exactly as the selector, with this signature:
     func SELECTOR(self batos.Self, args []any) (any, error)
 - self.Get(slot) any reads a slot (through parents); self.Set(slot, value) error writes one;
@@ -55,7 +57,9 @@ func fallbackQueries(m Mission) []string {
 	return q
 }
 
-func synthesisPrompt(m Mission, persona string, snippets, skills []string, previous, feedback string) string {
+// synthesisPrompt asks persona for the mission's method; imports is the
+// allowlist the audit applies.
+func synthesisPrompt(m Mission, persona string, imports, snippets, skills []string, previous, feedback string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "You are %s. An object (OID %d) received the message %q", persona, m.Target, m.Selector)
 	if len(m.Args) > 0 {
@@ -66,7 +70,7 @@ func synthesisPrompt(m Mission, persona string, snippets, skills []string, previ
 		fmt.Fprintf(&b, "Intent: %s\n", m.Intent)
 	}
 	b.WriteString("\n")
-	b.WriteString(strings.ReplaceAll(contractText, "SELECTOR", m.Selector))
+	b.WriteString(strings.NewReplacer("SELECTOR", m.Selector, "IMPORTS", strings.Join(imports, ", ")).Replace(contractText))
 	b.WriteString("\n")
 	if len(snippets) > 0 {
 		b.WriteString("\nWhat the system's memory says:\n")
@@ -95,4 +99,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// allowedImports is the import allowlist the audit applies to generated
+// methods: Options.Live.Imports, or the guardian's default.
+func (o *Options) allowedImports() []string {
+	if o.Live.Imports != nil {
+		return o.Live.Imports
+	}
+	return guardian.DefaultImports()
 }
