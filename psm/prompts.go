@@ -16,10 +16,11 @@ Rules:
 - import "batos" for the Self interface; other imports only from: IMPORTS.
 - the entry function is named exactly as the selector, with this signature:
     func SELECTOR(self batos.Self, args []any) (any, error)
+- self.OID() batos.OID is the object's id; batos.Ref{OID: id} refers to an object (as a slot value).
 - self.Get(slot) any reads a slot (through parents); self.Set(slot, value) error writes one;
   self.Delete(slot) error removes one; self.Send(selector, args...) (any, error) sends a message;
   self.MarkChanged() marks the object changed.
-- values are plain data: nil, bool, int64, float64, string, []byte, []any, map[string]any.
+- values are plain data: nil, bool, int64, float64, string, []byte, []any, map[string]any, batos.Ref.
   Integer arguments arrive as int64.
 - helper functions and constants are fine; no package-level variables, no init, no goroutines,
   no timers, no os, no reflect, no unsafe.
