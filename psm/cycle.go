@@ -463,7 +463,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 		if w.attempt >= m.opts.MaxAttempts {
 			return 0, fmt.Errorf("no usable source after %d attempts; last reply: %w", w.attempt, err)
 		}
-		w.feedback = err.Error()
+		w.feedback = feedbackText(err)
 		return stepRetry, nil
 	}
 	w.source, w.validated, w.passed = src, "", nil
@@ -487,7 +487,7 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 	if w.attempt >= m.opts.MaxAttempts {
 		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", w.attempt, err)
 	}
-	w.feedback = err.Error()
+	w.feedback = feedbackText(err)
 	return stepRetry, nil
 }
 
@@ -611,7 +611,7 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 	derr := m.discard(ctx, w.pending, fmt.Sprintf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.id, w.failedIn))
 	w.pending = nil
 	c.update(func(r *Record) {
-		r.FailedIn, r.Outcome, r.Error, r.Ended = w.failedIn, Failed, w.failErr.Error(), time.Now().UTC()
+		r.FailedIn, r.Outcome, r.Error, r.Ended = w.failedIn, Failed, recordedError(w.failErr.Error()), time.Now().UTC()
 	})
 	c.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(w.failedIn), Error: w.failErr.Error()})
 	c.event(ctx, Event{State: s, Kind: EventOutcome, Error: w.failErr.Error()})

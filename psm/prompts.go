@@ -90,7 +90,7 @@ func synthesisPrompt(m Mission, persona string, imports, snippets, skills []stri
 		if previous != "" {
 			fmt.Fprintf(&b, "It was:\n```go\n%s\n```\n", truncate(previous, 8000))
 		}
-		fmt.Fprintf(&b, "The error:\n%s\nFix exactly this and answer with the whole corrected file.\n", truncate(feedback, 4000))
+		fmt.Fprintf(&b, "The error:\n%s\nFix exactly this and answer with the whole corrected file.\n", feedback)
 	}
 	return b.String()
 }

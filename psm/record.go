@@ -105,6 +105,7 @@ func (c *cycle) record(e Event) Event {
 	c.update(func(r *Record) {
 		e.Cycle = r.ID
 		e.Seq = len(r.Events) + 1
+		e.Error = recordedError(e.Error)
 		if e.Time.IsZero() {
 			e.Time = time.Now().UTC()
 		}

@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/batos-dev/batos/uvm/live/batos"
 )
@@ -93,24 +92,6 @@ func chainText(name, text string) string {
 	b.WriteString(": ")
 	b.WriteString(rest)
 	return b.String()
-}
-
-// clipMiddle shortens s to about n bytes by eliding its middle, keeping
-// its beginning (what failed) and its end (the root cause), on rune
-// boundaries.
-func clipMiddle(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	head, tail := n/3, n-n/3
-	for head > 0 && !utf8.RuneStart(s[head]) {
-		head--
-	}
-	from := len(s) - tail
-	for from < len(s) && !utf8.RuneStart(s[from]) {
-		from++
-	}
-	return s[:head] + " … (" + strconv.Itoa(from-head) + " bytes elided) … " + s[from:]
 }
 
 // panicText describes a method's panic as Go would. The interpreter runs

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,17 +26,6 @@ func TestChainText(t *testing.T) {
 			require.Equal(t, c.want, chainText(c.method, c.text))
 		})
 	}
-}
-
-func TestClipMiddle(t *testing.T) {
-	s := strings.Repeat("é", 3000) + "the root cause"
-	got := clipMiddle(s, 1000)
-	require.Less(t, len(got), 1100)
-	require.True(t, strings.HasSuffix(got, "the root cause"), "the end survives")
-	require.True(t, strings.HasPrefix(got, "é"))
-	require.Contains(t, got, "bytes elided")
-	require.Equal(t, "short", clipMiddle("short", 10))
-	require.True(t, strings.ToValidUTF8(got, "?") == got, "cut on rune boundaries")
 }
 
 func TestPanicText(t *testing.T) {

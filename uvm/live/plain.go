@@ -283,7 +283,7 @@ func errorText(err error) (text string, safe bool) {
 		return true
 	}
 	if walk(err, 0) {
-		return clipMiddle(err.Error(), 4096), true
+		return batos.Clip(err.Error(), 4096), true
 	}
 	return "an error of a type declared by the method (its Error method is not called by the host)", false
 }

@@ -3,7 +3,9 @@ package batos
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/batos-dev/batos/uvm"
 )
@@ -186,4 +188,22 @@ func hostPrefix(s string) int {
 		}
 	}
 	return 0
+}
+
+// Clip shortens s to about n bytes by eliding its middle, keeping
+// its beginning (what failed) and its end (the root cause), on rune
+// boundaries.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	head, tail := n/3, n-n/3
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	from := len(s) - tail
+	for from < len(s) && !utf8.RuneStart(s[from]) {
+		from++
+	}
+	return s[:head] + " … (" + strconv.Itoa(from-head) + " bytes elided) … " + s[from:]
 }

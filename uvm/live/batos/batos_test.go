@@ -3,6 +3,7 @@ package batos_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,4 +48,15 @@ func TestSelfPrints(t *testing.T) {
 	require.Equal(t, "batos.Self", fmt.Sprintf("%T", s))
 	require.Error(t, s.Set("a", 1))
 	require.Nil(t, s.Get("a"))
+}
+
+func TestClip(t *testing.T) {
+	s := strings.Repeat("é", 3000) + "the root cause"
+	got := batos.Clip(s, 1000)
+	require.Less(t, len(got), 1100)
+	require.True(t, strings.HasSuffix(got, "the root cause"), "the end survives")
+	require.True(t, strings.HasPrefix(got, "é"))
+	require.Contains(t, got, "bytes elided")
+	require.Equal(t, "short", batos.Clip("short", 10))
+	require.True(t, strings.ToValidUTF8(got, "?") == got, "cut on rune boundaries")
 }
