@@ -411,7 +411,16 @@ func (m *Mind) decompose(ctx context.Context, c *cycle, s State) (step, error) {
 	for try := 1; try <= 2; try++ {
 		reply, err := m.ask(ctx, c, s, "BRICK", try, prompt)
 		if err != nil {
-			return 0, err
+			unusable, again := unusablePlan(err)
+			if !unusable || ctx.Err() != nil {
+				return 0, err
+			}
+			c.event(ctx, Event{Kind: EventVerdict, Attempt: try, Error: fmt.Sprintf("unusable plan: %v", err)})
+			if !again {
+				break
+			}
+			prompt = planPrompt(c.mission)
+			continue
 		}
 		queries, perr := m.personas.Plan(reply)
 		if perr == nil && len(queries) > 0 {

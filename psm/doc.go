@@ -20,8 +20,9 @@
 //	  - IDLE: the message becomes a mission (selector, arguments, target,
 //	    and the intent of a persona facet, if the target has one).
 //	  - DECOMPOSING: BRICK writes one to three memory queries as JSON. An
-//	    unreadable plan gets one repair request, then queries derived from
-//	    the selector and intent (the record says so).
+//	    unreadable plan gets one repair request (an empty or truncated reply
+//	    is asked again), then queries derived from the selector and intent
+//	    (the record says so); a reply over the size cap falls back at once.
 //	  - DELEGATING: the queries search memory; the skill index is searched
 //	    for similar methods.
 //	  - SYNTHESIZING: the target's persona (found through its delegation

@@ -146,3 +146,49 @@ func TestHugeModelErrorIsClippedInTheRecord(t *testing.T) {
 		require.Less(t, len(e.Error), 9<<10, "event %d", e.Seq)
 	}
 }
+
+// A 10 MB plan is an unusable plan like any other: the cycle falls back to
+// queries derived from the selector, without asking BRICK again for
+// another 10 MB, and goes on to write the method.
+func TestOversizedPlanFallsBack(t *testing.T) {
+	huge := `{"queries": ["` + strings.Repeat("greeting ", 10<<20/9) + `"]}`
+	script := persona.NewScripted([]persona.Reply{
+		{Persona: "BRICK", Text: huge},
+		{Persona: "ALFRED", Expect: `"greet"`, Text: code(greetSrc)},
+	})
+	m := memMind(t, script, nil)
+	v, err := m.Send(ctx, m.Genesis(), "greet")
+	require.NoError(t, err)
+	require.Equal(t, "hello, architect", v)
+	require.Zero(t, script.Remaining())
+	recs, err := m.Cycles(ctx)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.True(t, recs[0].Fallback, "the queries are derived")
+	require.Equal(t, psm.Complete, recs[0].Outcome)
+	var verdicts int
+	for _, e := range recs[0].Events {
+		if e.Kind == psm.EventVerdict && strings.Contains(e.Error, "unusable plan") {
+			verdicts++
+			require.Contains(t, e.Error, "too large")
+		}
+	}
+	require.Equal(t, 1, verdicts, "the oversized plan is recorded as unusable, once")
+}
+
+// An empty plan is asked for again (it may be a fluke), then falls back.
+func TestEmptyPlanIsAskedAgain(t *testing.T) {
+	script := persona.NewScripted([]persona.Reply{
+		{Persona: "BRICK", Text: "  "},
+		plan("greeting"),
+		{Persona: "ALFRED", Expect: `"greet"`, Text: code(greetSrc)},
+	})
+	m := memMind(t, script, nil)
+	_, err := m.Send(ctx, m.Genesis(), "greet")
+	require.NoError(t, err)
+	require.Zero(t, script.Remaining())
+	recs, err := m.Cycles(ctx)
+	require.NoError(t, err)
+	require.False(t, recs[0].Fallback)
+	require.Equal(t, []string{"greeting"}, recs[0].Queries)
+}
