@@ -7,11 +7,13 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batos-dev/batos/guardian"
 )
@@ -25,50 +27,43 @@ func tiny(self batos.Self, args []any) (any, error) {
 }
 `
 
+// hasRule reports whether err is a rejection with a finding of rule.
+func hasRule(err error, rule string) bool {
+	var rej *guardian.Rejection
+	return errors.As(err, &rej) && rej.Has(rule)
+}
+
 func TestSelector(t *testing.T) {
 	for _, sel := range []string{"", "1abc", "func", "_", "init", "main", "__x", "a-b", "a b", "ünïcode-"} {
 		_, err := guardian.Audit([]byte(tiny), sel, guardian.Options{})
-		if !errors.Is(err, guardian.ErrSelector) {
-			t.Errorf("selector %q: got %v, want ErrSelector", sel, err)
-		}
+		assert.ErrorIs(t, err, guardian.ErrSelector, "selector %q", sel)
 	}
-	if _, err := guardian.Audit([]byte(tiny), "tiny", guardian.Options{}); err != nil {
-		t.Fatalf("got %v, want nil", err)
-	}
+	_, err := guardian.Audit([]byte(tiny), "tiny", guardian.Options{})
+	require.NoError(t, err)
 }
 
 func TestDefaultImportsIsACopy(t *testing.T) {
 	a := guardian.DefaultImports()
 	a[0] = "os"
 	b := guardian.DefaultImports()
-	if b[0] == "os" {
-		t.Fatal("DefaultImports returned shared state")
+	require.NotEqual(t, "os", b[0], "DefaultImports returned shared state")
+	for _, p := range []string{"os", "os/exec", "syscall", "unsafe", "reflect", "runtime", "net", "io/fs", "plugin", "slices", "maps"} {
+		assert.NotContains(t, b, p, "default allowlist holds %q", p)
 	}
-	for _, p := range b {
-		switch p {
-		case "os", "os/exec", "syscall", "unsafe", "reflect", "runtime", "net", "io/fs", "plugin", "slices", "maps":
-			t.Errorf("default allowlist holds %q", p)
-		}
-	}
-	if !reflect.DeepEqual(guardian.DefaultOptions().Imports, b) {
-		t.Error("DefaultOptions().Imports differs from DefaultImports()")
-	}
+	assert.Equal(t, b, guardian.DefaultOptions().Imports, "DefaultOptions().Imports differs from DefaultImports()")
 }
 
 func TestZeroOptionsAreDefaults(t *testing.T) {
 	d := guardian.DefaultOptions()
-	if d.MaxSourceBytes != 64<<10 || d.MaxFindings != 20 || d.SmallAlloc != 1024 || d.MaxArray != 1<<16 {
-		t.Errorf("got %+v", d)
-	}
+	assert.Equal(t, 64<<10, d.MaxSourceBytes)
+	assert.Equal(t, 20, d.MaxFindings)
+	assert.Equal(t, 1024, d.SmallAlloc)
+	assert.Equal(t, 1<<16, d.MaxArray)
 	big := tiny + "\n// " + strings.Repeat("x", 64<<10) + "\n"
 	_, err := guardian.Audit([]byte(big), "tiny", guardian.Options{})
-	var rej *guardian.Rejection
-	if !errors.As(err, &rej) || !rej.Has(guardian.RuleSourceSize) {
-		t.Errorf("zero options: got %v, want %s", err, guardian.RuleSourceSize)
-	}
-	if _, err := guardian.Audit([]byte(big), "tiny", guardian.Options{MaxSourceBytes: 1 << 20}); err != nil {
-		t.Errorf("raised limit: got %v, want nil", err)
-	}
+	assert.True(t, hasRule(err, guardian.RuleSourceSize), "zero options: got %v, want %s", err, guardian.RuleSourceSize)
+	_, err = guardian.Audit([]byte(big), "tiny", guardian.Options{MaxSourceBytes: 1 << 20})
+	assert.NoError(t, err, "raised limit")
 }
 
 func TestCustomImports(t *testing.T) {
@@ -85,13 +80,9 @@ func up(self batos.Self, args []any) (any, error) {
 }
 `)
 	_, err := guardian.Audit(src, "up", guardian.Options{Imports: []string{}})
-	var rej *guardian.Rejection
-	if !errors.As(err, &rej) || !rej.Has(guardian.RuleImportForbidden) {
-		t.Errorf("empty allowlist: got %v, want %s", err, guardian.RuleImportForbidden)
-	}
-	if _, err := guardian.Audit(src, "up", guardian.Options{Imports: []string{"strings"}}); err != nil {
-		t.Errorf("strings allowed: got %v", err)
-	}
+	assert.True(t, hasRule(err, guardian.RuleImportForbidden), "empty allowlist: got %v, want %s", err, guardian.RuleImportForbidden)
+	_, err = guardian.Audit(src, "up", guardian.Options{Imports: []string{"strings"}})
+	assert.NoError(t, err, "strings allowed")
 }
 
 func TestMaxFindings(t *testing.T) {
@@ -103,38 +94,27 @@ func TestMaxFindings(t *testing.T) {
 	b.WriteString("\nfunc many(self batos.Self, args []any) (any, error) { return nil, nil }\n")
 	_, err := guardian.Audit([]byte(b.String()), "many", guardian.Options{})
 	var rej *guardian.Rejection
-	if !errors.As(err, &rej) {
-		t.Fatalf("got %v", err)
-	}
-	if len(rej.Findings) != 20 || rej.Omitted != 10 {
-		t.Errorf("got %d findings and %d omitted, want 20 and 10", len(rej.Findings), rej.Omitted)
-	}
-	if !strings.HasPrefix(rej.Error(), "guardian: method many rejected (30 findings)") || !strings.Contains(rej.Error(), "(10 more)") {
-		t.Errorf("got error text %q", rej.Error())
-	}
+	require.ErrorAs(t, err, &rej)
+	assert.Len(t, rej.Findings, 20)
+	assert.Equal(t, 10, rej.Omitted)
+	assert.True(t, strings.HasPrefix(rej.Error(), "guardian: method many rejected (30 findings)"), "got error text %q", rej.Error())
+	assert.Contains(t, rej.Error(), "(10 more)")
 	for i := 1; i < len(rej.Findings); i++ {
-		if rej.Findings[i].Pos.Line < rej.Findings[i-1].Pos.Line {
-			t.Errorf("findings out of order: %v before %v", rej.Findings[i-1], rej.Findings[i])
-		}
+		assert.GreaterOrEqual(t, rej.Findings[i].Pos.Line, rej.Findings[i-1].Pos.Line, "findings out of order: %v before %v", rej.Findings[i-1], rej.Findings[i])
 	}
 }
 
 func TestFindingString(t *testing.T) {
 	f := guardian.Finding{Rule: guardian.RuleGoStatement, Pos: token.Position{Line: 3, Column: 2}, Message: "no"}
-	if got, want := f.String(), "3:2: stmt.go: no"; got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
+	assert.Equal(t, "3:2: stmt.go: no", f.String())
 }
 
 func TestParseErrorPosition(t *testing.T) {
 	_, err := guardian.Audit([]byte("package method\n\nfunc f( {\n"), "f", guardian.Options{})
 	var rej *guardian.Rejection
-	if !errors.As(err, &rej) || !rej.Has(guardian.RuleSourceParse) {
-		t.Fatalf("got %v", err)
-	}
-	if p := rej.Findings[0].Pos; p.Line != 3 {
-		t.Errorf("got position %v, want line 3", p)
-	}
+	require.ErrorAs(t, err, &rej)
+	require.True(t, rej.Has(guardian.RuleSourceParse), "got %v", err)
+	assert.Equal(t, 3, rej.Findings[0].Pos.Line, "got position %v, want line 3", rej.Findings[0].Pos)
 }
 
 func TestReport(t *testing.T) {
@@ -162,20 +142,15 @@ func isVowel(c rune) bool { return strings.ContainsRune("aeiou", c) }
 func tag() string { return "!" }
 `)
 	rep, err := guardian.Audit(src, "count", guardian.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Selector != "count" || rep.Package != "counting" || rep.Writes {
-		t.Errorf("got %+v", rep)
-	}
-	if want := []string{"batos", "strings", "unicode/utf8"}; !reflect.DeepEqual(rep.Imports, want) {
-		t.Errorf("got imports %v, want %v", rep.Imports, want)
-	}
-	if want := []string{"isVowel", "tag"}; !reflect.DeepEqual(rep.Helpers, want) {
-		t.Errorf("got helpers %v, want %v", rep.Helpers, want)
-	}
-	if len(rep.Rewrites) != 1 || rep.Rewrites[0].Rule != guardian.RuleRangeString || rep.Rewrites[0].Pos.Line != 12 {
-		t.Errorf("got rewrites %v", rep.Rewrites)
+	require.NoError(t, err)
+	assert.Equal(t, "count", rep.Selector)
+	assert.Equal(t, "counting", rep.Package)
+	assert.False(t, rep.Writes)
+	assert.Equal(t, []string{"batos", "strings", "unicode/utf8"}, rep.Imports)
+	assert.Equal(t, []string{"isVowel", "tag"}, rep.Helpers)
+	if assert.Len(t, rep.Rewrites, 1) {
+		assert.Equal(t, guardian.RuleRangeString, rep.Rewrites[0].Rule, "got rewrites %v", rep.Rewrites)
+		assert.Equal(t, 12, rep.Rewrites[0].Pos.Line, "got rewrites %v", rep.Rewrites)
 	}
 	// The identifiers of the contract appear as documented.
 	for _, want := range []string{
@@ -185,14 +160,10 @@ func tag() string { return "!" }
 		guardian.MeterVar + "." + guardian.RefuelMethod + "()",
 		"strings.Repeat(\"*\", " + guardian.MeterVar + "." + guardian.AllocMethod + "(n))",
 	} {
-		if !strings.Contains(string(rep.Source), want) {
-			t.Errorf("instrumented source lacks %q:\n%s", want, rep.Source)
-		}
+		assert.Contains(t, string(rep.Source), want, "instrumented source lacks %q", want)
 	}
 	// Leaf helpers keep their signatures: they cannot loop or recurse.
-	if !strings.Contains(string(rep.Source), "func isVowel(c rune) bool") {
-		t.Errorf("leaf helper changed:\n%s", rep.Source)
-	}
+	assert.Contains(t, string(rep.Source), "func isVowel(c rune) bool", "leaf helper changed")
 }
 
 // TestConcurrent audits the catalogue from many goroutines at once: the
@@ -218,9 +189,7 @@ func TestConcurrent(t *testing.T) {
 				if err == nil {
 					got = string(rep.Source)
 				}
-				if got != want[i] {
-					t.Errorf("%s: concurrent audit differs", tc.name)
-				}
+				assert.Equal(t, want[i], got, "%s: concurrent audit differs", tc.name)
 			}
 		}()
 	}
@@ -231,26 +200,19 @@ func TestConcurrent(t *testing.T) {
 // (and of any dependency): it must be fuzzable alone.
 func TestStdlibOnly(t *testing.T) {
 	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
 			continue
 		}
 		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		f, err := parser.ParseFile(token.NewFileSet(), file, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			if first, _, _ := strings.Cut(p, "/"); strings.Contains(first, ".") {
-				t.Errorf("%s imports %s: the guardian imports the standard library only", file, p)
-			}
+			first, _, _ := strings.Cut(p, "/")
+			assert.NotContains(t, first, ".", "%s imports %s: the guardian imports the standard library only", file, p)
 		}
 	}
 }
@@ -266,10 +228,7 @@ func TestForgedInstrumentation(t *testing.T) {
 	} {
 		src := "package method\n\nimport \"batos\"\n\nfunc forged(self batos.Self, args []any) (any, error) {\n\t" + body + "\n}\n"
 		_, err := guardian.Audit([]byte(src), "forged", guardian.Options{})
-		var rej *guardian.Rejection
-		if !errors.As(err, &rej) || !rej.Has(guardian.RuleIdentReserved) {
-			t.Errorf("%s: got %v, want %s", name, err, guardian.RuleIdentReserved)
-		}
+		assert.True(t, hasRule(err, guardian.RuleIdentReserved), "%s: got %v, want %s", name, err, guardian.RuleIdentReserved)
 	}
 }
 
@@ -286,15 +245,9 @@ func TestHostImportedUnderAnotherName(t *testing.T) {
 			src := "package method\n\nimport " + tc.imp + "\n\nfunc m(self " + tc.qual + "Self, args []any) (any, error) {\n\treturn nil, nil\n}\n"
 			_, err := guardian.Audit([]byte(src), "m", guardian.Options{})
 			var rej *guardian.Rejection
-			if !errors.As(err, &rej) {
-				t.Fatalf("got %v, want a rejection", err)
-			}
-			if !rej.Has(tc.rule) {
-				t.Errorf("got %v, want %s", rej, tc.rule)
-			}
-			if rej.Has(guardian.RuleEntrySignature) {
-				t.Errorf("got %v, want no %s next to %s", rej, guardian.RuleEntrySignature, tc.rule)
-			}
+			require.ErrorAs(t, err, &rej, "got %v, want a rejection", err)
+			assert.True(t, rej.Has(tc.rule), "got %v, want %s", rej, tc.rule)
+			assert.False(t, rej.Has(guardian.RuleEntrySignature), "got %v, want no %s next to %s", rej, guardian.RuleEntrySignature, tc.rule)
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package guardian_test
 
 import (
-	"bytes"
-	"errors"
 	"go/ast"
 	"go/importer"
 	"go/parser"
@@ -14,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batos-dev/batos/guardian"
 )
@@ -44,17 +45,13 @@ func loadCatalogue(t testing.TB) []testCase {
 	var files []string
 	for _, pat := range []string{"testdata/*.go", "testdata/*.go.txt"} {
 		m, err := filepath.Glob(pat)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		files = append(files, m...)
 	}
 	var cases []testCase
 	for _, file := range files {
 		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".txt"), ".go")
 		tc := testCase{name: name, src: src, selector: name}
 		verdict := false
@@ -81,18 +78,12 @@ func loadCatalogue(t testing.TB) []testCase {
 				tc.wants = append(tc.wants, val)
 			case "max-source":
 				n, err := strconv.Atoi(val)
-				if err != nil {
-					t.Fatalf("%s: bad max-source %q", file, val)
-				}
+				require.NoError(t, err, "%s: bad max-source %q", file, val)
 				tc.opts.MaxSourceBytes = n
 			}
 		}
-		if !verdict {
-			t.Fatalf("%s: no verdict comment", file)
-		}
-		if !tc.pass && len(tc.rules) == 0 {
-			t.Fatalf("%s: a reject verdict must name the rule", file)
-		}
+		require.True(t, verdict, "%s: no verdict comment", file)
+		require.True(t, tc.pass || len(tc.rules) > 0, "%s: a reject verdict must name the rule", file)
 		cases = append(cases, tc)
 	}
 	return cases
@@ -100,53 +91,37 @@ func loadCatalogue(t testing.TB) []testCase {
 
 func TestCatalogue(t *testing.T) {
 	cases := loadCatalogue(t)
-	if len(cases) < 60 {
-		t.Errorf("the catalogue has %d sources, want at least 60", len(cases))
-	}
+	assert.GreaterOrEqual(t, len(cases), 60, "the catalogue has %d sources, want at least 60", len(cases))
 	pass := 0
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := guardian.Audit(tc.src, tc.selector, tc.opts)
 			if !tc.pass {
 				var rej *guardian.Rejection
-				if !errors.As(err, &rej) {
-					t.Fatalf("got err %v, want a *Rejection with %v", err, tc.rules)
-				}
-				if !errors.Is(err, guardian.ErrRejected) {
-					t.Errorf("errors.Is(err, ErrRejected) = false")
-				}
+				require.ErrorAs(t, err, &rej, "got err %v, want a *Rejection with %v", err, tc.rules)
+				assert.ErrorIs(t, err, guardian.ErrRejected)
 				for _, rule := range tc.rules {
-					if !rej.Has(rule) {
-						t.Errorf("got findings\n%v\nwant rule %s", rej, rule)
-					}
+					assert.True(t, rej.Has(rule), "got findings\n%v\nwant rule %s", rej, rule)
 				}
 				for _, f := range rej.Findings {
-					if f.Pos.Line < 1 || f.Message == "" {
-						t.Errorf("finding without position or message: %+v", f)
-					}
+					assert.True(t, f.Pos.Line >= 1 && f.Message != "", "finding without position or message: %+v", f)
 				}
 				return
 			}
 			pass++
-			if err != nil {
-				t.Fatalf("got %v, want the source accepted", err)
-			}
+			require.NoError(t, err, "want the source accepted")
 			for _, r := range tc.rewrites {
 				found := false
 				for _, n := range rep.Rewrites {
 					found = found || n.Rule == r
 				}
-				if !found {
-					t.Errorf("got rewrites %v, want one with rule %s", rep.Rewrites, r)
-				}
+				assert.True(t, found, "got rewrites %v, want one with rule %s", rep.Rewrites, r)
 			}
-			if tc.writes != "" && strconv.FormatBool(rep.Writes) != tc.writes {
-				t.Errorf("got Writes %v, want %s", rep.Writes, tc.writes)
+			if tc.writes != "" {
+				assert.Equal(t, tc.writes, strconv.FormatBool(rep.Writes), "Writes")
 			}
 			for _, w := range tc.wants {
-				if !containsLine(rep.Source, w) {
-					t.Errorf("instrumented source lacks %q:\n%s", w, rep.Source)
-				}
+				assert.True(t, containsLine(rep.Source, w), "instrumented source lacks %q:\n%s", w, rep.Source)
 			}
 			checkOutput(t, rep, tc.selector)
 		})
@@ -168,15 +143,9 @@ func containsLine(src []byte, want string) bool {
 func checkOutput(t *testing.T, rep *guardian.Report, selector string) {
 	t.Helper()
 	again, err := guardian.Audit(rep.Source, selector, guardian.Options{})
-	if err != nil {
-		t.Fatalf("instrumented source rejected on a second audit: %v\n%s", err, rep.Source)
-	}
-	if !bytes.Equal(again.Source, rep.Source) {
-		t.Fatalf("second audit changed the source:\n--- first\n%s\n--- second\n%s", rep.Source, again.Source)
-	}
-	if err := typeCheck(rep.Source); err != nil {
-		t.Fatalf("instrumented source does not type-check: %v\n%s", err, rep.Source)
-	}
+	require.NoError(t, err, "instrumented source rejected on a second audit:\n%s", rep.Source)
+	require.Equal(t, string(rep.Source), string(again.Source), "second audit changed the source")
+	require.NoError(t, typeCheck(rep.Source), "instrumented source does not type-check:\n%s", rep.Source)
 }
 
 // hostSource declares the host package as the runtime exports it to

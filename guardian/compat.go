@@ -24,16 +24,16 @@ func (u *unit) compat() {
 		}
 		handled := map[*ast.CallExpr]bool{}
 		for _, st := range nd.callStmts {
-			if c := st.X.(*ast.CallExpr); isBuiltin(c.Fun, "clear") {
+			if c := st.X.(*ast.CallExpr); u.isBuiltin(c.Fun, "clear") {
 				handled[c] = true
 				u.compatClear(st, c)
 			}
 		}
 		for _, c := range nd.calls {
 			switch {
-			case isBuiltin(c.Fun, "min") || isBuiltin(c.Fun, "max"):
+			case u.isBuiltin(c.Fun, "min") || u.isBuiltin(c.Fun, "max"):
 				u.compatMinMax(c)
-			case isBuiltin(c.Fun, "clear") && !handled[c]:
+			case u.isBuiltin(c.Fun, "clear") && !handled[c]:
 				u.reject(RuleClear, c.Pos(), "clear is not available in the interpreter (it follows Go 1.22 without clear): call it as a statement on a map or slice of known type, or delete the keys in a loop: `for k := range m { delete(m, k) }`")
 			}
 		}
@@ -87,7 +87,7 @@ func (u *unit) box(e ast.Expr, dst ast.Expr) {
 	default:
 		return
 	}
-	if concreteType(dst) {
+	if u.concreteType(dst) {
 		return
 	}
 	u.insert(e.Pos(), 0, "(")
@@ -96,16 +96,16 @@ func (u *unit) box(e ast.Expr, dst ast.Expr) {
 }
 
 // concreteType reports whether t is certainly not an interface type.
-func concreteType(t ast.Expr) bool {
+func (u *unit) concreteType(t ast.Expr) bool {
 	switch t := t.(type) {
 	case *ast.ArrayType, *ast.MapType, *ast.StarExpr, *ast.FuncType, *ast.StructType, *ast.ChanType:
 		return true
 	case *ast.Ident:
-		if n := typeName(t); n != "" {
+		if n := u.typeName(t); n != "" {
 			return n != "any" && n != "error"
 		}
-		if t.Obj != nil && t.Obj.Kind == ast.Typ {
-			if ts, ok := t.Obj.Decl.(*ast.TypeSpec); ok {
+		if o := u.obj(t); o != nil && o.kind == objTyp {
+			if ts, ok := o.decl.(*ast.TypeSpec); ok {
 				_, isIface := ts.Type.(*ast.InterfaceType)
 				return !isIface && ts.Assign == 0
 			}
@@ -183,7 +183,7 @@ func declaresTop(b *ast.BlockStmt, names []string) bool {
 // compatRange handles range statements.
 func (u *unit) compatRange(rs *ast.RangeStmt) {
 	t, untyped := u.typeOf(rs.X, 0)
-	name := typeName(t)
+	name := u.typeName(t)
 	switch {
 	case name == "string":
 		if u.rewriteRangeString(rs) {
@@ -395,7 +395,7 @@ func (u *unit) compatMinMax(c *ast.CallExpr) {
 		return
 	}
 	t := u.commonType(c.Args, 0)
-	name := typeName(t)
+	name := u.typeName(t)
 	var callee string
 	switch {
 	case name == "float64" && u.mathName() != "":
@@ -463,14 +463,14 @@ func (u *unit) compatClear(st *ast.ExprStmt, c *ast.CallExpr) {
 	fuel := u.fuelCheck()
 	switch t := t.(type) {
 	case *ast.MapType:
-		if k := typeName(t.Key); k != "" && k != "float32" && k != "float64" && k != "any" && k != "complex64" && k != "complex128" && k != "error" {
+		if k := u.typeName(t.Key); k != "" && k != "float32" && k != "float64" && k != "any" && k != "complex64" && k != "complex128" && k != "error" {
 			v := u.fresh("k")
 			u.replace(st, "for "+v+" := range "+x+" {\n"+fuel+"\ndelete("+x+", "+v+")\n}")
 			u.note(RuleClear, c.Pos(), "rewrote clear of a map to a loop of delete (the interpreter has no clear builtin)")
 			return
 		}
 	case *ast.ArrayType:
-		if zero := zeroValue(t.Elt); t.Len == nil && zero != "" {
+		if zero := u.zeroValue(t.Elt); t.Len == nil && zero != "" {
 			v := u.fresh("i")
 			u.replace(st, "for "+v+" := range "+x+" {\n"+fuel+"\n"+x+"["+v+"] = "+zero+"\n}")
 			u.note(RuleClear, c.Pos(), "rewrote clear of a slice to a loop setting each element to %s (the interpreter has no clear builtin)", zero)
@@ -481,8 +481,8 @@ func (u *unit) compatClear(st *ast.ExprStmt, c *ast.CallExpr) {
 }
 
 // zeroValue is the zero value of a simple element type, or "".
-func zeroValue(t ast.Expr) string {
-	switch n := typeName(t); {
+func (u *unit) zeroValue(t ast.Expr) string {
+	switch n := u.typeName(t); {
 	case n == "string":
 		return `""`
 	case n == "bool":
@@ -492,11 +492,11 @@ func zeroValue(t ast.Expr) string {
 	case n != "" && n != "complex64" && n != "complex128":
 		return "0"
 	}
-	switch t.(type) {
+	switch t := t.(type) {
 	case *ast.StarExpr, *ast.MapType, *ast.FuncType, *ast.InterfaceType:
 		return "nil"
 	case *ast.ArrayType:
-		if t.(*ast.ArrayType).Len == nil {
+		if t.Len == nil {
 			return "nil"
 		}
 	}
@@ -510,7 +510,7 @@ func (u *unit) pure(e ast.Expr) bool {
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
-			if !(isBuiltin(n.Fun, "len") || isBuiltin(n.Fun, "cap")) && !(isTypeExpr(n.Fun) && len(n.Args) == 1) {
+			if !(u.isBuiltin(n.Fun, "len") || u.isBuiltin(n.Fun, "cap")) && !(u.isTypeExpr(n.Fun) && len(n.Args) == 1) {
 				ok = false
 			}
 		case *ast.UnaryExpr:
@@ -533,7 +533,7 @@ func (u *unit) stable(e ast.Expr, body ast.Node) bool {
 	}
 	ok := true
 	ast.Inspect(e, func(n ast.Node) bool {
-		if id, isID := n.(*ast.Ident); isID && id.Obj != nil && id.Obj.Kind == ast.Var && u.assignedIn(id, body) {
+		if id, isID := n.(*ast.Ident); isID && u.obj(id) != nil && u.obj(id).kind == objVar && u.assignedIn(id, body) {
 			ok = false
 		}
 		if _, isStar := n.(*ast.StarExpr); isStar {
@@ -548,7 +548,7 @@ func (u *unit) stable(e ast.Expr, body ast.Node) bool {
 // assigned (also through a field or element), incremented, or its address
 // taken.
 func (u *unit) assignedIn(id *ast.Ident, n ast.Node) bool {
-	obj := id.Obj
+	obj := u.obj(id)
 	if obj == nil {
 		return true
 	}
@@ -557,7 +557,7 @@ func (u *unit) assignedIn(id *ast.Ident, n ast.Node) bool {
 		for {
 			switch x := e.(type) {
 			case *ast.Ident:
-				return x.Obj == obj
+				return u.obj(x) == obj
 			case *ast.ParenExpr:
 				e = x.X
 			case *ast.SelectorExpr:
@@ -598,7 +598,7 @@ func (u *unit) assignedIn(id *ast.Ident, n ast.Node) bool {
 // captured reports whether a function literal within n refers to the
 // variable id declares, or n takes its address.
 func (u *unit) captured(id *ast.Ident, n ast.Node) bool {
-	obj := id.Obj
+	obj := u.obj(id)
 	if obj == nil || !u.hasLitOrAddr(n) {
 		return false
 	}
@@ -616,12 +616,12 @@ func (u *unit) captured(id *ast.Ident, n ast.Node) bool {
 					return false
 				}
 			case *ast.Ident:
-				if inLit && m.Obj == obj {
+				if inLit && u.obj(m) == obj {
 					hit = true
 				}
 			case *ast.UnaryExpr:
 				if m.Op == token.AND {
-					if x, ok := ast.Unparen(m.X).(*ast.Ident); ok && x.Obj == obj {
+					if x, ok := ast.Unparen(m.X).(*ast.Ident); ok && u.obj(x) == obj {
 						hit = true
 					}
 				}

@@ -49,6 +49,7 @@ type fnNodes struct {
 
 // fnIndex lists the functions of the file.
 type fnIndex struct {
+	res    *resolution
 	all    []*fnInfo
 	byLit  map[*ast.FuncLit]*fnInfo
 	byDecl map[*ast.FuncDecl]*fnInfo
@@ -57,7 +58,7 @@ type fnIndex struct {
 
 func (u *unit) indexFuncs() *fnIndex {
 	u.litSpans = u.litSpans[:0]
-	idx := &fnIndex{byLit: map[*ast.FuncLit]*fnInfo{}, byDecl: map[*ast.FuncDecl]*fnInfo{}}
+	idx := &fnIndex{res: &u.res, byLit: map[*ast.FuncLit]*fnInfo{}, byDecl: map[*ast.FuncDecl]*fnInfo{}}
 	var visit func(f *fnInfo)
 	visit = func(f *fnInfo) {
 		nd := &f.nodes
@@ -95,7 +96,7 @@ func (u *unit) indexFuncs() *fnIndex {
 					u.litSpans = append(u.litSpans, [2]token.Pos{n.Pos(), n.End()})
 				}
 			case *ast.Ident:
-				if n.Obj != nil && n.Obj.Kind == ast.Fun {
+				if o := u.obj(n); o != nil && o.kind == objFun {
 					nd.funcIDs = append(nd.funcIDs, n)
 				}
 			}
@@ -124,10 +125,14 @@ func (u *unit) indexFuncs() *fnIndex {
 // fnOf returns the entry or helper an identifier names, or nil.
 func (idx *fnIndex) fnOf(e ast.Expr) *fnInfo {
 	id, ok := ast.Unparen(e).(*ast.Ident)
-	if !ok || id.Obj == nil || id.Obj.Kind != ast.Fun {
+	if !ok {
 		return nil
 	}
-	d, ok := id.Obj.Decl.(*ast.FuncDecl)
+	o := idx.res.obj(id)
+	if o == nil || o.kind != objFun {
+		return nil
+	}
+	d, ok := o.decl.(*ast.FuncDecl)
 	if !ok {
 		return nil
 	}

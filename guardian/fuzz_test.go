@@ -1,7 +1,6 @@
 package guardian_test
 
 import (
-	"bytes"
 	"errors"
 	"go/ast"
 	"go/parser"
@@ -9,6 +8,8 @@ import (
 	"go/types"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/batos-dev/batos/guardian"
 )
@@ -23,33 +24,21 @@ func FuzzAudit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte, selector string) {
 		start := time.Now()
 		rep, err := guardian.Audit(src, selector, guardian.Options{})
-		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("audit took %v\nsource:\n%s", d, src)
-		}
-		if errors.Is(err, guardian.ErrInternal) {
-			t.Fatalf("internal error: %v\nsource:\n%s", err, src)
-		}
+		d := time.Since(start)
+		require.LessOrEqual(t, d, 2*time.Second, "audit took %v\nsource:\n%s", d, src)
+		require.NotErrorIs(t, err, guardian.ErrInternal, "source:\n%s", src)
 		if err != nil {
 			var rej *guardian.Rejection
-			if !errors.As(err, &rej) && !errors.Is(err, guardian.ErrSelector) {
-				t.Fatalf("unexpected error type %T: %v", err, err)
-			}
+			require.True(t, errors.As(err, &rej) || errors.Is(err, guardian.ErrSelector), "unexpected error type %T: %v", err, err)
 			return
 		}
-		if _, err := parser.ParseFile(token.NewFileSet(), "", rep.Source, parser.ParseComments); err != nil {
-			t.Fatalf("instrumented source does not parse: %v\n%s", err, rep.Source)
-		}
+		_, err = parser.ParseFile(token.NewFileSet(), "", rep.Source, parser.ParseComments)
+		require.NoError(t, err, "instrumented source does not parse:\n%s", rep.Source)
 		again, err := guardian.Audit(rep.Source, selector, guardian.Options{})
-		if err != nil {
-			t.Fatalf("instrumented source rejected on a second audit: %v\nsource:\n%s\ninstrumented:\n%s", err, src, rep.Source)
-		}
-		if !bytes.Equal(again.Source, rep.Source) {
-			t.Fatalf("second audit changed the source:\n--- source\n%s\n--- first\n%s\n--- second\n%s", src, rep.Source, again.Source)
-		}
+		require.NoError(t, err, "instrumented source rejected on a second audit\nsource:\n%s\ninstrumented:\n%s", src, rep.Source)
+		require.Equal(t, string(rep.Source), string(again.Source), "second audit changed the source:\n--- source\n%s", src)
 		if checkGo(src, "go1.22") == nil {
-			if err := checkGo(rep.Source, "go1.22"); err != nil {
-				t.Fatalf("valid Go became invalid: %v\n--- source\n%s\n--- instrumented\n%s", err, src, rep.Source)
-			}
+			require.NoError(t, checkGo(rep.Source, "go1.22"), "valid Go became invalid:\n--- source\n%s\n--- instrumented\n%s", src, rep.Source)
 		}
 	})
 }

@@ -30,17 +30,18 @@ func (u *unit) typeOf(e ast.Expr, depth int) (t ast.Expr, untyped bool) {
 			return tname("complex128"), true
 		}
 	case *ast.Ident:
-		if e.Obj == nil {
+		o := u.obj(e)
+		if o == nil {
 			if e.Name == "true" || e.Name == "false" {
 				return tname("bool"), true
 			}
 			return nil, false
 		}
-		switch e.Obj.Kind {
-		case ast.Var:
+		switch o.kind {
+		case objVar:
 			return u.declType(e, d), false
-		case ast.Con:
-			if vs, ok := e.Obj.Decl.(*ast.ValueSpec); ok {
+		case objCon:
+			if vs, ok := o.decl.(*ast.ValueSpec); ok {
 				if vs.Type != nil {
 					return vs.Type, false
 				}
@@ -70,7 +71,7 @@ func (u *unit) typeOf(e ast.Expr, depth int) (t ast.Expr, untyped bool) {
 		case ty != nil && !uy:
 			return ty, false
 		case tx != nil && ty != nil:
-			if rank(typeName(ty)) > rank(typeName(tx)) {
+			if rank(u.typeName(ty)) > rank(u.typeName(tx)) {
 				return ty, true
 			}
 			return tx, true
@@ -90,7 +91,7 @@ func (u *unit) typeOf(e ast.Expr, depth int) (t ast.Expr, untyped bool) {
 		case *ast.ArrayType:
 			return t.Elt, false
 		case *ast.Ident:
-			if typeName(t) == "string" {
+			if u.typeName(t) == "string" {
 				return tname("byte"), false
 			}
 		}
@@ -118,7 +119,11 @@ func (u *unit) typeOf(e ast.Expr, depth int) (t ast.Expr, untyped bool) {
 
 // declType is the type of a variable from its declaration.
 func (u *unit) declType(id *ast.Ident, depth int) ast.Expr {
-	switch decl := id.Obj.Decl.(type) {
+	o := u.obj(id)
+	if o == nil {
+		return nil
+	}
+	switch decl := o.decl.(type) {
 	case *ast.Field:
 		if el, ok := decl.Type.(*ast.Ellipsis); ok {
 			return &ast.ArrayType{Elt: el.Elt}
@@ -139,6 +144,17 @@ func (u *unit) declType(id *ast.Ident, depth int) ast.Expr {
 		if len(decl.Values) == 1 {
 			return u.tupleType(decl.Values[0], i, depth)
 		}
+	case *ast.RangeStmt:
+		var vars []*ast.Ident
+		for _, x := range []ast.Expr{decl.Key, decl.Value} {
+			if x != nil {
+				v, _ := x.(*ast.Ident)
+				vars = append(vars, v)
+			}
+		}
+		if i := identIndex(vars, id.Name); i >= 0 {
+			return u.rangeType(decl.X, i, depth)
+		}
 	case *ast.AssignStmt:
 		var lhs []*ast.Ident
 		for _, l := range decl.Lhs {
@@ -148,11 +164,6 @@ func (u *unit) declType(id *ast.Ident, depth int) ast.Expr {
 		i := identIndex(lhs, id.Name)
 		if i < 0 {
 			return nil
-		}
-		if len(decl.Rhs) == 1 {
-			if r, ok := decl.Rhs[0].(*ast.UnaryExpr); ok && r.Op == token.RANGE {
-				return u.rangeType(r.X, i, depth)
-			}
 		}
 		if len(decl.Rhs) == len(decl.Lhs) {
 			t, _ := u.typeOf(decl.Rhs[i], depth)
@@ -209,7 +220,7 @@ func (u *unit) rangeType(x ast.Expr, i, depth int) ast.Expr {
 		}
 		return t.Value
 	case *ast.Ident:
-		switch n := typeName(t); {
+		switch n := u.typeName(t); {
 		case n == "string":
 			if i == 0 {
 				return tname("int")
@@ -225,12 +236,13 @@ func (u *unit) rangeType(x ast.Expr, i, depth int) ast.Expr {
 // callType is the type of the i-th result of a call.
 func (u *unit) callType(c *ast.CallExpr, i, depth int) ast.Expr {
 	fun := ast.Unparen(c.Fun)
-	if isTypeExpr(fun) && i == 0 {
+	if u.isTypeExpr(fun) && i == 0 {
 		return fun
 	}
 	switch f := fun.(type) {
 	case *ast.Ident:
-		if f.Obj == nil {
+		o := u.obj(f)
+		if o == nil {
 			switch f.Name {
 			case "len", "cap", "copy":
 				return tname("int")
@@ -248,13 +260,13 @@ func (u *unit) callType(c *ast.CallExpr, i, depth int) ast.Expr {
 			}
 			return nil
 		}
-		switch f.Obj.Kind {
-		case ast.Typ:
+		switch o.kind {
+		case objTyp:
 			if i == 0 {
 				return f
 			}
-		case ast.Fun:
-			if fd, ok := f.Obj.Decl.(*ast.FuncDecl); ok {
+		case objFun:
+			if fd, ok := o.decl.(*ast.FuncDecl); ok {
 				return nthResult(fd.Type, i)
 			}
 		}
@@ -279,17 +291,17 @@ func (u *unit) commonType(args []ast.Expr, depth int) ast.Expr {
 		case t == nil:
 			return nil
 		case untyped:
-			if def == nil || rank(typeName(t)) > rank(typeName(def)) {
+			if def == nil || rank(u.typeName(t)) > rank(u.typeName(def)) {
 				def = t
 			}
 		case typed == nil:
 			typed = t
-		case typeName(typed) == "" || typeName(typed) != typeName(t):
+		case u.typeName(typed) == "" || u.typeName(typed) != u.typeName(t):
 			return nil
 		}
 	}
 	if typed != nil {
-		if def != nil && typeName(typed) == "string" != (typeName(def) == "string") {
+		if def != nil && u.typeName(typed) == "string" != (u.typeName(def) == "string") {
 			return nil
 		}
 		return typed
@@ -307,19 +319,20 @@ func nthResult(ft *ast.FuncType, i int) ast.Expr {
 
 // isTypeExpr reports whether e is certainly a type (so a call of it is a
 // conversion).
-func isTypeExpr(e ast.Expr) bool {
+func (u *unit) isTypeExpr(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.ArrayType, *ast.MapType, *ast.FuncType, *ast.InterfaceType, *ast.StructType, *ast.ChanType:
 		return true
 	case *ast.Ident:
-		if e.Obj == nil {
+		o := u.obj(e)
+		if o == nil {
 			return isBuiltinTypeName(e.Name)
 		}
-		return e.Obj.Kind == ast.Typ
+		return o.kind == objTyp
 	case *ast.ParenExpr:
-		return isTypeExpr(e.X)
+		return u.isTypeExpr(e.X)
 	case *ast.StarExpr:
-		return isTypeExpr(e.X)
+		return u.isTypeExpr(e.X)
 	}
 	return false
 }
@@ -341,8 +354,8 @@ func isIntegerName(n string) bool {
 }
 
 // typeName is the name of a predeclared type, or "".
-func typeName(t ast.Expr) string {
-	if id, ok := t.(*ast.Ident); ok && id.Obj == nil && isBuiltinTypeName(id.Name) {
+func (u *unit) typeName(t ast.Expr) string {
+	if id, ok := t.(*ast.Ident); ok && u.obj(id) == nil && isBuiltinTypeName(id.Name) {
 		return id.Name
 	}
 	return ""

@@ -71,8 +71,9 @@ func (u *unit) instrumentAnalysis() {
 func (u *unit) classifyCall(f *fnInfo, c *ast.CallExpr, hasFuncFields bool) {
 	switch fun := ast.Unparen(c.Fun).(type) {
 	case *ast.Ident:
+		o := u.obj(fun)
 		switch {
-		case fun.Obj == nil:
+		case o == nil:
 			switch fun.Name {
 			case "make":
 				for _, a := range c.Args[min(1, len(c.Args)):] {
@@ -85,7 +86,7 @@ func (u *unit) classifyCall(f *fnInfo, c *ast.CallExpr, hasFuncFields bool) {
 					f.allocs = true
 				}
 			}
-		case fun.Obj.Kind == ast.Fun, fun.Obj.Kind == ast.Typ:
+		case o.kind == objFun, o.kind == objTyp:
 			// a helper (an edge, recorded by its identifier) or a conversion
 		default:
 			f.unknownCall = true
@@ -137,11 +138,12 @@ func (u *unit) mayBeFuncValue(a ast.Expr) bool {
 	case *ast.SelectorExpr:
 		return u.pkgOf(a.X) == ""
 	case *ast.Ident:
-		if a.Obj == nil {
+		o := u.obj(a)
+		if o == nil {
 			return false
 		}
-		switch a.Obj.Kind {
-		case ast.Fun, ast.Con, ast.Typ:
+		switch o.kind {
+		case objFun, objCon, objTyp:
 			return false
 		}
 		t, _ := u.typeOf(a, 0)
@@ -203,10 +205,11 @@ func (u *unit) holdsFunc(t ast.Expr, depth int) bool {
 	case *ast.StructType:
 		return u.structHasFunc(t, depth+1)
 	case *ast.Ident:
-		if t.Obj == nil || t.Obj.Kind != ast.Typ {
+		o := u.obj(t)
+		if o == nil || o.kind != objTyp {
 			return false
 		}
-		if ts, ok := t.Obj.Decl.(*ast.TypeSpec); ok {
+		if ts, ok := o.decl.(*ast.TypeSpec); ok {
 			return u.holdsFunc(ts.Type, depth+1)
 		}
 	}
@@ -348,7 +351,7 @@ func (u *unit) instrumentAlloc(c *ast.CallExpr, depth int, stack []ast.Node) {
 			return
 		}
 		open, close := MeterVar+"."+AllocMethod+"(", ")"
-		if t, _ := u.typeOf(e, 0); typeName(t) != "int" {
+		if t, _ := u.typeOf(e, 0); u.typeName(t) != "int" {
 			open, close = open+"int(", "))"
 		}
 		u.insert(e.Pos(), depth+1, open)
@@ -356,7 +359,7 @@ func (u *unit) instrumentAlloc(c *ast.CallExpr, depth int, stack []ast.Node) {
 	}
 	switch fun := ast.Unparen(c.Fun).(type) {
 	case *ast.Ident:
-		if fun.Obj != nil {
+		if u.obj(fun) != nil {
 			return
 		}
 		switch fun.Name {
@@ -463,20 +466,17 @@ func (u *unit) checkWrapperTypes(h *fnInfo, at *ast.Ident) {
 	}
 }
 
-// localNames lists the names declared inside function bodies.
+// localNames lists the names declared inside function bodies, and the
+// parameters and results of the functions.
 func (u *unit) localNames() map[string]bool {
 	local := map[string]bool{}
+	var bodies []*ast.BlockStmt
 	for _, d := range u.file.Decls {
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || fd.Body == nil {
 			continue
 		}
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok && id.Obj != nil && id.Obj.Pos() == id.Pos() {
-				local[id.Name] = true
-			}
-			return true
-		})
+		bodies = append(bodies, fd.Body)
 		for _, fl := range []*ast.FieldList{fd.Type.Params, fd.Type.Results} {
 			if fl == nil {
 				continue
@@ -485,6 +485,20 @@ func (u *unit) localNames() map[string]bool {
 				for _, id := range fld.Names {
 					local[id.Name] = true
 				}
+			}
+		}
+	}
+	// Every object the file declares is known: keep those whose declaring
+	// identifier stands in a body.
+	for _, o := range u.res.objs {
+		p := o.pos()
+		if !p.IsValid() {
+			continue
+		}
+		for _, b := range bodies {
+			if b.Pos() <= p && p < b.End() {
+				local[o.name] = true
+				break
 			}
 		}
 	}

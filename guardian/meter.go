@@ -37,7 +37,7 @@ func isMeterMember(name string) bool {
 // A local declaration named batos hides it (and is refused itself).
 func (u *unit) hostQualifier(e ast.Expr) bool {
 	id, ok := ast.Unparen(e).(*ast.Ident)
-	if !ok || id.Obj != nil {
+	if !ok || u.obj(id) != nil {
 		return false
 	}
 	return id.Name == HostPackage || u.hostAlias[id.Name]
@@ -52,7 +52,7 @@ func (u *unit) hostMember(e ast.Expr) string {
 			return e.Sel.Name
 		}
 	case *ast.Ident:
-		if u.hostDot && e.Obj == nil {
+		if u.hostDot && u.obj(e) == nil {
 			return e.Name
 		}
 	}
@@ -94,7 +94,7 @@ func (u *unit) checkMeterSelector(n *ast.SelectorExpr) {
 // checkMeterDot refuses Enter and Meter used unqualified while the host
 // package is dot-imported (the import itself is refused too).
 func (u *unit) checkMeterDot() {
-	for _, id := range u.file.Unresolved {
+	for _, id := range u.res.unresolved {
 		if isHostInstrument(id.Name) {
 			u.reject(RuleMeter, id.Pos(), "methods may not use the instrumentation API (%s, that is %s.%s through the dot import): %s", id.Name, HostPackage, id.Name, meterAdvice)
 		}
@@ -116,7 +116,7 @@ func (u *unit) meterValue(e ast.Expr, depth int) bool {
 		switch {
 		case u.hostMember(fun) == EnterFunc, u.isMeterType(fun):
 			return true
-		case isBuiltin(fun, "new"):
+		case u.isBuiltin(fun, "new"):
 			return len(e.Args) == 1 && u.isMeterType(e.Args[0])
 		}
 		return u.isMeterType(u.callType(e, 0, d))
@@ -129,13 +129,14 @@ func (u *unit) meterValue(e ast.Expr, depth int) bool {
 	case *ast.TypeAssertExpr:
 		return u.isMeterType(e.Type)
 	case *ast.Ident:
-		if e.Obj == nil || e.Obj.Kind != ast.Var {
+		o := u.obj(e)
+		if o == nil || o.kind != objVar {
 			return false
 		}
 		if u.isMeterType(u.declType(e, d)) {
 			return true
 		}
-		switch decl := e.Obj.Decl.(type) {
+		switch decl := o.decl.(type) {
 		case *ast.AssignStmt:
 			if len(decl.Lhs) != len(decl.Rhs) {
 				return false

@@ -1,10 +1,12 @@
 package guardian_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batos-dev/batos/guardian"
 )
@@ -61,23 +63,18 @@ func TestMeterFindings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := guardian.Audit([]byte(tc.src), "m", guardian.Options{})
 			var rej *guardian.Rejection
-			if !errors.As(err, &rej) {
-				t.Fatalf("got %v, want a rejection", err)
-			}
+			require.ErrorAs(t, err, &rej, "got %v, want a rejection", err)
 			var got []string
 			for _, f := range rej.Findings {
 				if f.Rule == guardian.RuleMeter {
 					got = append(got, fmt.Sprintf("%d:%d: %s", f.Pos.Line, f.Pos.Column, f.Message))
 				}
 			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d %s findings\n%s\nwant %d", len(got), guardian.RuleMeter, strings.Join(got, "\n"), len(tc.want))
-			}
+			require.Len(t, got, len(tc.want), "got %s findings\n%s", guardian.RuleMeter, strings.Join(got, "\n"))
 			for i, w := range tc.want {
 				pos, text, _ := strings.Cut(w, ": ")
-				if !strings.HasPrefix(got[i], pos+": ") || !strings.Contains(got[i], text) {
-					t.Errorf("got %q, want %s with %q", got[i], pos, text)
-				}
+				assert.True(t, strings.HasPrefix(got[i], pos+": "), "got %q, want %s", got[i], pos)
+				assert.Contains(t, got[i], text, "got %q, want %s with %q", got[i], pos, text)
 			}
 		})
 	}
@@ -109,21 +106,13 @@ func count(k int) int {
 }
 `)
 	rep, err := guardian.Audit(src, "loop", guardian.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, w := range []string{"__meter := batos.Enter(self)", "func count(__meter *batos.Meter, k int) int {"} {
-		if !strings.Contains(string(rep.Source), w) {
-			t.Fatalf("instrumented source lacks %q:\n%s", w, rep.Source)
-		}
+		require.Contains(t, string(rep.Source), w, "instrumented source lacks %q", w)
 	}
-	if _, err := guardian.Audit(rep.Source, "loop", guardian.Options{}); err != nil {
-		t.Fatalf("got %v auditing the instrumented source, want it accepted", err)
-	}
+	_, err = guardian.Audit(rep.Source, "loop", guardian.Options{})
+	require.NoError(t, err, "auditing the instrumented source, want it accepted")
 	forged := strings.Replace(string(rep.Source), "\tn := 0\n", "\tn := 0\n\tbatos.Enter(self).Fuel = 1 << 40\n", 1)
 	_, err = guardian.Audit([]byte(forged), "loop", guardian.Options{})
-	var rej *guardian.Rejection
-	if !errors.As(err, &rej) || !rej.Has(guardian.RuleMeter) {
-		t.Fatalf("got %v, want %s", err, guardian.RuleMeter)
-	}
+	require.True(t, hasRule(err, guardian.RuleMeter), "got %v, want %s", err, guardian.RuleMeter)
 }

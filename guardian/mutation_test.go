@@ -1,10 +1,10 @@
 package guardian_test
 
 import (
-	"bytes"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/batos-dev/batos/guardian"
 )
@@ -32,21 +32,16 @@ func TestLineMutants(t *testing.T) {
 		for k, mutant := range mutants {
 			n++
 			rep, err := guardian.Audit(mutant, tc.selector, guardian.Options{})
-			if errors.Is(err, guardian.ErrInternal) {
-				t.Fatalf("%s, mutant %d: %v", tc.name, k, err)
-			}
+			require.NotErrorIs(t, err, guardian.ErrInternal, "%s, mutant %d", tc.name, k)
 			if err != nil {
 				continue
 			}
 			accepted++
 			again, err := guardian.Audit(rep.Source, tc.selector, guardian.Options{})
-			if err != nil || !bytes.Equal(again.Source, rep.Source) {
-				t.Fatalf("%s, mutant %d: second audit: %v\n%s", tc.name, k, err, rep.Source)
-			}
+			require.NoError(t, err, "%s, mutant %d: second audit:\n%s", tc.name, k, rep.Source)
+			require.Equal(t, string(rep.Source), string(again.Source), "%s, mutant %d: second audit changed the source", tc.name, k)
 			if checkGo(mutant, "go1.22") == nil {
-				if err := checkGo(rep.Source, "go1.22"); err != nil {
-					t.Fatalf("%s, mutant %d: valid Go became invalid: %v\n%s", tc.name, k, err, rep.Source)
-				}
+				require.NoError(t, checkGo(rep.Source, "go1.22"), "%s, mutant %d: valid Go became invalid:\n%s", tc.name, k, rep.Source)
 			}
 		}
 	}

@@ -257,7 +257,7 @@ func (u *unit) isEntrySignature(ft *ast.FuncType) bool {
 	if _, ok := ps[1].(*ast.Ellipsis); ok {
 		return false
 	}
-	return u.isHostType(ps[0], "Self") && isAnySlice(ps[1]) && isAny(rs[0]) && isBuiltin(rs[1], "error")
+	return u.isHostType(ps[0], "Self") && u.isAnySlice(ps[1]) && u.isAny(rs[0]) && u.isBuiltin(rs[1], "error")
 }
 
 // flatFields lists the type of every parameter (a field with two names
@@ -284,17 +284,17 @@ func (u *unit) isHostType(e ast.Expr, name string) bool {
 	return ok && sel.Sel.Name == name && u.pkgOf(sel.X) == HostPackage
 }
 
-func isAny(e ast.Expr) bool {
-	if isBuiltin(e, "any") {
+func (u *unit) isAny(e ast.Expr) bool {
+	if u.isBuiltin(e, "any") {
 		return true
 	}
 	it, ok := e.(*ast.InterfaceType)
 	return ok && (it.Methods == nil || len(it.Methods.List) == 0)
 }
 
-func isAnySlice(e ast.Expr) bool {
+func (u *unit) isAnySlice(e ast.Expr) bool {
 	at, ok := e.(*ast.ArrayType)
-	return ok && at.Len == nil && isAny(at.Elt)
+	return ok && at.Len == nil && u.isAny(at.Elt)
 }
 
 func unexport(name string) string {

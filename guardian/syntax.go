@@ -41,7 +41,7 @@ func (u *unit) checkSyntax() {
 			}
 			u.checkMeterSelector(n)
 		case *ast.CallExpr:
-			if isBuiltin(n.Fun, "print") || isBuiltin(n.Fun, "println") {
+			if u.isBuiltin(n.Fun, "print") || u.isBuiltin(n.Fun, "println") {
 				u.reject(RuleCallForbidden, n.Pos(), "print and println write to the host's standard error: build the text (fmt.Sprintf) and return it")
 			}
 		case *ast.ArrayType:
@@ -71,7 +71,8 @@ func (u *unit) checkSyntax() {
 
 func (u *unit) checkIdent(id *ast.Ident) {
 	u.names[id.Name] = true
-	declares := id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos()
+	o := u.obj(id)
+	declares := o != nil && o.kind != objLbl && o.pos() == id.Pos()
 	if declares {
 		u.declared[id.Name] = true
 	}
@@ -133,11 +134,11 @@ func (u *unit) checkRangeFunc(rs *ast.RangeStmt) {
 	case *ast.FuncLit:
 		isFunc = true
 	case *ast.Ident:
-		if x.Obj != nil {
-			switch x.Obj.Kind {
-			case ast.Fun:
+		if o := u.obj(x); o != nil {
+			switch o.kind {
+			case objFun:
 				isFunc = true
-			case ast.Var:
+			case objVar:
 				t, _ := u.typeOf(x, 0)
 				_, isFunc = t.(*ast.FuncType)
 			}
@@ -216,10 +217,11 @@ func (u *unit) constInt(e ast.Expr, depth int) (int64, bool) {
 			}
 		}
 	case *ast.Ident:
-		if e.Obj == nil || e.Obj.Kind != ast.Con {
+		o := u.obj(e)
+		if o == nil || o.kind != objCon {
 			return 0, false
 		}
-		vs, ok := e.Obj.Decl.(*ast.ValueSpec)
+		vs, ok := o.decl.(*ast.ValueSpec)
 		if !ok {
 			return 0, false
 		}

@@ -18,6 +18,7 @@ type unit struct {
 	fset     *token.FileSet
 	file     *ast.File
 	tfile    *token.File
+	res      resolution // the object each identifier denotes (see resolveFile)
 
 	findings []Finding // broken rules
 	notes    []Finding // rewrites performed
@@ -66,10 +67,23 @@ func newUnit(src []byte, selector string, opts Options) *unit {
 	}
 }
 
-// parse parses the source, reporting syntax errors as findings. It reports
-// whether the audit can go on.
+// parse parses the source and resolves its names, reporting syntax errors
+// as findings. It reports whether the audit can go on.
 func (u *unit) parse() bool {
-	f, err := parser.ParseFile(u.fset, "", u.src, 0)
+	f, err := parser.ParseFile(u.fset, "", u.src, parser.SkipObjectResolution)
+	var res resolution
+	if tf := u.fset.File(f.FileStart); tf != nil && len(f.Decls) > 0 {
+		// Names are resolved even when the parse failed (go/parser did so
+		// too), for a nesting too deep is one more syntax error.
+		var ok bool
+		var deep token.Pos
+		if res, ok, deep = resolveFile(f, tf); !ok {
+			list, _ := err.(scanner.ErrorList)
+			list.Add(tf.Position(deep), scopeDepthMessage)
+			list.Sort()
+			err = list
+		}
+	}
 	if err != nil {
 		if list, ok := err.(scanner.ErrorList); ok {
 			for _, e := range list {
@@ -86,6 +100,7 @@ func (u *unit) parse() bool {
 		return false
 	}
 	u.file = f
+	u.res = res
 	u.tfile = u.fset.File(f.Package)
 	if u.tfile == nil {
 		u.findings = append(u.findings, Finding{Rule: RuleSourceParse, Pos: token.Position{Line: 1, Column: 1}, Message: "syntax error: no package clause"})
@@ -117,7 +132,7 @@ func (u *unit) collectNames() {
 	ast.Inspect(u.file, func(n ast.Node) bool {
 		if id, ok := n.(*ast.Ident); ok {
 			u.names[id.Name] = true
-			if id.Obj != nil && id.Obj.Kind != ast.Lbl && id.Obj.Pos() == id.Pos() {
+			if o := u.obj(id); o != nil && o.kind != objLbl && o.pos() == id.Pos() {
 				u.declared[id.Name] = true
 			}
 		}
@@ -187,15 +202,10 @@ func (u *unit) fresh(base string) string {
 	return name
 }
 
-// isPkg reports whether id names an imported package (and nothing local).
-func (u *unit) isPkg(id *ast.Ident, path string) bool {
-	return id.Obj == nil && u.pkgNames[id.Name] == path
-}
-
 // pkgOf returns the import path a selector's qualifier names, or "".
 func (u *unit) pkgOf(e ast.Expr) string {
 	id, ok := e.(*ast.Ident)
-	if !ok || id.Obj != nil {
+	if !ok || u.obj(id) != nil {
 		return ""
 	}
 	if id.Name == u.host && u.host != "" {
@@ -204,11 +214,11 @@ func (u *unit) pkgOf(e ast.Expr) string {
 	return u.pkgNames[id.Name]
 }
 
-// isBuiltin reports whether id is the predeclared identifier name, not
+// isBuiltin reports whether e is the predeclared identifier name, not
 // shadowed by the file.
-func isBuiltin(e ast.Expr, name string) bool {
+func (u *unit) isBuiltin(e ast.Expr, name string) bool {
 	id, ok := e.(*ast.Ident)
-	return ok && id.Name == name && id.Obj == nil
+	return ok && id.Name == name && u.obj(id) == nil
 }
 
 func isPredeclared(name string) bool {

@@ -2,6 +2,9 @@ package persona_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +68,27 @@ func BenchmarkParsePlan(b *testing.B) {
 	for range b.N {
 		_, err := persona.ParsePlan(reply)
 		require.NoError(b, err)
+	}
+}
+
+// The hostile replies of worstCaseInputs at 1/16 and 1 MiB. Linear scans
+// cost the same ns/B at both sizes; a quadratic one shows as ns/B growing
+// sixteenfold (StripThinking once took 15 s, 14 µs/B, on "think").
+func BenchmarkExtractWorstCase(b *testing.B) {
+	for _, scale := range []int{16, 1} {
+		inputs := worstCaseInputs(scale)
+		for _, name := range slices.Sorted(maps.Keys(inputs)) {
+			s := inputs[name]
+			b.Run(fmt.Sprintf("%s/%dKiB", name, len(s)>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(s)))
+				start := time.Now()
+				for range b.N {
+					persona.ExtractCode(s)
+					persona.ParsePlan(s)
+					persona.ExtractJSON(s)
+				}
+				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(len(s)), "ns/B")
+			})
+		}
 	}
 }

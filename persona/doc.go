@@ -17,7 +17,8 @@
 // [Incarnate] writes the prototypes once, inside the caller's transaction;
 // [SystemPrompt] composes a persona's codex into its system message; a
 // [Router] built from [Options] (or [OptionsFromEnv]) asks the persona's
-// model; [ExtractCode] and [ParsePlan] find what is needed in the reply.
+// model; [ExtractCodeFor] (or [ExtractCode]) and [ParsePlan] find what is
+// needed in the reply.
 //
 //	opts, err := persona.OptionsFromEnv(os.Getenv) // BATOS_MODEL, BATOS_MODEL_BRICK, OPENAI_API_KEY, …
 //	router, err := persona.NewRouter(opts)
@@ -27,8 +28,9 @@
 //		system, err = persona.SystemPrompt(tx, persona.BRICK)
 //		return err
 //	})
-//	reply, err := router.Ask(ctx, persona.BRICK, prompt, persona.WithSystem(system))
-//	code, err := persona.ExtractCode(reply)
+//	reply, err := router.Ask(ctx, persona.BRICK, prompt, persona.WithSystem(system),
+//		persona.WithObserver(func(a persona.Attempt) { calls++; tokens += a.Usage.Total() }))
+//	code, err := persona.ExtractCodeFor(reply, selector) // a complete method file
 //
 // [Of] finds the persona that governs an object through its delegation
 // chain (an object delegating to BRICK's prototype, or holding its own
@@ -59,12 +61,29 @@
 // # Errors
 //
 // Replies are untrusted. Every call through a Router, [Ask] or [Guard] has
-// a deadline and a size cap, and a failure is a *[ModelError] whose Kind
-// is a sentinel: ErrTimeout, ErrHTTPStatus (with an *[HTTPError]),
-// ErrTooLarge, ErrEmptyReply (Ollama's client returns "" with a nil error
-// when a stream ends without its final message), ErrTruncated (a reply cut
-// at the token limit or with an open code fence) or ErrModelFailed — never
-// an empty plan or empty code.
+// a deadline, a stall timeout and a size cap, and a failure is a
+// *[ModelError] whose Kind is a sentinel: ErrTimeout, ErrStalled (no byte
+// from the server for Limits.StallTimeout), ErrHTTPStatus (with an
+// *[HTTPError]), ErrTooLarge, ErrEmptyReply (Ollama's client returns ""
+// with a nil error when a stream ends without its final message),
+// ErrTruncated (a reply cut at the token limit, a stream that ends
+// without its finish reason, a connection lost mid-reply, an open code
+// fence on incomplete code) or ErrModelFailed — never an empty plan or
+// empty code.
+//
+// # Retries and observers
+//
+// A call is one or more attempts. A retryable fault — an HTTP 429 or 5xx
+// (after the server's Retry-After), a connection lost, an empty reply —
+// is tried again with backoff and jitter, at most Limits.MaxRetries times
+// and only while the call's deadline leaves room for the wait; other 4xx
+// statuses, oversized or token-limited replies, stalls and timeouts are
+// not. The error of a call that gave up is the last attempt's, with
+// ModelError.Attempts counting them. [WithObserver] hands the caller
+// every [Attempt] as it ends: its error, whether a retry follows and
+// after what wait, and the tokens the model reported ([Usage], read by
+// [UsageOf]) — what a caller needs to count model calls and tokens and to
+// record retries.
 //
 // # Context values
 //
@@ -80,6 +99,19 @@
 //   - A model that ignores its context is left running when its deadline
 //     passes: the call returns ErrTimeout at once, and the goroutine ends
 //     whenever the model returns.
+//   - Two clocks bound a call: Limits.Timeout, the whole call's deadline
+//     (all attempts and the waits between them), for a model that is slow
+//     but steady; and Limits.StallTimeout (60 s), the longest silence of
+//     the server, counted from the request, so it also covers the wait
+//     for the first byte: a server that loads a large model for longer
+//     needs a longer one (or a negative one, no watch). The stall watch
+//     sees only clients built from specs.
+//   - Calls to Ollama and OpenAI-compatible clients always stream, so that
+//     a stream's end is checked and a stall is seen; a server that ignores
+//     "stream": true and answers one JSON document is read all the same.
+//   - A retry repeats the request: a Scripted model answers it with its
+//     next reply. A call whose caller's streaming function already had
+//     part of the reply is not retried.
 //   - The wire cap (Limits.MaxWireBytes) applies only to clients built from
 //     specs; a host's own model is checked on the reply it returns.
 //   - A Scripted model's persona check needs the persona in the context

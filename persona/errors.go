@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Each is returned (usually inside a richer typed error
@@ -25,6 +26,11 @@ var (
 	// ErrTimeout is returned when a model call did not answer before its
 	// deadline. The *ModelError also matches context.DeadlineExceeded.
 	ErrTimeout = errors.New("persona: model call deadline exceeded")
+	// ErrStalled is returned when a model server sent no byte for the
+	// stall timeout (Limits.StallTimeout), before its response or in the
+	// middle of a stream: a server that stopped, told apart from a model
+	// that is slow but steady.
+	ErrStalled = errors.New("persona: model server stalled")
 	// ErrHTTPStatus is returned when a model server or serving engine
 	// answered with an HTTP status of 400 or more. See *HTTPError.
 	ErrHTTPStatus = errors.New("persona: model server answered an HTTP error")
@@ -84,23 +90,29 @@ func excerpt(s string, n int) string {
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // ModelError reports a model call that did not yield a usable reply. Kind
-// is one of ErrTimeout, ErrHTTPStatus, ErrTooLarge, ErrEmptyReply,
-// ErrTruncated or ErrModelFailed; errors.Is matches Kind and anything Err
-// wraps (context.DeadlineExceeded, an *HTTPError, …).
+// is one of ErrTimeout, ErrStalled, ErrHTTPStatus, ErrTooLarge,
+// ErrEmptyReply, ErrTruncated or ErrModelFailed; errors.Is matches Kind
+// and anything Err wraps (context.DeadlineExceeded, an *HTTPError, …).
+// When the call was retried, Kind, Detail and Err are the last attempt's
+// and Attempts counts them all.
 type ModelError struct {
-	Persona string // the persona the call was made for
-	Model   string // a description of the model (its spec), secrets redacted
-	Kind    error  // the sentinel naming the failure
-	Detail  string // what exactly was wrong, for people
-	Reply   string // the reply or its beginning (at most 4 KiB), for the record
-	Err     error  // the underlying cause, if any
+	Persona  string // the persona the call was made for
+	Model    string // a description of the model (its spec), secrets redacted
+	Kind     error  // the sentinel naming the failure
+	Detail   string // what exactly was wrong, for people
+	Reply    string // the reply or its beginning (at most 4 KiB), for the record
+	Err      error  // the underlying cause, if any
+	Attempts int    // how many attempts the call made: 1 when not retried, 0 when its context had ended before the first
 }
 
 // Error describes the failure in one line.
 func (e *ModelError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())
-	if e.Persona != "" || e.Model != "" {
+	switch {
+	case e.Attempts > 1:
+		fmt.Fprintf(&b, " (persona %s, model %s, %d attempts)", orDash(e.Persona), orDash(e.Model), e.Attempts)
+	case e.Persona != "" || e.Model != "":
 		fmt.Fprintf(&b, " (persona %s, model %s)", orDash(e.Persona), orDash(e.Model))
 	}
 	if e.Detail != "" {
@@ -132,10 +144,11 @@ func orDash(s string) string {
 // HTTPError reports an HTTP status of 400 or more from a model server or a
 // serving engine. Body holds the beginning of the response body.
 type HTTPError struct {
-	StatusCode int    // 400 or more
-	Method     string // the request's method
-	URL        string // the request's URL, without credentials
-	Body       string // the beginning of the response body, at most 4 KiB
+	StatusCode int           // 400 or more
+	Method     string        // the request's method
+	URL        string        // the request's URL, without credentials
+	Body       string        // the beginning of the response body, at most 4 KiB
+	RetryAfter time.Duration // the response's Retry-After, 0 when it has none
 }
 
 // Error describes the failure in one line.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
@@ -71,7 +72,9 @@ func ExampleAsk() {
 		{Text: "   "},
 	})
 	for range 2 {
-		_, err := persona.Ask(ctx, m, persona.BRICK, "write f")
+		// One attempt: an empty reply is retried, and the retry would
+		// take the script's next reply.
+		_, err := persona.Ask(ctx, m, persona.BRICK, "write f", persona.WithRetries(0))
 		fmt.Println(err)
 	}
 	// Output:
@@ -91,6 +94,41 @@ func ExampleExtractCode() {
 	// 	return "Hello", nil
 	// }
 	// <nil>
+}
+
+// A model that restates the question before answering, with a bare
+// function: the method's own block is taken and made a complete file.
+func ExampleExtractCodeFor() {
+	reply := "You asked for:\n```go\nfunc greet(self batos.Self, args []any) (any, error)\n```\n" +
+		"Here it is:\n```go\nfunc greet(self batos.Self, args []any) (any, error) {\n\treturn \"Hello\", nil\n}\n```<|im_end|>"
+	code, err := persona.ExtractCodeFor(reply, "greet")
+	fmt.Print(code)
+	fmt.Println(err)
+	// Output:
+	// package method
+	//
+	// import "batos"
+	//
+	// func greet(self batos.Self, args []any) (any, error) {
+	// 	return "Hello", nil
+	// }
+	// <nil>
+}
+
+// An observer sees every attempt of a call: an empty reply is retried, and
+// the second attempt's tokens are what the model reported.
+func ExampleWithObserver() {
+	m := persona.NewScripted([]persona.Reply{{Text: "", StopReason: "stop"}, {Text: "ready"}})
+	reply, err := persona.Ask(context.Background(), m, persona.BRICK, "are you there?",
+		persona.WithLimits(persona.Limits{RetryBackoff: time.Millisecond}),
+		persona.WithObserver(func(a persona.Attempt) {
+			fmt.Printf("attempt %d: retry %v, err %v\n", a.N, a.Retry, a.Err)
+		}))
+	fmt.Println(reply, err)
+	// Output:
+	// attempt 1: retry true, err persona: model reply is empty (persona BRICK, model *persona.Scripted): no content (scripted reply: empty text)
+	// attempt 2: retry false, err <nil>
+	// ready <nil>
 }
 
 func ExampleParsePlan() {

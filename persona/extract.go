@@ -23,24 +23,44 @@ type block struct {
 
 // fences splits a reply into its fenced blocks (``` or ~~~, three or more,
 // any indentation). A fence left open at the end is returned with closed
-// false.
+// false. What models write is looser than CommonMark, and fences reads it
+// as they mean it:
+//   - a closing fence may have text glued after it ("```### Instruction"),
+//     as long as that text does not start like an info string (a letter
+//     or digit);
+//   - a closing fence may be glued to the last line of code ("}```");
+//   - a fence without an info string that follows unfenced code (a line
+//     starting with package, import or func, later a line starting with
+//     "}") closes that code rather than opening a block: the model forgot
+//     the opening fence;
+//   - the indentation of an opening fence is removed from its body lines
+//     (spaces only), as CommonMark does.
 func fences(s string) []block {
 	var out []block
 	lines := strings.SplitAfter(s, "\n")
+	after := 0 // the first line after the last block: where stray code may start
 	for i := 0; i < len(lines); i++ {
-		ch, n, info, ok := openFence(lines[i])
+		ch, n, indent, info, ok := openFence(lines[i])
 		if !ok {
 			continue
+		}
+		if closerInfo(info) {
+			if code, ok := strayCode(lines[after:i]); ok {
+				out = append(out, block{body: code, closed: true})
+				after = i + 1
+				continue
+			}
 		}
 		b := block{lang: strings.ToLower(firstWord(info))}
 		var body strings.Builder
 		for i++; i < len(lines); i++ {
-			if closeFence(lines[i], ch, n) {
+			line := dedent(lines[i], indent)
+			if closeFence(line, ch, n) {
 				b.closed = true
 				break
 			}
 			// A closing fence glued to the last line of code ("}```").
-			if t := strings.TrimRight(lines[i], " \t\r\n"); strings.HasSuffix(t, strings.Repeat(string(ch), n)) &&
+			if t := strings.TrimRight(line, " \t\r\n"); strings.HasSuffix(t, strings.Repeat(string(ch), n)) &&
 				!strings.HasSuffix(t, strings.Repeat(string(ch), n+1)) && strings.TrimSpace(t[:len(t)-n]) != "" &&
 				!strings.Contains(t[:len(t)-n], string(ch)) {
 				body.WriteString(t[:len(t)-n])
@@ -48,44 +68,96 @@ func fences(s string) []block {
 				b.closed = true
 				break
 			}
-			body.WriteString(lines[i])
+			body.WriteString(line)
 		}
 		b.body = body.String()
 		out = append(out, b)
+		after = i + 1
 	}
 	return out
 }
 
-func openFence(line string) (ch byte, n int, info string, ok bool) {
+// openFence reports whether line opens a fence: its character, the length
+// of its run, its indentation (spaces) and its info string.
+func openFence(line string) (ch byte, n, indent int, info string, ok bool) {
 	t := strings.TrimLeft(line, " \t")
 	if len(t) < 3 || (t[0] != '`' && t[0] != '~') {
-		return 0, 0, "", false
+		return 0, 0, 0, "", false
 	}
 	ch = t[0]
 	for n < len(t) && t[n] == ch {
 		n++
 	}
 	if n < 3 {
-		return 0, 0, "", false
+		return 0, 0, 0, "", false
 	}
 	info = strings.TrimSpace(t[n:])
 	if ch == '`' && strings.Contains(info, "`") {
-		return 0, 0, "", false // inline code, not a fence
+		return 0, 0, 0, "", false // inline code, not a fence
 	}
-	return ch, n, info, true
+	return ch, n, len(line) - len(strings.TrimLeft(line, " ")), info, true
 }
 
+// closeFence reports whether line closes a fence of n characters ch: a
+// run of at least n, followed by nothing or by text that does not start
+// like an info string.
 func closeFence(line string, ch byte, n int) bool {
-	t := strings.TrimSpace(line)
-	if len(t) < n {
-		return false
+	t := strings.TrimLeft(line, " \t")
+	run := 0
+	for run < len(t) && t[run] == ch {
+		run++
 	}
-	for i := 0; i < len(t); i++ {
-		if t[i] != ch {
-			return false
+	return run >= n && closerInfo(strings.TrimSpace(t[run:]))
+}
+
+// closerInfo reports whether the text after a fence can follow a closing
+// fence: none, or glued text that does not start with a letter or digit
+// ("### Instruction", "<!-- end -->"), nor with "{" or "." (a pandoc-style
+// info string such as {.go}).
+func closerInfo(info string) bool {
+	if info == "" {
+		return true
+	}
+	c := info[0]
+	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '{' || c == '.' || c >= 0x80)
+}
+
+// strayCode finds unfenced Go code in lines that precede a fence without
+// an info string: from the first line starting with package, import or
+// func (indentation allowed), provided a later line starts with "}". It
+// returns that code and true, or false when the fence opens a block.
+func strayCode(lines []string) (string, bool) {
+	start := -1
+	for j, l := range lines {
+		t := strings.TrimLeft(l, " \t")
+		switch {
+		case start < 0 && goStart(t):
+			start = j
+		case start >= 0 && strings.HasPrefix(t, "}"):
+			return strings.Join(lines[start:], ""), true
 		}
 	}
-	return true
+	return "", false
+}
+
+// goStart reports whether a line (without its indentation) starts Go
+// source: a package clause, an import or a function.
+func goStart(t string) bool {
+	for _, p := range []string{"package ", "import ", "import(", "func "} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// dedent removes up to n spaces from the start of line.
+func dedent(line string, n int) string {
+	i := 0
+	for i < n && i < len(line) && line[i] == ' ' {
+		i++
+	}
+	return line[i:]
 }
 
 func firstWord(s string) string {
@@ -96,11 +168,139 @@ func firstWord(s string) string {
 	return s
 }
 
-// hasOpenFence reports whether a reply ends inside a fenced block: the
-// sign of a reply cut off in the middle of its code.
-func hasOpenFence(s string) bool {
-	bs := fences(s)
-	return len(bs) > 0 && !bs[len(bs)-1].closed
+// openFenceTruncated reports whether a reply ends inside a fenced block
+// whose content is incomplete: the sign of a reply cut off in the middle
+// of its code. An open block holding nothing, complete Go source or a
+// complete JSON value is not a cut.
+func openFenceTruncated(s string) bool {
+	bs := fences(cleanReply(s))
+	if len(bs) == 0 {
+		return false
+	}
+	b := bs[len(bs)-1]
+	if b.closed || strings.TrimSpace(b.body) == "" || completeGo(b.body, "") {
+		return false
+	}
+	v, _ := decodeFirst(strings.TrimSpace(b.body))
+	return v == nil
+}
+
+// cleanReply prepares a reply for extraction: \n line endings, no
+// reasoning blocks (see [StripThinking]), no chat-template tokens.
+func cleanReply(reply string) string {
+	return stripChatTokens(StripThinking(strings.ReplaceAll(reply, "\r\n", "\n")))
+}
+
+// stripChatTokens removes the special tokens of chat templates that some
+// servers leave in a reply: <|eot_id|>, <|im_end|>, <|im_start|>,
+// <|endoftext|>, <|end|>, <|start_header_id|> and every other <|word|>;
+// DeepSeek's <｜…｜>; <end_of_turn>, <start_of_turn>; and </s>, <eos> at
+// the end of a line, <s>, <bos> at the start of the reply (elsewhere
+// they may be HTML in a string literal). Role names that followed a
+// start token go with it ("<|im_start|>user\n").
+func stripChatTokens(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	atStart := true // nothing but whitespace so far
+	i := 0
+	for i < len(s) {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			break
+		}
+		j += i
+		b.WriteString(s[i:j])
+		atStart = atStart && strings.TrimSpace(s[i:j]) == ""
+		if n := chatToken(s[j:], atStart); n > 0 {
+			i = j + n
+			continue
+		}
+		b.WriteByte('<')
+		atStart = false
+		i = j + 1
+	}
+	b.WriteString(s[i:])
+	return b.String()
+}
+
+// endsTurn reports whether what follows an end token says it is one: the
+// end of the line (spaces allowed) or another token.
+func endsTurn(rest string) bool {
+	rest = strings.TrimLeft(rest, " \t")
+	for _, p := range []string{"\n", "<|", "<｜", "</s>", "<eos>", "<end_of_turn>", "<start_of_turn>"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return rest == ""
+}
+
+// chatToken returns the length of the chat-template token at the start of
+// s ('<' first), or 0. atStart says nothing but whitespace precedes it. A
+// token that starts a turn takes the role after it along ("user",
+// "<|end_header_id|>", the newline).
+func chatToken(s string, atStart bool) int {
+	n := 0
+	switch {
+	case strings.HasPrefix(s, "<end_of_turn>"):
+		return len("<end_of_turn>")
+	case strings.HasPrefix(s, "<start_of_turn>"):
+		n = len("<start_of_turn>")
+	case strings.HasPrefix(s, "</s>") && endsTurn(s[len("</s>"):]):
+		return len("</s>")
+	case strings.HasPrefix(s, "<eos>") && endsTurn(s[len("<eos>"):]):
+		return len("<eos>")
+	case atStart && strings.HasPrefix(s, "<s>"):
+		return len("<s>")
+	case atStart && strings.HasPrefix(s, "<bos>"):
+		return len("<bos>")
+	default:
+		name, l := barToken(s)
+		if l == 0 {
+			return 0
+		}
+		if name != "im_start" && name != "start_header_id" {
+			return l
+		}
+		n = l
+	}
+	// The role of a turn's start: a word, then Llama's end of header.
+	for n < len(s) && (s[n] >= 'a' && s[n] <= 'z' || s[n] >= 'A' && s[n] <= 'Z') {
+		n++
+	}
+	if name, l := barToken(s[n:]); name == "end_header_id" {
+		n += l
+	}
+	if n < len(s) && s[n] == '\n' {
+		n++
+	}
+	return n
+}
+
+// barToken reads a token like <|eot_id|> or DeepSeek's <｜end▁of▁sentence｜>
+// at the start of s: its name and length, or length 0.
+func barToken(s string) (name string, n int) {
+	const maxName = 48
+	for _, bar := range []string{"|", "｜"} {
+		if !strings.HasPrefix(s, "<"+bar) {
+			continue
+		}
+		rest := s[1+len(bar):]
+		end := strings.Index(rest[:min(len(rest), maxName+len(bar)+1)], bar+">")
+		if end <= 0 {
+			return "", 0
+		}
+		for _, r := range rest[:end] {
+			if !(r == '_' || r == '-' || r == '▁' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return "", 0
+			}
+		}
+		return rest[:end], 1 + len(bar) + end + len(bar) + 1
+	}
+	return "", 0
 }
 
 // StripThinking removes the reasoning that some models put before their
@@ -158,126 +358,6 @@ func indexFold(s, tag string) int {
 		off += j + 1
 	}
 	return -1
-}
-
-var goLangs = map[string]bool{"go": true, "golang": true}
-
-// notGo are fence languages whose blocks are never taken for Go source.
-var notGo = map[string]bool{
-	"json": true, "jsonc": true, "text": true, "txt": true, "bash": true, "sh": true, "shell": true,
-	"console": true, "python": true, "py": true, "javascript": true, "js": true, "yaml": true, "diff": true,
-	"output": true, "markdown": true, "md": true,
-}
-
-// ExtractCode finds the Go source in a model reply: a fenced block marked
-// go or golang (preferring one with a package clause, then one with a
-// func), else an unmarked block that looks like Go, else — with no fences
-// at all — the text from the first line starting with "package" (or
-// "import" or "func") to the last line starting with "}". Prose around the
-// code and <think> blocks are dropped. A reply with no code returns
-// ErrNoCode; a Go block left open, or unfenced code that never closes its
-// brace, returns ErrTruncated. The code is returned with \n line endings
-// and one final newline.
-func ExtractCode(reply string) (string, error) {
-	r := strings.ReplaceAll(StripThinking(reply), "\r\n", "\n")
-	bs := fences(r)
-	var marked, unmarked []block
-	for _, b := range bs {
-		switch {
-		case goLangs[b.lang]:
-			marked = append(marked, b)
-		case !notGo[b.lang] && looksLikeGo(b.body):
-			unmarked = append(unmarked, b)
-		}
-	}
-	for _, cands := range [][]block{marked, unmarked} {
-		if len(cands) == 0 {
-			continue
-		}
-		b := pickGo(cands)
-		if !b.closed {
-			return "", fmt.Errorf("%w: the Go code block is never closed (%d bytes in it)", ErrTruncated, len(b.body))
-		}
-		code := strings.Trim(b.body, "\r\n")
-		if strings.TrimSpace(code) == "" {
-			continue
-		}
-		return code + "\n", nil
-	}
-	if len(bs) > 0 && !bs[len(bs)-1].closed && (bs[len(bs)-1].lang == "" || looksLikeGo(bs[len(bs)-1].body)) {
-		return "", fmt.Errorf("%w: a code block is never closed", ErrTruncated)
-	}
-	return unfencedGo(r)
-}
-
-func pickGo(cands []block) block {
-	for _, want := range []func(string) bool{hasPackageClause, hasFunc} {
-		for _, b := range cands {
-			if want(b.body) {
-				return b
-			}
-		}
-	}
-	return cands[0]
-}
-
-func looksLikeGo(s string) bool { return hasPackageClause(s) || hasFunc(s) }
-
-func hasPackageClause(s string) bool { return lineStartIndex(s, "package ") >= 0 }
-
-func hasFunc(s string) bool { return lineStartIndex(s, "func ") >= 0 }
-
-// lineStartIndex returns the offset of the first line that starts with
-// prefix, or -1.
-func lineStartIndex(s, prefix string) int {
-	for off := 0; off < len(s); {
-		if strings.HasPrefix(s[off:], prefix) {
-			return off
-		}
-		nl := strings.IndexByte(s[off:], '\n')
-		if nl < 0 {
-			break
-		}
-		off += nl + 1
-	}
-	return -1
-}
-
-func unfencedGo(r string) (string, error) {
-	start := lineStartIndex(r, "package ")
-	if start < 0 {
-		for _, p := range []string{"import ", "import(", "func "} {
-			if i := lineStartIndex(r, p); i >= 0 && (start < 0 || i < start) {
-				start = i
-			}
-		}
-	}
-	if start < 0 {
-		return "", fmt.Errorf("%w (%d bytes of prose)", ErrNoCode, len(r))
-	}
-	code := r[start:]
-	end := -1
-	for off := 0; off < len(code); {
-		nl := strings.IndexByte(code[off:], '\n')
-		line := code[off:]
-		if nl >= 0 {
-			line = code[off : off+nl]
-		}
-		if strings.HasPrefix(line, "}") || strings.HasPrefix(line, ")") {
-			end = off + len(line)
-		}
-		if nl < 0 {
-			break
-		}
-		off += nl + 1
-	}
-	if end < 0 {
-		if !hasFunc(code) {
-			return "", fmt.Errorf("%w: a package clause but no function", ErrNoCode)
-		}
-		return "", fmt.Errorf("%w: the code never closes its last brace", ErrTruncated)
-	}
-	return strings.TrimRight(code[:end], " \t\r\n") + "\n", nil
 }
 
 // maxJSONCandidates bounds how many start positions are tried in prose.

@@ -1,9 +1,12 @@
 package persona_test
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/stretchr/testify/assert"
@@ -38,6 +41,18 @@ func TestExtractCode(t *testing.T) {
 		{"UnfencedNeverCloses", "package m\n\nfunc f() {\n\treturn", "", persona.ErrTruncated},
 		{"EmptyGoBlock", "```go\n```", "", persona.ErrNoCode},
 		{"UnclosedThinking", "<think>I will write package m and func f() {", "", persona.ErrNoCode},
+		{"SpaceBeforePackage", " " + goSrc, goSrc, nil},
+		{"TabBeforePackageInBlock", "```go\n\t" + goSrc + "```", goSrc, nil},
+		{"LoneClosingFence", goSrc + "```\n", goSrc, nil},
+		{"LoneClosingFenceThenProse", "Here:\n" + goSrc + "```\nIt says hi.", goSrc, nil},
+		{"TextGluedAfterClosingFence", "```go\n" + goSrc + "```### Instruction:\nWrite the next one.", goSrc, nil},
+		{"InfoStringIsNoCloser", "```go\n" + goSrc + "```python\n", "", persona.ErrTruncated},
+		{"ChatTokenAfterFence", "```go\n" + goSrc + "```<|im_end|>", goSrc, nil},
+		{"ChatTokenGluedToBrace", strings.TrimSuffix(goSrc, "\n") + "<|eot_id|>", goSrc, nil},
+		{"ChatTurnAfterCode", goSrc + "<|im_end|>\n<|im_start|>user\n```\nthanks\n```", goSrc, nil},
+		{"HTMLInStringKept", "```go\npackage m\n\nfunc f() string {\n\treturn \"<s>x</s> y <|a b|>\"\n}\n```", "package m\n\nfunc f() string {\n\treturn \"<s>x</s> y <|a b|>\"\n}\n", nil},
+		{"OpenBlockComplete", "```go\n" + goSrc, goSrc, nil},
+		{"OpenBlockPackageOnly", "```go\npackage m\n", "", persona.ErrTruncated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := persona.ExtractCode(tc.reply)
@@ -138,12 +153,15 @@ func TestStripThinking(t *testing.T) {
 
 // Untrusted replies never panic, and success always means something usable.
 func FuzzExtract(f *testing.F) {
-	for _, s := range []string{goSrc, "```go\n" + goSrc + "```", "```", "~~~~\n```\n", "<think>", `{"queries":["a"]}`, "[", "```json\n[\"a\"", "}```"} {
+	for _, s := range []string{goSrc, "```go\n" + goSrc + "```", "```", "~~~~\n```\n", "<think>", `{"queries":["a"]}`, "[", "```json\n[\"a\"", "}```", "func f() {\n}\n```### x", "<|im_start|>user\n<|eot_id|></s>", "  package m\n\tfunc f() {\n}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if code, err := persona.ExtractCode(s); err == nil {
 			require.NotEmpty(t, strings.TrimSpace(code), "ExtractCode(%q): empty code without error", s)
+		}
+		if code, err := persona.ExtractCodeFor(s, "f"); err == nil {
+			require.Contains(t, code, "package ", "ExtractCodeFor(%q): not a complete file", s)
 		}
 		if p, err := persona.ParsePlan(s); err == nil {
 			require.NotEmpty(t, p.Queries, "ParsePlan(%q): empty plan without error", s)
@@ -154,24 +172,97 @@ func FuzzExtract(f *testing.F) {
 	})
 }
 
-// A hostile 1 MiB reply is handled in well under a second (no quadratic
-// scans): StripThinking once took 15 s on the "think" case.
+// worstCaseInputs are hostile 1 MiB replies built to make a scan
+// quadratic: StripThinking once took 15 s on "think". The time they take
+// is measured by BenchmarkExtractWorstCase; here each must simply finish
+// with a verdict.
+func worstCaseInputs(scale int) map[string]string {
+	return map[string]string{
+		"think":         strings.Repeat("<think>a</think>", (1<<16)/scale),
+		"unclosedThink": "<think>" + strings.Repeat("<think>", (1<<17)/scale),
+		"fences":        strings.Repeat("```\n", (1<<18)/scale),
+		"goFences":      strings.Repeat("```go\nfunc f() {\n}\n```\n", (1<<15)/scale),
+		"brackets":      strings.Repeat("[", (1<<20)/scale),
+		"objects":       strings.Repeat(`{"a":`, (1<<18)/scale),
+		"braceLines":    strings.Repeat("}\n", (1<<19)/scale),
+		"openGoFences":  strings.Repeat("```go\nfunc f() {\n", (1<<16)/scale),
+		"chatTokens":    strings.Repeat("<|im_end|>", (1<<17)/scale),
+	}
+}
+
 func TestExtractWorstCaseInputs(t *testing.T) {
-	for name, s := range map[string]string{
-		"think":         strings.Repeat("<think>a</think>", 1<<16),
-		"unclosedThink": "<think>" + strings.Repeat("<think>", 1<<17),
-		"fences":        strings.Repeat("```\n", 1<<18),
-		"goFences":      strings.Repeat("```go\nfunc f() {\n}\n```\n", 1<<15),
-		"brackets":      strings.Repeat("[", 1<<20),
-		"objects":       strings.Repeat(`{"a":`, 1<<18),
-		"braceLines":    strings.Repeat("}\n", 1<<19),
-	} {
+	inputs := worstCaseInputs(1)
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		s := inputs[name]
 		t.Run(name, func(t *testing.T) {
-			start := time.Now()
-			persona.ExtractCode(s)
-			persona.ParsePlan(s)
-			persona.ExtractJSON(s)
-			require.LessOrEqual(t, time.Since(start), 2*time.Second, "on %d bytes, want well under a second", len(s))
+			code, err := persona.ExtractCode(s)
+			if err == nil {
+				assert.NotEmpty(t, strings.TrimSpace(code), "code without an error")
+			}
+			if p, err := persona.ParsePlan(s); err == nil {
+				assert.NotEmpty(t, p.Queries, "a plan without an error")
+			}
+			if v, err := persona.ExtractJSON(s); err == nil {
+				assert.NotEmpty(t, v, "JSON without an error")
+			}
+		})
+	}
+}
+
+// extractCase is one file of testdata/extract: a reply as a model wrote it
+// and what ExtractCodeFor must make of it.
+//
+//	# what the case is about (comment lines)
+//	selector: greet            (optional)
+//	want: ok | truncated | nocode
+//	-- reply --
+//	…the reply, verbatim…
+//	-- code --
+//	…the code wanted, for want: ok…
+type extractCase struct {
+	selector, want, reply, code string
+}
+
+func readExtractCase(t *testing.T, path string) extractCase {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var c extractCase
+	head, rest, ok := strings.Cut(string(data), "-- reply --\n")
+	require.True(t, ok, "%s: no -- reply -- section", path)
+	c.reply, c.code, _ = strings.Cut(rest, "-- code --\n")
+	for _, line := range strings.Split(head, "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch strings.TrimSpace(k) {
+		case "selector":
+			c.selector = strings.TrimSpace(v)
+		case "want":
+			c.want = strings.TrimSpace(v)
+		}
+	}
+	require.Contains(t, []string{"ok", "truncated", "nocode"}, c.want, "%s: want", path)
+	return c
+}
+
+// The project's catalogue of replies shaped like real models' (issue 13):
+// one subtest per file of testdata/extract.
+func TestExtractCatalogue(t *testing.T) {
+	files, err := filepath.Glob("testdata/extract/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			c := readExtractCase(t, path)
+			got, err := persona.ExtractCodeFor(c.reply, c.selector)
+			switch c.want {
+			case "ok":
+				require.NoError(t, err)
+				require.Equal(t, c.code, got)
+			case "truncated":
+				require.ErrorIs(t, err, persona.ErrTruncated, "got code %q", got)
+			case "nocode":
+				require.ErrorIs(t, err, persona.ErrNoCode, "got code %q", got)
+			}
 		})
 	}
 }

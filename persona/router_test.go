@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/stretchr/testify/assert"
@@ -48,5 +49,6 @@ func TestRouter(t *testing.T) {
 		assert.Equal(t, persona.DefaultSpec, d.Describe(persona.ALFRED), "default options")
 	}
 	lim := persona.DefaultOptions().Limits
-	assert.Equal(t, persona.Limits{Timeout: persona.DefaultTimeout, MaxReplyBytes: 1 << 20, MaxWireBytes: 64 << 20}, lim, "default limits")
+	assert.Equal(t, persona.Limits{Timeout: persona.DefaultTimeout, MaxReplyBytes: 1 << 20, MaxWireBytes: 64 << 20,
+		StallTimeout: time.Minute, MaxRetries: 2, RetryBackoff: 500 * time.Millisecond, MaxRetryWait: 30 * time.Second}, lim, "default limits")
 }

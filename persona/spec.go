@@ -185,8 +185,9 @@ type Options struct {
 	ScriptFS fs.FS
 	// Limits bound every model call (deadline, reply size).
 	Limits Limits
-	// Logger receives one record per model call (persona, model, duration,
-	// bytes, error). Nil discards.
+	// Logger receives one record per model call, at level Debug: each
+	// attempt of a call (persona, model, attempt, duration, bytes, tokens,
+	// error, whether a retry follows). Nil discards.
 	Logger *slog.Logger
 }
 
@@ -201,6 +202,8 @@ func (o Options) LogValue() slog.Value {
 		slog.Bool("anthropic_key", o.AnthropicKey != ""),
 		slog.String("ollama_url", redactURL(o.OllamaURL)),
 		slog.Duration("timeout", o.Limits.Timeout),
+		slog.Duration("stall_timeout", o.Limits.StallTimeout),
+		slog.Int("max_retries", o.Limits.MaxRetries),
 		slog.Int64("max_reply_bytes", o.Limits.MaxReplyBytes),
 	)
 }
@@ -219,14 +222,69 @@ type Limits struct {
 	// reply plus its JSON or SSE framing), for clients built from specs.
 	// Zero or negative means 64 × MaxReplyBytes.
 	MaxWireBytes int64
+	// StallTimeout fails an attempt with ErrStalled when the server sends
+	// no byte for this long: after the request, before the response, or
+	// between two pieces of a stream. Timeout stays for a model that is
+	// slow but steady. It watches clients built from specs (their bytes
+	// pass the guard's transport), not a host's own model. Zero means
+	// DefaultStallTimeout; negative turns the watch off (for a server
+	// that loads a large model for longer before its first byte).
+	StallTimeout time.Duration
+	// MaxRetries bounds how many times a call is tried again after a
+	// retryable fault: an HTTP 429 or 5xx (after the server's
+	// Retry-After), a connection lost, an empty reply. Other 4xx
+	// statuses, replies too large or cut at the token limit, stalls and
+	// timeouts are not retried, nor a call whose caller's streaming
+	// function already had part of the reply. All attempts share Timeout.
+	// Zero means DefaultMaxRetries; negative means no retry.
+	MaxRetries int
+	// RetryBackoff is the wait before the first retry without a
+	// Retry-After, doubled for each later one, with jitter (a wait
+	// between half and all of it). Zero or negative means
+	// DefaultRetryBackoff.
+	RetryBackoff time.Duration
+	// MaxRetryWait is the longest wait before a retry: a server asking
+	// for more (Retry-After) ends the call. Zero or negative means
+	// DefaultMaxRetryWait.
+	MaxRetryWait time.Duration
 }
 
 // Default limits.
 const (
 	DefaultTimeout       = 3 * time.Minute
 	DefaultMaxReplyBytes = 1 << 20
+	DefaultStallTimeout  = 60 * time.Second
+	DefaultMaxRetries    = 2
+	DefaultRetryBackoff  = 500 * time.Millisecond
+	DefaultMaxRetryWait  = 30 * time.Second
 	wireFactor           = 64
 )
+
+// merge returns l with each non-zero field of o in its place.
+func (l Limits) merge(o Limits) Limits {
+	if o.Timeout != 0 {
+		l.Timeout = o.Timeout
+	}
+	if o.MaxReplyBytes != 0 {
+		l.MaxReplyBytes, l.MaxWireBytes = o.MaxReplyBytes, 0
+	}
+	if o.MaxWireBytes != 0 {
+		l.MaxWireBytes = o.MaxWireBytes
+	}
+	if o.StallTimeout != 0 {
+		l.StallTimeout = o.StallTimeout
+	}
+	if o.MaxRetries != 0 {
+		l.MaxRetries = o.MaxRetries
+	}
+	if o.RetryBackoff != 0 {
+		l.RetryBackoff = o.RetryBackoff
+	}
+	if o.MaxRetryWait != 0 {
+		l.MaxRetryWait = o.MaxRetryWait
+	}
+	return l
+}
 
 func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {
@@ -238,13 +296,29 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxWireBytes <= 0 {
 		l.MaxWireBytes = wireFactor * l.MaxReplyBytes
 	}
+	if l.StallTimeout == 0 {
+		l.StallTimeout = DefaultStallTimeout
+	}
+	switch {
+	case l.MaxRetries == 0:
+		l.MaxRetries = DefaultMaxRetries
+	case l.MaxRetries < 0:
+		l.MaxRetries = -1
+	}
+	if l.RetryBackoff <= 0 {
+		l.RetryBackoff = DefaultRetryBackoff
+	}
+	if l.MaxRetryWait <= 0 {
+		l.MaxRetryWait = DefaultMaxRetryWait
+	}
 	return l
 }
 
 // DefaultOptions returns the options with every default filled in: the
 // DefaultSpec model for all personas, the local Ollama URL, and the
-// default Limits (DefaultTimeout, DefaultMaxReplyBytes, and a wire cap of
-// 64 × MaxReplyBytes).
+// default Limits (DefaultTimeout, DefaultMaxReplyBytes, a wire cap of
+// 64 × MaxReplyBytes, DefaultStallTimeout, DefaultMaxRetries,
+// DefaultRetryBackoff and DefaultMaxRetryWait).
 func DefaultOptions() Options { return Options{}.withDefaults() }
 
 func (o Options) withDefaults() Options {

@@ -1,12 +1,15 @@
 package persona_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,11 +57,20 @@ func TestWireFaults(t *testing.T) {
 		{name: "OpenAIStreamWithoutFinish", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
 		{name: "OpenAIFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, want: persona.ErrTruncated},
 		{name: "OpenAIStreamFinishLength", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "[\"a\", \"b", StopReason: "length"}}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		// A dropped connection is a cut reply, whatever the protocol
+		// (issue 12, item 2).
+		{name: "OpenAIStreamDropped", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, opts: []persona.AskOption{streaming}, want: persona.ErrTruncated},
+		{name: "OpenAIDropped", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, want: persona.ErrTruncated},
+		{name: "OllamaStreamDropped", srv: ollamaSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, Drop: true}, want: persona.ErrTruncated},
+		// A call that does not ask to stream (psm's) streams all the same,
+		// so that the end of the stream can be checked.
+		{name: "OpenAIWithoutFinishUnasked", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Text: "half a reply"}, NoFinal: true}, want: persona.ErrTruncated},
 		{name: "OpenAIHangStreaming", srv: openaiSrv, turn: personatest.Turn{Reply: persona.Reply{Hang: true}}, opts: []persona.AskOption{streaming, persona.WithTimeout(100 * time.Millisecond)}, want: persona.ErrTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mustModel(t, tc.srv(t, tc.turn), persona.Options{})
-			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second)}, tc.opts...)...)
+			// One attempt: what a single fault becomes (TestRetries has the retries).
+			got, err := persona.Ask(ctx, m, persona.BRICK, "prompt", append([]persona.AskOption{persona.WithTimeout(10 * time.Second), persona.WithRetries(0)}, tc.opts...)...)
 			require.ErrorIs(t, err, tc.want, "got reply %q", got)
 			var me *persona.ModelError
 			require.ErrorAs(t, err, &me)
@@ -240,4 +252,172 @@ func TestOllamaClientAloneSwallowsMissingFinal(t *testing.T) {
 	require.NoError(t, err, "langchaingo's behaviour changed?")
 	require.Len(t, resp.Choices, 1, "langchaingo's behaviour changed?")
 	require.Empty(t, resp.Choices[0].Content, "langchaingo's behaviour changed?")
+}
+
+// Calls to OpenAI-compatible servers stream; a server that ignores
+// "stream": true and answers one JSON document is read all the same, and
+// its finish_reason still decides whether the reply is complete.
+func TestOpenAIServerIgnoringStream(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		finish any
+		want   error
+	}{
+		{"Finished", "stop", nil},
+		{"NoFinishReason", nil, persona.ErrTruncated},
+		{"Length", "length", persona.ErrTruncated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var streamAsked bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var req struct {
+					Stream bool `json:"stream"`
+				}
+				json.NewDecoder(r.Body).Decode(&req)
+				streamAsked = req.Stream
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{
+					"message": map[string]any{"role": "assistant", "content": "a whole reply"}, "finish_reason": tc.finish}}})
+			}))
+			defer srv.Close()
+			got, err := persona.Ask(context.Background(), mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{}), persona.BRICK, "hi")
+			require.True(t, streamAsked, "the call asks to stream")
+			if tc.want != nil {
+				require.ErrorIs(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "a whole reply", got)
+		})
+	}
+}
+
+// A server that streams events under another Content-Type is read as a
+// stream.
+func TestOpenAIEventsUnderOtherContentType(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"events \"}}]}\n\n"+
+			"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"all the same\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	got, err := persona.Ask(context.Background(), mustModel(t, "openai:m@"+srv.URL+"/v1", persona.Options{}), persona.BRICK, "hi")
+	require.NoError(t, err)
+	require.Equal(t, "events all the same", got)
+}
+
+// wireCase is one file of testdata/wire: a hostile server's turns, and
+// what a call through Ask must make of them.
+type wireCase struct {
+	About   string   `json:"about"`
+	Servers []string `json:"servers"` // "ollama", "openai"
+	Stream  bool     `json:"stream"`  // the caller passes a streaming function
+	Limits  struct {
+		Timeout       string `json:"timeout"`
+		StallTimeout  string `json:"stall_timeout"`
+		MaxRetries    int    `json:"max_retries"`
+		RetryBackoff  string `json:"retry_backoff"`
+		MaxReplyBytes int64  `json:"max_reply_bytes"`
+	} `json:"limits"`
+	Turns    []personatest.Turn `json:"turns"`
+	Want     string             `json:"want"`     // "ok" or the sentinel's name
+	Reply    string             `json:"reply"`    // the reply, for "ok"
+	Attempts int                `json:"attempts"` // requests made (and observed)
+}
+
+var wireSentinels = map[string]error{
+	"ErrTimeout": persona.ErrTimeout, "ErrStalled": persona.ErrStalled, "ErrHTTPStatus": persona.ErrHTTPStatus,
+	"ErrTooLarge": persona.ErrTooLarge, "ErrEmptyReply": persona.ErrEmptyReply, "ErrTruncated": persona.ErrTruncated,
+	"ErrModelFailed": persona.ErrModelFailed,
+}
+
+func (c wireCase) limits(t *testing.T) persona.Limits {
+	t.Helper()
+	dur := func(s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(s)
+		require.NoError(t, err)
+		return d
+	}
+	l := persona.Limits{Timeout: dur(c.Limits.Timeout), StallTimeout: dur(c.Limits.StallTimeout), MaxRetries: c.Limits.MaxRetries,
+		RetryBackoff: dur(c.Limits.RetryBackoff), MaxReplyBytes: c.Limits.MaxReplyBytes}
+	if l.Timeout == 0 {
+		l.Timeout = 20 * time.Second
+	}
+	return l
+}
+
+// The project's catalogue of hostile servers (issue 12): one subtest per
+// file of testdata/wire and server protocol it names.
+func TestWireCatalogue(t *testing.T) {
+	files, err := filepath.Glob("testdata/wire/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var c wireCase
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&c), path)
+		require.NotEmpty(t, c.Servers, path)
+		for _, proto := range c.Servers {
+			t.Run(strings.TrimSuffix(filepath.Base(path), ".json")+"/"+proto, func(t *testing.T) {
+				t.Parallel()
+				var spec string
+				var srv *personatest.Server
+				switch proto {
+				case "ollama":
+					srv = personatest.NewOllama(t, c.Turns...)
+					spec = "ollama:m@" + srv.URL
+				case "openai":
+					srv = personatest.NewOpenAI(t, c.Turns...)
+					spec = "openai:m@" + srv.URL + "/v1"
+				default:
+					t.Fatalf("unknown server %q", proto)
+				}
+				var attempts []persona.Attempt
+				opts := []persona.AskOption{persona.WithLimits(c.limits(t)),
+					persona.WithObserver(func(a persona.Attempt) { attempts = append(attempts, a) })}
+				if c.Stream {
+					opts = append(opts, persona.WithCallOptions(llms.WithStreamingFunc(func(context.Context, []byte) error { return nil })))
+				}
+				got, err := persona.Ask(context.Background(), mustModel(t, spec, persona.Options{}), persona.BRICK, "prompt", opts...)
+				if c.Want == "ok" {
+					require.NoError(t, err)
+					require.Equal(t, c.Reply, got)
+				} else {
+					want, ok := wireSentinels[c.Want]
+					require.True(t, ok, "unknown want %q", c.Want)
+					require.ErrorIs(t, err, want, "got reply %q", got)
+					var me *persona.ModelError
+					require.ErrorAs(t, err, &me)
+					require.Equal(t, c.Attempts, me.Attempts, "the error's attempts: %v", err)
+				}
+				require.Len(t, srv.Requests(), c.Attempts, "requests the server received")
+				require.Len(t, attempts, c.Attempts, "attempts observed")
+				for i, a := range attempts {
+					require.Equal(t, i+1, a.N, "attempt %d", i+1)
+					require.Equal(t, i < len(attempts)-1, a.Retry, "attempt %d: a retry follows", i+1)
+				}
+			})
+		}
+	}
+}
+
+// A personatest.Turn reads and writes one JSON object: the reply's fields
+// and the wire faults side by side; unknown fields are refused.
+func TestTurnJSON(t *testing.T) {
+	turn := personatest.Turn{Reply: persona.Reply{Text: "hi", StopReason: "length", Delay: 20 * time.Millisecond},
+		Status: 503, Header: map[string]string{"Retry-After": "2"}, ChunkSize: 4, ChunkDelay: 10 * time.Millisecond,
+		NoFinal: true, Reset: true, Drop: true, Stall: true, Body: "x"}
+	b, err := json.Marshal(turn)
+	require.NoError(t, err)
+	var back personatest.Turn
+	require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+	require.Equal(t, turn, back, "%s", b)
+	require.Error(t, json.Unmarshal([]byte(`{"text": "hi", "stauts": 503}`), &back), "a misspelt field")
+	require.Error(t, json.Unmarshal([]byte(`{"chunk_delay": "soon"}`), &back), "a bad duration")
 }

@@ -15,6 +15,13 @@
 //		})
 //	}
 //
+// A [Turn] scripts a reply and the faults of the wire around it: an HTTP
+// status with headers (a Retry-After), a body, a stream without its final
+// message, a connection reset or dropped mid-reply, a stream that stalls,
+// chunks that come slowly. Turns read from JSON ([Turn.UnmarshalJSON]), so
+// a catalogue of hostile servers can live in files (persona's
+// testdata/wire is one).
+//
 // # Caveats
 //
 //   - The servers check a turn's Expect but not its Persona: the persona of

@@ -24,7 +24,7 @@ type Factory func(t *testing.T, replies []persona.Reply) llms.Model
 // It checks replies in order, the system message reaching the model,
 // drift and exhaustion surfacing as errors, a hang ending at the
 // deadline, a huge, empty, whitespace, token-limited or open-fenced reply
-// failing with its sentinel, fenced code and chatty JSON being usable,
+// failing with its sentinel, an empty reply retried, fenced code and chatty JSON being usable,
 // concurrent calls, streaming, cancellation, and a single-prompt call
 // without a guard (llms.GenerateFromSinglePrompt).
 // Each case builds its own model with f.
@@ -105,6 +105,7 @@ func Run(t *testing.T, f Factory) {
 		require.Empty(t, got, "no reply with the error")
 	})
 
+	// One attempt each: a retry would take the next reply.
 	for _, tc := range []struct {
 		name  string
 		reply persona.Reply
@@ -117,11 +118,25 @@ func Run(t *testing.T, f Factory) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := f(t, []persona.Reply{tc.reply})
-			got, err := ask(t, m, "prompt")
+			got, err := ask(t, m, "prompt", persona.WithRetries(0))
 			wantErr(t, err, tc.want)
 			require.Empty(t, got, "no reply with the error")
 		})
 	}
+
+	t.Run("EmptyReplyRetried", func(t *testing.T) {
+		m := f(t, []persona.Reply{{Text: " \n"}, {Text: "second thoughts"}})
+		var attempts []persona.Attempt
+		got, err := ask(t, m, "prompt", persona.WithLimits(persona.Limits{RetryBackoff: time.Millisecond}),
+			persona.WithObserver(func(a persona.Attempt) { attempts = append(attempts, a) }))
+		require.NoError(t, err)
+		require.Equal(t, "second thoughts", got)
+		require.Len(t, attempts, 2, "attempts observed")
+		require.ErrorIs(t, attempts[0].Err, persona.ErrEmptyReply, "the first attempt")
+		require.True(t, attempts[0].Retry, "the first attempt is retried")
+		require.NoError(t, attempts[1].Err, "the second attempt")
+		require.False(t, attempts[1].Retry, "nothing after the second")
+	})
 
 	t.Run("FencedCodeExtracts", func(t *testing.T) {
 		code := "package m\n\nfunc hello(self batos.Self, args []any) (any, error) {\n\treturn \"hi\", nil\n}\n"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,6 +32,107 @@ type Turn struct {
 	// what a real server sends per token or two), or for a text over 16 KiB
 	// whatever makes about 256 chunks.
 	ChunkSize int
+	// ChunkDelay pauses before each streamed chunk: a slow but steady
+	// model.
+	ChunkDelay time.Duration
+	// Header is set on the response (a Retry-After with Status 429 or
+	// 503, say).
+	Header map[string]string
+	// Reset accepts the request and resets the connection at once (TCP
+	// RST): "connection reset by peer" before any response.
+	Reset bool
+	// Drop sends the text but not the final message (streamed, or the
+	// first half of the JSON document when not streamed), then closes the
+	// connection without ending the response: a dropped connection.
+	Drop bool
+	// Stall sends the text but not the final message, then sends nothing
+	// more until the client gives up: a stalled stream.
+	Stall bool
+}
+
+// turnJSON holds the wire faults of a Turn in JSON; the rest of a turn's
+// fields are its Reply's.
+type turnJSON struct {
+	Status     int               `json:"status,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	NoFinal    bool              `json:"no_final,omitempty"`
+	ChunkSize  int               `json:"chunk_size,omitempty"`
+	ChunkDelay string            `json:"chunk_delay,omitempty"`
+	Header     map[string]string `json:"header,omitempty"`
+	Reset      bool              `json:"reset,omitempty"`
+	Drop       bool              `json:"drop,omitempty"`
+	Stall      bool              `json:"stall,omitempty"`
+}
+
+var turnKeys = []string{"status", "body", "no_final", "chunk_size", "chunk_delay", "header", "reset", "drop", "stall"}
+
+// UnmarshalJSON reads a turn as one JSON object: the fields of a
+// persona.Reply ("text", "expect", "stop_reason", "delay", "hang",
+// "fail", …) and the wire faults "status", "body", "no_final",
+// "chunk_size", "chunk_delay" (a duration such as "20ms"), "header",
+// "reset", "drop" and "stall". Unknown fields are refused. A catalogue of
+// hostile turns can live in files this way.
+func (t *Turn) UnmarshalJSON(b []byte) error {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	faults := map[string]json.RawMessage{}
+	for _, k := range turnKeys {
+		if v, ok := all[k]; ok {
+			faults[k] = v
+			delete(all, k)
+		}
+	}
+	var j turnJSON
+	if fb, err := json.Marshal(faults); err != nil {
+		return err
+	} else if err := json.Unmarshal(fb, &j); err != nil {
+		return err
+	}
+	var r persona.Reply
+	rb, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	if err := r.UnmarshalJSON(rb); err != nil {
+		return err
+	}
+	*t = Turn{Reply: r, Status: j.Status, Body: j.Body, NoFinal: j.NoFinal, ChunkSize: j.ChunkSize,
+		Header: j.Header, Reset: j.Reset, Drop: j.Drop, Stall: j.Stall}
+	if j.ChunkDelay != "" {
+		d, err := time.ParseDuration(j.ChunkDelay)
+		if err != nil || d < 0 {
+			return fmt.Errorf("chunk_delay %q: want a duration such as 20ms", j.ChunkDelay)
+		}
+		t.ChunkDelay = d
+	}
+	return nil
+}
+
+// MarshalJSON writes a turn as UnmarshalJSON reads it.
+func (t Turn) MarshalJSON() ([]byte, error) {
+	rb, err := t.Reply.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(rb, &all); err != nil {
+		return nil, err
+	}
+	j := turnJSON{Status: t.Status, Body: t.Body, NoFinal: t.NoFinal, ChunkSize: t.ChunkSize, Header: t.Header,
+		Reset: t.Reset, Drop: t.Drop, Stall: t.Stall}
+	if t.ChunkDelay > 0 {
+		j.ChunkDelay = t.ChunkDelay.String()
+	}
+	fb, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(fb, &all); err != nil {
+		return nil, err
+	}
+	return json.Marshal(all)
 }
 
 // Replies turns replies into turns without wire faults.
@@ -66,7 +168,10 @@ type EngineCall struct {
 // Server is an httptest server speaking a model server's wire protocol,
 // answering chat requests from a script of turns, in order, and recording
 // every request. Its URL is the base URL to put in a spec: for Ollama
-// "ollama:MODEL@"+URL, for OpenAI "openai:MODEL@"+URL+"/v1".
+// "ollama:MODEL@"+URL, for OpenAI "openai:MODEL@"+URL+"/v1". A request
+// that drifts from its turn's Expect, or comes after the last turn, is
+// answered HTTP 409 with the protocol's error document (a 4xx: the script
+// is at fault, and clients do not retry it).
 type Server struct {
 	*httptest.Server
 	proto string
@@ -182,6 +287,56 @@ func (m chatMessage) text() string {
 	return b.String()
 }
 
+// scriptFault is the status of a request the script cannot answer
+// (drift, exhaustion): a 4xx, because the test, not the server, is at
+// fault, and clients do not retry it.
+const scriptFault = http.StatusConflict
+
+// cut ends the connection under a response without ending the response:
+// with a TCP reset, or a plain close after flushing what was written.
+func cut(w http.ResponseWriter, reset bool) {
+	if fl, ok := w.(http.Flusher); ok && !reset {
+		fl.Flush()
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// pause waits d, or until the request or the server ends; false means it
+// ended.
+func (s *Server) pause(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-s.stop:
+	}
+	return false
+}
+
+// hold sends nothing more until the request or the server ends.
+func (s *Server) hold(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-s.stop:
+	}
+}
+
 // take reads a chat request and claims the next turn. A problem is written
 // to w and reported as ok false.
 func (s *Server) take(w http.ResponseWriter, r *http.Request) (req chatRequest, turn Turn, ok bool) {
@@ -204,18 +359,21 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (req chatRequest, 
 		Prompt: prompt, KeepAlive: req.Keep, Body: body, AdapterLoaded: loaded})
 	if s.next >= len(s.turns) {
 		s.mu.Unlock()
-		s.protoError(w, http.StatusInternalServerError, fmt.Sprintf("personatest: script exhausted after %d turns", len(s.turns)))
+		s.protoError(w, scriptFault, fmt.Sprintf("personatest: script exhausted after %d turns", len(s.turns)))
 		return req, turn, false
 	}
 	turn, n := s.turns[s.next], s.next+1
 	if turn.Expect != "" && !strings.Contains(prompt, turn.Expect) {
 		s.mu.Unlock()
-		s.protoError(w, http.StatusInternalServerError, fmt.Sprintf("personatest: drift at turn %d: prompt does not contain %q", n, turn.Expect))
+		s.protoError(w, scriptFault, fmt.Sprintf("personatest: drift at turn %d: prompt does not contain %q", n, turn.Expect))
 		return req, turn, false
 	}
 	s.next++
 	s.mu.Unlock()
 
+	for k, v := range turn.Header {
+		w.Header().Set(k, v)
+	}
 	switch {
 	case turn.Hang:
 		select {
@@ -233,6 +391,9 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (req chatRequest, 
 		}
 	}
 	switch {
+	case turn.Reset:
+		cut(w, true)
+		return req, turn, false
 	case turn.Status != 0 && turn.Body == "":
 		s.protoError(w, turn.Status, fmt.Sprintf("personatest: turn %d answers HTTP %d", n, turn.Status))
 		return req, turn, false
@@ -303,20 +464,48 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 			return // an empty body: no message at all
 		}
 		final["message"] = map[string]any{"role": "assistant", "content": turn.Text}
+		if turn.Drop || turn.Stall {
+			s.unfinished(w, r, turn, final)
+			return
+		}
 		enc.Encode(final)
 		return
 	}
 	fl, _ := w.(http.Flusher)
 	for _, p := range pieces(turn.Text, turn.ChunkSize) {
+		if !s.pause(r, turn.ChunkDelay) {
+			return
+		}
 		enc.Encode(map[string]any{"model": req.Model, "created_at": created,
 			"message": map[string]any{"role": "assistant", "content": p}, "done": false})
 		if fl != nil {
 			fl.Flush()
 		}
 	}
-	if !turn.NoFinal {
+	switch {
+	case turn.Drop:
+		cut(w, false)
+	case turn.Stall:
+		if fl != nil {
+			fl.Flush()
+		}
+		s.hold(r)
+	case !turn.NoFinal:
 		enc.Encode(final)
 	}
+}
+
+// unfinished writes the first half of a JSON document, then drops the
+// connection or stalls, as the turn says.
+func (s *Server) unfinished(w http.ResponseWriter, r *http.Request, turn Turn, doc any) {
+	b, _ := json.Marshal(doc)
+	w.Write(b[:len(b)/2])
+	if turn.Drop {
+		cut(w, false)
+		return
+	}
+	w.(http.Flusher).Flush()
+	s.hold(r)
 }
 
 func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) {
@@ -361,12 +550,17 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	usage := map[string]any{"prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46}
 	if req.Stream == nil || !*req.Stream {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
+		doc := map[string]any{
 			"id": "chatcmpl-personatest", "object": "chat.completion", "created": 1767323045, "model": req.Model,
 			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": turn.Text},
 				"finish_reason": reason, "logprobs": nil}},
 			"usage": usage, "system_fingerprint": "fp_personatest",
-		})
+		}
+		if turn.Drop || turn.Stall {
+			s.unfinished(w, r, turn, doc)
+			return
+		}
+		json.NewEncoder(w).Encode(doc)
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -386,9 +580,19 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, ": personatest keep-alive comment\n\n")
 	event(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
 	for _, p := range pieces(turn.Text, turn.ChunkSize) {
+		if !s.pause(r, turn.ChunkDelay) {
+			return
+		}
 		event(chunk(map[string]any{"content": p}, nil))
 	}
-	if turn.NoFinal {
+	switch {
+	case turn.Drop:
+		cut(w, false)
+		return
+	case turn.Stall:
+		s.hold(r)
+		return
+	case turn.NoFinal:
 		return
 	}
 	event(chunk(map[string]any{}, reason))

@@ -1,0 +1,23 @@
+// Package imageview reads a batos image for people and programs: the roots
+// and their counts, one object's slots, parents and methods, a method's
+// versions with their source, and the cycles with their records — as plain,
+// JSON-ready values. The batos command prints them (text or --json) and the
+// kernel serves them over HTTP, so both show the same thing.
+//
+//	err := im.View(ctx, func(tx *uvm.Tx) error {
+//		o, err := imageview.Resolve(tx, "genesis")
+//		...
+//		obj, err := imageview.Inspect(tx, o)
+//		...
+//	})
+//
+// Every function reads inside the caller's transaction and copies what it
+// returns, so the values outlive it.
+//
+// # Caveats
+//
+//   - Cycle records are read from psm's record namespace ([CycleNamespace]),
+//     which psm does not export yet; the records themselves are psm.Record.
+//   - uvm offers no way to list every object, so [Summarize] counts what the
+//     roots show (their slots and methods) and the cycles, not the objects.
+package imageview
