@@ -121,6 +121,9 @@
 // context values, unexported; [Suspend] stops the wall clock of the call
 // a context is in, and [Detach] returns a context outside it, for work a
 // send starts that is not part of the call (a cognitive cycle's dry runs).
+// [ScopeOf] returns the top-level call a context is in, as a [Scope]: the
+// host's primitives count in it what a method asks of them, and fail the
+// whole call past their bound (psm bounds model calls so).
 //
 // # Caveats
 //
