@@ -29,7 +29,8 @@ type cycle struct {
 	mission Mission
 	persona string // who writes the method
 	depth   int
-	parent  *cycle // the cycle whose dry run started this one
+	parent  *cycle      // the cycle whose dry run started this one
+	calls   *modelCalls // the model-call budget, the outermost cycle's
 	bus     *bus
 	im      *uvm.Image
 
@@ -329,8 +330,9 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 // which installs with the outer cycle's.
 func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (*cycle, error) {
 	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, parent: outer, bus: m.bus, im: m.im}
+	c.calls = &modelCalls{limit: m.opts.maxModelCalls()}
 	if outer != nil {
-		c.depth = outer.depth + 1
+		c.depth, c.calls = outer.depth+1, outer.calls
 	}
 	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
 	if outer != nil {
@@ -633,7 +635,7 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 // ask sends a prompt to a persona and records both sides.
 func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, attempt int, prompt string) (string, error) {
 	c.event(ctx, Event{State: state, Kind: EventPrompt, Persona: persona, Attempt: attempt, Text: prompt})
-	reply, err := m.personas.Ask(ctx, persona, prompt)
+	reply, err := m.askModel(ctx, c, nil, persona, prompt)
 	if err != nil {
 		c.event(ctx, Event{State: state, Kind: EventReply, Persona: persona, Attempt: attempt, Error: err.Error()})
 		return "", fmt.Errorf("model of %s: %w", persona, err)

@@ -103,8 +103,12 @@
 //
 // Every cycle has a [Record] in the image, written in transactions of its
 // own so it survives failure: the mission, each state with its time, every
-// prompt and reply, every verdict and the outcome ([Mind.Cycle],
-// [Mind.Cycles]). Every event also goes, as it happens, to the JSON-lines
+// prompt and reply, every retry of a model call, every verdict and the
+// outcome ([Mind.Cycle], [Mind.Cycles]), and how many requests models
+// received for it with the tokens they reported. Error texts in a record
+// are capped (8 KiB, the middle elided, so the root cause at the end
+// stays); so is the error fed back to a model, which speaks the
+// contract's names (batos.Self, never the host's packages). Every event also goes, as it happens, to the JSON-lines
 // audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
 //
 // # Concurrency and nesting
@@ -140,5 +144,9 @@
 //     any conflict retry). The cycle itself does not run again.
 //   - A cycle's model calls are bounded by the caller's context, by
 //     Options.Personas.Limits.Timeout per call and by Options.CycleTimeout
-//     in all.
+//     in all, and counted against Options.MaxModelCalls (with the cycles
+//     nested in it and the infer sends of its dry runs); a top-level call
+//     of a generated method may infer Options.MaxInferCalls times (with
+//     the sends nested in it). Past either the call is refused with
+//     ErrModelBudget; a generated method's whole call then fails.
 package psm

@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/uvm"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
@@ -191,4 +193,153 @@ func TestEmptyPlanIsAskedAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, recs[0].Fallback)
 	require.Equal(t, []string{"greeting"}, recs[0].Queries)
+}
+
+// countingModel answers by role and counts the requests it receives:
+// BRICK gets a plan, a synthesis prompt gets code (src), anything else (an
+// infer from generated code) gets "ok". Every reply reports 10 prompt and
+// 5 completion tokens. The first empty calls answer nothing (a retryable
+// fault).
+type countingModel struct {
+	src   string
+	empty int64
+	calls atomic.Int64
+	infer atomic.Int64
+}
+
+func (c *countingModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
+	n := c.calls.Add(1)
+	text := "ok"
+	prompt := persona.PromptText(msgs)
+	switch {
+	case n <= c.empty:
+		text = ""
+	case persona.PersonaFrom(ctx) == "BRICK":
+		text = `{"queries": ["models"]}`
+	case strings.Contains(prompt, "Write the method"):
+		text = code(c.src)
+	default:
+		c.infer.Add(1)
+	}
+	return &llms.ContentResponse{Choices: []*llms.ContentChoice{{
+		Content: text, StopReason: "stop",
+		GenerationInfo: map[string]any{"PromptTokens": 10, "CompletionTokens": 5},
+	}}}, nil
+}
+
+func (c *countingModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, c, prompt, options...)
+}
+
+// inferLoopSrc asks the model a thousand times, ignoring every failure.
+const inferLoopSrc = `package m
+
+import "batos"
+
+// chatter asks the model again and again.
+func chatter(self batos.Self, args []any) (any, error) {
+	defer self.MarkChanged()
+	n := int64(0)
+	for i := 0; i < 1000; i++ {
+		if _, err := self.Send("infer", "say something"); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}`
+
+// A generated method that loops on infer reached the model ~300 times in
+// 0.15 s. Each top-level call of a generated method has a budget of model
+// calls (Options.MaxInferCalls): past it the call fails with
+// ErrModelBudget naming the method, whatever the method does with the
+// errors; a negative budget allows no model call at all.
+func TestInferLoopIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		max, want int
+	}{{"default", 0, psm.DefaultMaxInferCalls}, {"two", 2, 2}, {"none", -1, 0}} {
+		for _, policy := range []string{psm.PolicyIsolated, psm.PolicyInProcess} {
+			t.Run(tc.name+"/"+policy, func(t *testing.T) {
+				model := &countingModel{}
+				m := memMind(t, model, func(o *psm.Options) { o.MaxInferCalls = tc.max })
+				require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+					g, err := tx.Object(m.Genesis())
+					if err != nil {
+						return err
+					}
+					_, err = tx.InstallMethod(g, uvm.Method{Selector: "chatter", Source: inferLoopSrc, Policy: policy})
+					return err
+				}))
+				for range 2 { // every top-level call has a budget of its own
+					before := model.calls.Load()
+					v, err := m.Send(ctx, m.Genesis(), "chatter")
+					require.Nil(t, v)
+					require.ErrorIs(t, err, psm.ErrModelBudget)
+					var be *psm.ModelBudgetError
+					require.ErrorAs(t, err, &be)
+					require.Equal(t, psm.BudgetCall, be.Budget)
+					require.Equal(t, tc.want, be.Limit)
+					require.Equal(t, `"chatter" v1`, be.Method)
+					require.Contains(t, err.Error(), `"chatter" v1`)
+					require.Equal(t, int64(tc.want), model.calls.Load()-before, "model calls")
+				}
+			})
+		}
+	}
+}
+
+// A cycle's model calls are bounded in all (Options.MaxModelCalls): the
+// plan, every synthesis attempt and the infer sends of its dry runs. The
+// record counts every call and the tokens the model reported.
+func TestCycleModelBudget(t *testing.T) {
+	src := strings.Replace(inferLoopSrc, "chatter", "chat", -1)
+	model := &countingModel{src: src}
+	m := memMind(t, model, func(o *psm.Options) {
+		o.MaxModelCalls = 5
+		o.MaxInferCalls = 100
+		o.MaxAttempts = 3
+	})
+	_, err := m.Send(ctx, m.Genesis(), "chat")
+	require.ErrorIs(t, err, psm.ErrModelBudget)
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	var be *psm.ModelBudgetError
+	require.ErrorAs(t, err, &be)
+	require.Equal(t, psm.BudgetCycle, be.Budget)
+	require.Equal(t, 5, be.Limit)
+	require.Equal(t, `"chat"`, be.Method)
+	require.Equal(t, int64(5), model.calls.Load(), "plan, synthesis, three infer calls in the dry run; the second synthesis is refused")
+	require.Equal(t, int64(3), model.infer.Load())
+	var ce *psm.CycleError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, psm.Synthesizing, ce.State)
+	rec, err := m.Cycle(ctx, ce.CycleID)
+	require.NoError(t, err)
+	require.Equal(t, 5, rec.ModelCalls)
+	require.Equal(t, 50, rec.PromptTokens)
+	require.Equal(t, 25, rec.CompletionTokens)
+}
+
+// Every request a model receives is counted, retries included, and each
+// retry is an event of the record.
+func TestRetriesAreRecorded(t *testing.T) {
+	model := &countingModel{src: greetSrc, empty: 1}
+	m := memMind(t, model, func(o *psm.Options) { o.Personas.Limits.RetryBackoff = time.Millisecond })
+	v, err := m.Send(ctx, m.Genesis(), "greet")
+	require.NoError(t, err)
+	require.Equal(t, "hello, architect", v)
+	recs, err := m.Cycles(ctx)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Equal(t, 3, recs[0].ModelCalls, "the empty plan, its retry and the synthesis")
+	require.Equal(t, 20, recs[0].PromptTokens, "the empty reply reported nothing")
+	var retries []psm.Event
+	for _, e := range recs[0].Events {
+		if e.Kind == psm.EventRetry {
+			retries = append(retries, e)
+		}
+	}
+	require.Len(t, retries, 1)
+	require.Equal(t, "BRICK", retries[0].Persona)
+	require.Equal(t, psm.Decomposing, retries[0].State)
+	require.Contains(t, retries[0].Error, "empty")
 }

@@ -77,8 +77,14 @@ type Record struct {
 	Version  int       `json:"version,omitempty"` // the method version installed
 	Queries  []string  `json:"queries,omitempty"`
 	Fallback bool      `json:"queries_fallback,omitempty"`
-	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
-	Events   []Event   `json:"events"`
+	// ModelCalls counts the requests models received for the cycle
+	// (retries included, and the infer sends of its dry runs; a nested
+	// cycle's are in its own record), and the tokens they reported.
+	ModelCalls       int     `json:"model_calls"`
+	PromptTokens     int     `json:"prompt_tokens,omitempty"`
+	CompletionTokens int     `json:"completion_tokens,omitempty"`
+	Source           string  `json:"source,omitempty"` // the installed (or last rejected) source
+	Events           []Event `json:"events"`
 }
 
 // update changes the cycle's record under its lock: the one way the
