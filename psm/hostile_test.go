@@ -343,3 +343,33 @@ func TestRetriesAreRecorded(t *testing.T) {
 	require.Equal(t, psm.Decomposing, retries[0].State)
 	require.Contains(t, retries[0].Error, "empty")
 }
+
+// countCalls counts the requests a model receives.
+type countCalls struct {
+	llms.Model
+	calls atomic.Int64
+}
+
+func (c *countCalls) GenerateContent(ctx context.Context, msgs []llms.MessageContent, opts ...llms.CallOption) (*llms.ContentResponse, error) {
+	c.calls.Add(1)
+	return c.Model.GenerateContent(ctx, msgs, opts...)
+}
+
+// A nested cycle spends the budget of the cycle whose dry run started it.
+func TestNestedCyclesShareTheModelBudget(t *testing.T) {
+	model := &countCalls{Model: newRouteModel(map[string]string{"outer": outerNeedsInner, "inner": strings.ReplaceAll(greetSrc, "greet", "inner")})}
+	m := memMind(t, model, func(o *psm.Options) { o.MaxModelCalls = 3 })
+	_, err := m.Send(ctx, m.Genesis(), "outer")
+	require.ErrorIs(t, err, psm.ErrModelBudget)
+	var be *psm.ModelBudgetError
+	require.ErrorAs(t, err, &be)
+	require.Equal(t, psm.BudgetCycle, be.Budget)
+	require.Equal(t, int64(3), model.calls.Load(), "outer's plan and synthesis, inner's plan")
+	recs, err := m.Cycles(ctx)
+	require.NoError(t, err)
+	calls := map[string]int{}
+	for _, r := range recs {
+		calls[r.Mission.Selector] += r.ModelCalls
+	}
+	require.Equal(t, map[string]int{"outer": 2, "inner": 1}, calls)
+}
