@@ -34,8 +34,9 @@ type cycle struct {
 	bus     *bus
 	im      *uvm.Image
 
-	mu  sync.Mutex
-	rec Record
+	mu    sync.Mutex
+	rec   Record
+	saves progress // the record's background saves
 
 	work cycleWork
 }
@@ -61,10 +62,6 @@ type cycleWork struct {
 	pending  []*cycle
 	usedIn   int // the attempt of the cycle holding it as pending that last used it
 	children int // nested cycles its dry runs started
-
-	started      chan error // the start record's save, when in flight
-	startErr     error
-	startAwaited bool
 
 	failedIn State
 	failErr  error

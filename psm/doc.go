@@ -102,14 +102,22 @@
 // # Records and events
 //
 // Every cycle has a [Record] in the image, written in transactions of its
-// own so it survives failure: the mission, each state with its time, every
-// prompt and reply, every retry of a model call, every verdict and the
-// outcome ([Mind.Cycle], [Mind.Cycles]), and how many requests models
-// received for it with the tokens they reported. Error texts in a record
-// are capped (8 KiB, the middle elided, so the root cause at the end
-// stays); so is the error fed back to a model, which speaks the
-// contract's names (batos.Self, never the host's packages). Every event also goes, as it happens, to the JSON-lines
-// audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
+// own so it survives failure: when the cycle starts, in the background
+// once it has spent a moment in a later state, and when it ends. It holds
+// the mission, each state with its time, every prompt and reply, every
+// retry of a model call, every verdict and the outcome ([Mind.Cycle],
+// [Mind.Cycles]), and how many requests models received for the cycle
+// with the tokens they reported. Error texts in a record are capped
+// (8 KiB, the middle elided, so the root cause at the end stays); so is
+// the error fed back to a model, which speaks the contract's names
+// (batos.Self, never the host's packages). Every event also goes, as it
+// happens, to the JSON-lines audit log (Options.AuditLog) and to
+// subscribers ([Mind.Subscribe]).
+//
+// A process that dies during a cycle leaves its record open, in the state
+// it died in; the next Open closes every such record as FAILED
+// ("abandoned: the process ended during SYNTHESIZING"), in one
+// transaction.
 //
 // # Concurrency and nesting
 //
