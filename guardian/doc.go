@@ -100,9 +100,11 @@
 //	covenant.unmarked  a write can reach a return without MarkChanged
 //
 // The default allowlist is [DefaultImports]: bytes, container/list,
-// encoding/base64, encoding/hex, encoding/json, errors, fmt, hash/crc32,
-// html, math, math/bits, math/rand, path, regexp, sort, strconv, strings,
-// time, unicode, unicode/utf16 and unicode/utf8, plus the host package.
+// crypto/md5, crypto/sha1, crypto/sha256, crypto/sha512, encoding/base64,
+// encoding/hex, encoding/json, errors, fmt, hash/adler32, hash/crc32,
+// hash/fnv, html, math, math/bits, math/rand, path, regexp, sort, strconv,
+// strings, time, unicode, unicode/utf16 and unicode/utf8, plus the host
+// package. The hashes are pure functions of their input (checksums, ids).
 // Generic packages (slices, maps, cmp, iter) are left out: the interpreter
 // mis-infers generic code. time is allowed without its timers and without
 // Sleep: a sleeping method cannot be stopped by its budget, and a timer's

@@ -53,6 +53,8 @@ func stdEffects(path string) (pkgEffects, bool) {
 		return pkgEffects{funcs: heapFunc}, true
 	case "container/list":
 		return pkgEffects{fresh: true}, true
+	case "crypto/md5", "crypto/sha1", "crypto/sha256", "crypto/sha512":
+		return pkgEffects{fresh: true}, true // digests are fresh arrays; a hash's Write only reads
 	case "encoding/base64":
 		return pkgEffects{fresh: true}, true
 	case "encoding/hex":
@@ -63,7 +65,7 @@ func stdEffects(path string) (pkgEffects, bool) {
 		return pkgEffects{fresh: true}, true
 	case "fmt":
 		return pkgEffects{fresh: true, funcs: fmtFunc}, true
-	case "hash/crc32":
+	case "hash/adler32", "hash/crc32", "hash/fnv":
 		return pkgEffects{fresh: true}, true
 	case "html":
 		return pkgEffects{fresh: true}, true

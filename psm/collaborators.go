@@ -3,6 +3,7 @@ package psm
 import (
 	"context"
 
+	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
 )
 
@@ -15,8 +16,9 @@ import (
 // says about who governs an object.
 type personas interface {
 	// Ask sends prompt to the persona's model, with the persona's system
-	// prompt from the image, and returns the reply.
-	Ask(ctx context.Context, persona, prompt string) (string, error)
+	// prompt from the image, and returns the reply. opts are the call's
+	// (an observer of its attempts, a bound on its retries).
+	Ask(ctx context.Context, persona, prompt string, opts ...persona.AskOption) (string, error)
 	// Plan reads one to three memory queries from a reply.
 	Plan(reply string) ([]string, error)
 	// Code reads Go source from a reply.

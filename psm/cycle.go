@@ -30,13 +30,15 @@ type cycle struct {
 	persona string // who writes the method
 	model   string // the model that speaks for persona
 	depth   int
-	parent  *cycle     // the cycle whose dry run started this one
-	replay  *replaying // the rerun this cycle belongs to (replay.go), or nil
+	parent  *cycle      // the cycle whose dry run started this one
+	replay  *replaying  // the rerun this cycle belongs to (replay.go), or nil
+	calls   *modelCalls // the model-call budget, the outermost cycle's
 	bus     *bus
 	im      *uvm.Image
 
-	mu  sync.Mutex
-	rec Record
+	mu    sync.Mutex
+	rec   Record
+	saves progress // the record's background saves
 
 	work cycleWork
 }
@@ -62,10 +64,6 @@ type cycleWork struct {
 	pending  []*cycle
 	usedIn   int // the attempt of the cycle holding it as pending that last used it
 	children int // nested cycles its dry runs started
-
-	started      chan error // the start record's save, when in flight
-	startErr     error
-	startAwaited bool
 
 	failedIn State
 	failErr  error
@@ -345,8 +343,9 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 // which installs with the outer cycle's.
 func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (*cycle, error) {
 	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, model: m.personas.Model(persona), parent: outer, bus: m.bus, im: m.im}
+	c.calls = &modelCalls{limit: m.opts.maxModelCalls()}
 	if outer != nil {
-		c.depth = outer.depth + 1
+		c.depth, c.calls = outer.depth+1, outer.calls
 	}
 	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Model: c.model, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
 	if outer != nil {
@@ -431,7 +430,16 @@ func (m *Mind) decompose(ctx context.Context, c *cycle, s State) (step, error) {
 	for try := 1; try <= 2; try++ {
 		reply, err := m.ask(ctx, c, s, "BRICK", try, prompt)
 		if err != nil {
-			return 0, err
+			unusable, again := unusablePlan(err)
+			if !unusable || ctx.Err() != nil {
+				return 0, err
+			}
+			c.event(ctx, Event{Kind: EventVerdict, Attempt: try, Error: fmt.Sprintf("unusable plan: %v", err)})
+			if !again {
+				break
+			}
+			prompt = planPrompt(c.mission)
+			continue
 		}
 		queries, perr := m.personas.Plan(reply)
 		if perr == nil && len(queries) > 0 {
@@ -474,7 +482,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 	attempt := w.attempt
 	c.update(func(r *Record) { r.Attempts = attempt })
 	c.enter(ctx, s, fmt.Sprintf("attempt %d of %d", w.attempt, m.opts.MaxAttempts))
-	prompt := synthesisPrompt(c.mission, c.persona, w.snippets, w.skills, w.source, w.feedback)
+	prompt := synthesisPrompt(c.mission, c.persona, m.opts.allowedImports(), w.snippets, w.skills, w.source, w.feedback)
 	reply, err := m.ask(ctx, c, s, c.persona, w.attempt, prompt)
 	if err != nil {
 		return 0, err
@@ -485,7 +493,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 		if w.attempt >= m.opts.MaxAttempts {
 			return 0, fmt.Errorf("no usable source after %d attempts; last reply: %w", w.attempt, err)
 		}
-		w.feedback = err.Error()
+		w.feedback = feedbackText(err)
 		return stepRetry, nil
 	}
 	w.source, w.validated, w.passed = src, "", nil
@@ -509,7 +517,7 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 	if w.attempt >= m.opts.MaxAttempts {
 		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", w.attempt, err)
 	}
-	w.feedback = err.Error()
+	w.feedback = feedbackText(err)
 	return stepRetry, nil
 }
 
@@ -644,7 +652,7 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 	derr := m.discard(ctx, w.pending, fmt.Sprintf("discarded: cycle %s, which this one's method was validated for, failed in %s", c.id, w.failedIn))
 	w.pending = nil
 	c.update(func(r *Record) {
-		r.FailedIn, r.Outcome, r.Error, r.Ended = w.failedIn, Failed, w.failErr.Error(), time.Now().UTC()
+		r.FailedIn, r.Outcome, r.Error, r.Ended = w.failedIn, Failed, recordedError(w.failErr.Error()), time.Now().UTC()
 	})
 	c.event(ctx, Event{State: s, Kind: EventState, Text: "failed in " + string(w.failedIn), Error: w.failErr.Error()})
 	c.event(ctx, Event{State: s, Kind: EventOutcome, Error: w.failErr.Error()})
@@ -657,11 +665,13 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 // ask sends a prompt to a persona and records both sides.
 func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, attempt int, prompt string) (string, error) {
 	c.event(ctx, Event{State: state, Kind: EventPrompt, Persona: persona, Attempt: attempt, Text: prompt})
-	ask := m.personas.Ask
+	var reply string
+	var err error
 	if c.replay != nil {
-		ask = c.replay.ask
+		reply, err = c.replay.ask(ctx, persona, prompt)
+	} else {
+		reply, err = m.askModel(ctx, c, nil, persona, prompt)
 	}
-	reply, err := ask(ctx, persona, prompt)
 	if err != nil {
 		c.event(ctx, Event{State: state, Kind: EventReply, Persona: persona, Attempt: attempt, Error: err.Error()})
 		return "", fmt.Errorf("model of %s: %w", persona, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	personapkg "github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
@@ -97,7 +98,7 @@ type fakeModel struct{ llms.Model }
 // are JSON, code is a reply starting with "CODE\n".
 type scriptPersonas struct{ s *script }
 
-func (p scriptPersonas) Ask(ctx context.Context, persona, prompt string) (string, error) {
+func (p scriptPersonas) Ask(ctx context.Context, persona, prompt string, _ ...personapkg.AskOption) (string, error) {
 	return p.s.ask(ctx, persona, prompt)
 }
 

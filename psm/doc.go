@@ -47,8 +47,9 @@
 //	  - IDLE: the message becomes a mission (selector, arguments, target,
 //	    and the intent of a persona facet, if the target has one).
 //	  - DECOMPOSING: BRICK writes one to three memory queries as JSON. An
-//	    unreadable plan gets one repair request, then queries derived from
-//	    the selector and intent (the record says so).
+//	    unreadable plan gets one repair request (an empty or truncated reply
+//	    is asked again), then queries derived from the selector and intent
+//	    (the record says so); a reply over the size cap falls back at once.
 //	  - DELEGATING: the queries search memory; the skill index is searched
 //	    for similar methods.
 //	  - SYNTHESIZING: the target's persona (found through its delegation
@@ -168,10 +169,22 @@
 // # Records and events
 //
 // Every cycle has a [Record] in the image, written in transactions of its
-// own so it survives failure: the mission, each state with its time, every
-// prompt and reply, every verdict and the outcome ([Mind.Cycle],
-// [Mind.Cycles]). Every event also goes, as it happens, to the JSON-lines
-// audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
+// own so it survives failure: when the cycle starts, in the background
+// once it has spent a moment in a later state, and when it ends. It holds
+// the mission, each state with its time, every prompt and reply, every
+// retry of a model call, every verdict and the outcome ([Mind.Cycle],
+// [Mind.Cycles]), and how many requests models received for the cycle
+// with the tokens they reported. Error texts in a record are capped
+// (8 KiB, the middle elided, so the root cause at the end stays); so is
+// the error fed back to a model, which speaks the contract's names
+// (batos.Self, never the host's packages). Every event also goes, as it
+// happens, to the JSON-lines audit log (Options.AuditLog) and to
+// subscribers ([Mind.Subscribe]).
+//
+// A process that dies during a cycle leaves its record open, in the state
+// it died in; the next Open closes every such record as FAILED
+// ("abandoned: the process ended during SYNTHESIZING"), in one
+// transaction.
 //
 // # Examples as specifications
 //
@@ -240,5 +253,9 @@
 //     any conflict retry). The cycle itself does not run again.
 //   - A cycle's model calls are bounded by the caller's context, by
 //     Options.Personas.Limits.Timeout per call and by Options.CycleTimeout
-//     in all.
+//     in all, and counted against Options.MaxModelCalls (with the cycles
+//     nested in it and the infer sends of its dry runs); a top-level call
+//     of a generated method may infer Options.MaxInferCalls times (with
+//     the sends nested in it). Past either the call is refused with
+//     ErrModelBudget; a generated method's whole call then fails.
 package psm

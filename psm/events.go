@@ -35,6 +35,7 @@ const (
 	EventVerdict = "verdict" // a guardian, compile or dry-run verdict
 	EventNote    = "note"    // anything else worth recording (fallbacks, reuse)
 	EventOutcome = "outcome" // the cycle's end: COMPLETE or FAILED
+	EventRetry   = "retry"   // a model call's attempt failed and another follows
 )
 
 // Event is one step of a cycle, as recorded, logged and published.

@@ -79,6 +79,19 @@ type Options struct {
 	// may start in all (a candidate sending one unknown message after
 	// another). Zero means 8.
 	MaxNestedCycles int
+	// MaxModelCalls bounds the model calls of one cycle: every request a
+	// model receives for it (retries included), from every persona, in
+	// every attempt, with the infer sends of its dry runs and the calls of
+	// the cycles nested in it. A call past it is refused with
+	// ErrModelBudget. Zero means DefaultMaxModelCalls (64); negative means
+	// no bound.
+	MaxModelCalls int
+	// MaxInferCalls bounds the model calls (infer sends) of one top-level
+	// call of a generated method, with the sends nested in it, in a dry
+	// run as after install; past it the call fails with ErrModelBudget.
+	// Zero means DefaultMaxInferCalls (4); negative means none: generated
+	// methods may not call a model at all.
+	MaxInferCalls int
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -452,7 +465,7 @@ func (m *Mind) registerPrimitives() error {
 		if prompt == "" {
 			return nil, errors.New("psm: infer takes (prompt) or (persona, prompt), both strings")
 		}
-		return m.personas.Ask(ctx, persona, prompt)
+		return m.infer(ctx, persona, prompt)
 	}
 	search := func(ctx context.Context, c *uvm.Call) (any, error) {
 		if len(c.Args) == 0 || len(c.Args) > 2 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/batos-dev/batos/guardian"
 )
 
 // contractText is what every synthesis prompt says about the shape of a
@@ -11,13 +13,14 @@ import (
 const contractText = `Write ONE Go source file, in a fenced go code block, that defines the method.
 Rules:
 - package: any name except main.
-- import "batos" for the Self interface; other imports only from: strings, strconv, math, sort, errors, fmt, unicode, unicode/utf8, bytes, time, regexp.
+- import "batos" for the Self interface; other imports only from: IMPORTS.
 - the entry function is named exactly as the selector, with this signature:
     func SELECTOR(self batos.Self, args []any) (any, error)
+- self.OID() batos.OID is the object's id; batos.Ref{OID: id} refers to an object (as a slot value).
 - self.Get(slot) any reads a slot (through parents); self.Set(slot, value) error writes one;
   self.Delete(slot) error removes one; self.Send(selector, args...) (any, error) sends a message;
   self.MarkChanged() marks the object changed.
-- values are plain data: nil, bool, int64, float64, string, []byte, []any, map[string]any.
+- values are plain data: nil, bool, int64, float64, string, []byte, []any, map[string]any, batos.Ref.
   Integer arguments arrive as int64.
 - helper functions and constants are fine; no package-level variables, no init, no goroutines,
   no timers, no os, no reflect, no unsafe.
@@ -55,7 +58,9 @@ func fallbackQueries(m Mission) []string {
 	return q
 }
 
-func synthesisPrompt(m Mission, persona string, snippets, skills []string, previous, feedback string) string {
+// synthesisPrompt asks persona for the mission's method; imports is the
+// allowlist the audit applies.
+func synthesisPrompt(m Mission, persona string, imports, snippets, skills []string, previous, feedback string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "You are %s. An object (OID %d) received the message %q", persona, m.Target, m.Selector)
 	if len(m.Args) > 0 {
@@ -66,7 +71,7 @@ func synthesisPrompt(m Mission, persona string, snippets, skills []string, previ
 		fmt.Fprintf(&b, "Intent: %s\n", m.Intent)
 	}
 	b.WriteString("\n")
-	b.WriteString(strings.ReplaceAll(contractText, "SELECTOR", m.Selector))
+	b.WriteString(strings.NewReplacer("SELECTOR", m.Selector, "IMPORTS", strings.Join(imports, ", ")).Replace(contractText))
 	b.WriteString("\n")
 	if len(m.Examples) > 0 {
 		b.WriteString("\nThe method must meet these examples (arguments → answer); each is tried before it is installed:\n")
@@ -91,7 +96,7 @@ func synthesisPrompt(m Mission, persona string, snippets, skills []string, previ
 		if previous != "" {
 			fmt.Fprintf(&b, "It was:\n```go\n%s\n```\n", truncate(previous, 8000))
 		}
-		fmt.Fprintf(&b, "The error:\n%s\nFix exactly this and answer with the whole corrected file.\n", truncate(feedback, 4000))
+		fmt.Fprintf(&b, "The error:\n%s\nFix exactly this and answer with the whole corrected file.\n", feedback)
 	}
 	return b.String()
 }
@@ -101,4 +106,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// allowedImports is the import allowlist the audit applies to generated
+// methods: Options.Live.Imports, or the guardian's default.
+func (o *Options) allowedImports() []string {
+	if o.Live.Imports != nil {
+		return o.Live.Imports
+	}
+	return guardian.DefaultImports()
 }

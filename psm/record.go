@@ -101,7 +101,13 @@ type Record struct {
 	Version  int       `json:"version,omitempty"` // the method version installed
 	Queries  []string  `json:"queries,omitempty"`
 	Fallback bool      `json:"queries_fallback,omitempty"`
-	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
+	// ModelCalls counts the requests models received for the cycle
+	// (retries included, and the infer sends of its dry runs; a nested
+	// cycle's are in its own record), and the tokens they reported.
+	ModelCalls       int    `json:"model_calls"`
+	PromptTokens     int    `json:"prompt_tokens,omitempty"`
+	CompletionTokens int    `json:"completion_tokens,omitempty"`
+	Source           string `json:"source,omitempty"` // the installed (or last rejected) source
 	// What DELEGATING found, as the synthesis prompt shows it: memory
 	// snippets and related skills. A replay uses them (see Mind.Replay).
 	Snippets []string `json:"snippets,omitempty"`
@@ -137,6 +143,7 @@ func (c *cycle) record(e Event) Event {
 	c.update(func(r *Record) {
 		e.Cycle = r.ID
 		e.Seq = len(r.Events) + 1
+		e.Error = recordedError(e.Error)
 		if e.Time.IsZero() {
 			e.Time = time.Now().UTC()
 		}
@@ -152,10 +159,16 @@ func (c *cycle) record(e Event) Event {
 }
 
 // enter moves the cycle to a state. The record in the image is written
-// when the cycle starts and when it ends; the audit log and subscribers
-// see every event as it happens.
+// when the cycle starts, in the background once it has been in a later
+// state for a moment (so a process that dies leaves the state it died in:
+// closeAbandoned),
+// and when it ends; the audit log and subscribers see every event as it
+// happens.
 func (c *cycle) enter(ctx context.Context, s State, text string) {
 	c.event(ctx, Event{State: s, Kind: EventState, Text: text})
+	if c.replay == nil && s != Idle && s != Complete && s != Failed { // accept saves IDLE; the ends save themselves; a rerun saves nothing
+		c.saves.later(ctx, c)
+	}
 }
 
 func (c *cycle) marshal() ([]byte, error) {
@@ -183,39 +196,20 @@ func (c *cycle) save(ctx context.Context) error {
 	})
 }
 
-// saveStart writes the record as it is now in the background: the
-// commit's fsync overlaps the first model call. Every later save waits for
-// it (awaitStart), so it can never overwrite a later state. The goroutine
-// it starts touches only the marshalled record and the image.
+// saveStart writes the record in the background (see progress): the
+// commit's fsync overlaps the state's work (a model call), and the cycle
+// does not wait for it. Every later save waits for it (awaitStart), so it
+// can never overwrite a later state. A rerun (replay.go) writes nothing.
 func (c *cycle) saveStart(ctx context.Context) {
 	if c.replay != nil {
-		return // a rerun writes nothing to the image
-	}
-	c.awaitStart() // a machine that accepts twice: one save at a time
-	c.work.startAwaited = false
-	b, err := c.marshal()
-	started := make(chan error, 1)
-	c.work.started = started
-	if err != nil {
-		started <- err
 		return
 	}
-	im, id := c.im, c.id
-	go func() {
-		started <- im.Update(ctx, func(tx *uvm.Tx) error {
-			return tx.PutRecord(recordNS, id, b)
-		})
-	}()
+	c.saves.save(ctx, c)
 }
 
-// awaitStart waits for the start record's save and returns its error.
-func (c *cycle) awaitStart() error {
-	if c.work.started != nil && !c.work.startAwaited {
-		c.work.startErr = <-c.work.started
-		c.work.startAwaited = true
-	}
-	return c.work.startErr
-}
+// awaitStart waits for the background saves and returns the latest one's
+// error.
+func (c *cycle) awaitStart() error { return c.saves.wait() }
 
 // saveIn writes the record inside a transaction of the caller's.
 func (c *cycle) saveIn(tx *uvm.Tx) error {

@@ -233,7 +233,8 @@ func (m *Mind) Fork(ctx context.Context, id string, opts ForkOptions) (*Replay, 
 		}
 		asker = personaModels{im: m.im, router: router}
 	}
-	return m.rerun(ctx, id, asker.Ask, opts.Persona)
+	ask := func(ctx context.Context, name, prompt string) (string, error) { return asker.Ask(ctx, name, prompt) }
+	return m.rerun(ctx, id, ask, opts.Persona)
 }
 
 // rerun runs the stored cycle id again under a replaying.

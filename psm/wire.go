@@ -22,7 +22,7 @@ type personaModels struct {
 	router *persona.Router
 }
 
-func (p personaModels) Ask(ctx context.Context, name, prompt string) (string, error) {
+func (p personaModels) Ask(ctx context.Context, name, prompt string, opts ...persona.AskOption) (string, error) {
 	var system string
 	err := p.im.View(ctx, func(tx *uvm.Tx) error {
 		var err error
@@ -32,7 +32,7 @@ func (p personaModels) Ask(ctx context.Context, name, prompt string) (string, er
 	if err != nil {
 		return "", err
 	}
-	return p.router.Ask(ctx, name, prompt, persona.WithSystem(system))
+	return p.router.Ask(ctx, name, prompt, append([]persona.AskOption{persona.WithSystem(system)}, opts...)...)
 }
 
 func (personaModels) Plan(reply string) ([]string, error) {

@@ -13,6 +13,10 @@
 // The image lives in a temporary directory that is deleted at the end
 // (awaken says so); -image DIR keeps it there, to be met again by the
 // next run with the same -image.
+//
+// While a model thinks, awaken says it is waiting, with the seconds
+// elapsed. Ctrl-C ends the cycle cleanly: the cycle is recorded as FAILED
+// and nothing it did stays in the image.
 package main
 
 import (
@@ -25,7 +29,10 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batos-dev/batos/persona"
@@ -42,6 +49,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, "awaken:", err)
 		os.Exit(1)
 	}
@@ -53,6 +63,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	dir := fs.String("image", "", "image directory (default: a fresh temporary directory)")
 	model := fs.String("model", "", "model spec for every persona, e.g. ollama:qwen2.5-coder:7b (default: $BATOS_MODEL, else the offline script)")
 	name := fs.String("architect", "Architect", "who is greeted")
+	every := fs.Duration("waiting", 5*time.Second, "how often to say that a model is still thinking (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,15 +99,16 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	p := newPrinter(out, mind.Genesis())
-	unsubscribe := mind.Subscribe(p.show)
+	d := &display{out: out, every: *every, p: newPrinter(out, mind.Genesis())}
+	unsubscribe := mind.Subscribe(d.show)
 	start := time.Now()
 	answer, err := mind.Send(ctx, mind.Genesis(), "greet_the_architect", *name)
 	unsubscribe()
-	p.flush()
+	d.stopWaiting()
+	d.p.flush()
 	if err != nil {
 		mind.Close()
-		return err
+		return interrupted(ctx, out, err)
 	}
 	fmt.Fprintf(out, "\nanswer (after %s): %v\n", time.Since(start).Round(time.Millisecond), answer)
 	if err := showMethod(ctx, out, mind); err != nil {
@@ -114,19 +126,74 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	defer mind.Close()
-	cycles := 0
-	unsubscribe = mind.Subscribe(func(psm.Event) { cycles++ })
+	if err := showMethod(ctx, io.Discard, mind); err != nil {
+		return fmt.Errorf("the method did not survive the restart: %w", err)
+	}
+	var (
+		mu     sync.Mutex
+		events int
+		wrote  []string // selectors the cycles of the second life wrote
+	)
+	unsubscribe = mind.Subscribe(func(e psm.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events++
+		if e.Kind == psm.EventState && e.State == psm.Idle {
+			if sel, ok := missionSelector(e.Text); ok && !slices.Contains(wrote, sel) {
+				wrote = append(wrote, sel)
+			}
+		}
+	})
 	defer unsubscribe()
 	start = time.Now()
 	answer, err = mind.Send(ctx, mind.Genesis(), "greet_the_architect", *name)
 	if err != nil {
-		return err
+		return interrupted(ctx, out, err)
 	}
-	fmt.Fprintf(out, "answer (after %s, %d cycle events): %v\n", time.Since(start).Round(time.Microsecond), cycles, answer)
-	if cycles != 0 {
-		return errors.New("the reopened image ran a cycle: the method did not survive the restart")
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Fprintf(out, "answer (after %s, %d cycle events): %v\n", time.Since(start).Round(time.Microsecond), events, answer)
+	if slices.Contains(wrote, "greet_the_architect") {
+		return errors.New("the reopened image ran a cycle for greet_the_architect: the method did not survive the restart")
+	}
+	if len(wrote) > 0 {
+		fmt.Fprintf(out, "the method survived the restart; it sent %s, which nothing understood yet, so the system wrote %s too\n",
+			strings.Join(wrote, ", "), map[bool]string{true: "that", false: "those"}[len(wrote) == 1])
 	}
 	return nil
+}
+
+// errInterrupted is run's error when its context ended (Ctrl-C).
+var errInterrupted = errors.New("interrupted")
+
+// interrupted turns the error of a send whose context ended into
+// errInterrupted, saying what became of the cycle; other errors pass.
+func interrupted(ctx context.Context, out io.Writer, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	var ce *psm.CycleError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(out, "\ninterrupted: cycle %s stopped in %s and is recorded as FAILED; nothing it did stays in the image\n", ce.CycleID, ce.State)
+	} else {
+		fmt.Fprintln(out, "\ninterrupted")
+	}
+	return fmt.Errorf("%w: %w", errInterrupted, err)
+}
+
+// missionSelector reads the selector from the text of a cycle's IDLE
+// event (`mission: "sel" for object 3`).
+func missionSelector(text string) (string, bool) {
+	rest, ok := strings.CutPrefix(text, "mission: ")
+	if !ok {
+		return "", false
+	}
+	sel, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	s, err := strconv.Unquote(sel)
+	return s, err == nil
 }
 
 // modelOptions picks the model: -model, else BATOS_MODEL (and friends),
@@ -154,6 +221,61 @@ func modelOptions(spec string, getenv func(string) string, out io.Writer) (psm.O
 		fmt.Fprintln(out, "       For a real one: -model ollama:qwen2.5-coder:7b  (or set BATOS_MODEL)")
 	}
 	return opts, nil
+}
+
+// display prints a cycle's events as they happen, and, while a model is
+// thinking, a line every so often saying how long it has been.
+type display struct {
+	out   io.Writer
+	every time.Duration
+	p     *printer // writes the events themselves
+
+	mu   sync.Mutex // serialises the output of show and of the waiting line
+	stop chan struct{}
+	done chan struct{}
+}
+
+// show prints one event (a psm.Mind subscriber).
+func (d *display) show(e psm.Event) {
+	d.stopWaiting()
+	d.mu.Lock()
+	d.p.show(e)
+	d.mu.Unlock()
+	if e.Kind == psm.EventPrompt && d.every > 0 {
+		d.startWaiting(e.Persona)
+	}
+}
+
+// startWaiting prints, every d.every until stopWaiting, that persona's
+// model is still thinking.
+func (d *display) startWaiting(persona string) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	d.stop, d.done = stop, done
+	start := time.Now()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				d.mu.Lock()
+				fmt.Fprintf(d.out, "               waiting for %s's model… %.1fs\n", persona, time.Since(start).Seconds())
+				d.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// stopWaiting ends the waiting line, if any, and waits for its goroutine.
+func (d *display) stopWaiting() {
+	if d.stop != nil {
+		close(d.stop)
+		<-d.done
+		d.stop, d.done = nil, nil
+	}
 }
 
 // printer shows a cycle's events as they happen, one line each. A state
@@ -202,6 +324,8 @@ func (p *printer) show(e psm.Event) {
 		} else {
 			p.detail(e.Text)
 		}
+	case psm.EventRetry:
+		p.detail(fmt.Sprintf("%s's model failed (%s); %s", e.Persona, firstLine(e.Error), e.Text))
 	case psm.EventOutcome:
 		if e.Text != "" {
 			p.detail(p.named(e.Text))
@@ -250,4 +374,10 @@ func showMethod(ctx context.Context, out io.Writer, mind *psm.Mind) error {
 		fmt.Fprintln(out, "────")
 		return nil
 	})
+}
+
+// firstLine returns the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
 }

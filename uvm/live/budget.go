@@ -5,7 +5,7 @@ import (
 	"runtime/metrics"
 	"time"
 
-	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live/batos"
 )
 
 // budget bounds one call and the nested sends that run in the same place
@@ -160,9 +160,12 @@ type Meter struct {
 // that self belongs to, and counts one frame. Each call returns a meter of
 // its own, so code that got hold of one cannot refill the instrumentation's.
 // A self that is not the runtime's gets a meter whose every check fails.
-func Enter(self uvm.Self) *Meter {
-	bs, ok := self.(budgeted)
-	if !ok {
+func Enter(self Self) *Meter {
+	var bs budgeted
+	if s, ok := self.(batos.Self); ok {
+		bs, _ = batos.ObjectOf(s).(budgeted)
+	}
+	if bs == nil {
 		m := &Meter{b: &budget{err: &BudgetError{Resource: "meter", Unit: "(batos.Enter needs the method's own self)"}}, info: &callInfo{}}
 		m.b.ctx = context.Background()
 		return m

@@ -151,17 +151,77 @@ func nasty(self batos.Self, args []any) (any, error) {
 		{name: "printing self", policies: both, src: `
 import "fmt"
 func nasty(self batos.Self, args []any) (any, error) {
-	return fmt.Sprintf("%+v|%v|%#v|%s|%T", self, self, self, self, self), nil
+	return fmt.Sprintf("%+v|%v|%#v|%s|%T|%x", self, self, self, self, self, self), nil
 }`, check: func(t *testing.T, v any, err error) {
 			require.NoError(t, err)
 			s := v.(string)
-			parts := strings.SplitN(s, "|", 5)
-			for _, p := range parts[:4] {
+			parts := strings.Split(s, "|")
+			require.Len(t, parts, 6)
+			for i, p := range parts {
+				if i == 4 {
+					require.Equal(t, "batos.Self", p, "%%T names the contract's type")
+					continue
+				}
 				require.Regexp(t, `^batos\.Self\(object \d+\)$`, p)
 			}
-			require.NotContains(t, s, "uvm")
-			require.NotContains(t, s, "0x")
+			requireNoHostNames(t, s)
 		}},
+		{name: "printing the errors the host hands a method", policies: both, src: `
+import "fmt"
+func nasty(self batos.Self, args []any) (any, error) {
+	defer self.MarkChanged()
+	_, sendErr := self.Send("nope")
+	delErr := self.Delete("missing")
+	setErr := self.Set("bad", struct{}{})
+	out := ""
+	for _, e := range []error{sendErr, delErr, setErr} {
+		out += fmt.Sprintf("%v|%+v|%#v|%s|%T|%q\n", e, e, e, e, e, e)
+	}
+	return out, nil
+}`, check: func(t *testing.T, v any, err error) {
+			require.NoError(t, err)
+			s := v.(string)
+			require.Contains(t, s, `does not understand "nope"`)
+			require.Contains(t, s, `has no slot "missing"`)
+			require.Contains(t, s, "|batos.Error|")
+			requireNoHostNames(t, s)
+		}},
+		{name: "recursive send of its own selector", policies: both, want: live.ErrMethod, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	return self.Send("nasty")
+}`, check: func(t *testing.T, v any, err error) {
+			// The root cause survives, and the chain is compressed.
+			require.Contains(t, err.Error(), "nested too deep")
+			require.Regexp(t, `^live: method "nasty" v1 \(×\d+\): `, err.Error())
+			require.Less(t, len(err.Error()), 300, "got %d bytes: %.400s", len(err.Error()), err)
+		}},
+		{name: "nil pointer dereference", policies: both, want: live.ErrPanic, src: `
+type point struct{ X int }
+func nasty(self batos.Self, args []any) (any, error) {
+	var p *point
+	return p.X, nil
+}`, check: wantPanic("runtime error: invalid memory address or nil pointer dereference")},
+		{name: "write through a nil pointer", policies: both, want: live.ErrPanic, src: `
+type point struct{ X int }
+func nasty(self batos.Self, args []any) (any, error) {
+	var p *point
+	p.X = 1
+	return p, nil
+}`, check: wantPanic("runtime error: invalid memory address or nil pointer dereference")},
+		{name: "index out of range", policies: both, want: live.ErrPanic, args: []any{99}, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	s := []int64{1}
+	return s[args[0].(int64)], nil
+}`, check: wantPanic("runtime error: index out of range")},
+		{name: "slice bounds out of range", policies: both, want: live.ErrPanic, args: []any{99}, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	s := []int64{1}
+	return s[1:args[0].(int64)], nil
+}`, check: wantPanic("runtime error: slice bounds out of range")},
+		{name: "failed type assertion", policies: both, want: live.ErrPanic, args: []any{"text"}, src: `
+func nasty(self batos.Self, args []any) (any, error) {
+	return args[0].(batos.Ref), nil
+}`, check: wantPanic("interface conversion: interface {} is string, not batos.Ref")},
 		{name: "returned error whose Error loops", policies: both, want: guardian.ErrRejected, src: `
 type loopErr struct{}
 func (loopErr) Error() string {
@@ -208,6 +268,24 @@ func nasty(self batos.Self, args []any) (any, error) {
 			require.NoError(t, err)
 			require.Equal(t, "returned", v)
 		}},
+	}
+}
+
+// wantPanic checks that a panic is described in Go's words, and nothing
+// of the interpreter's or the host's.
+func wantPanic(words string) func(t *testing.T, v any, err error) {
+	return func(t *testing.T, v any, err error) {
+		require.Equal(t, `live: method "nasty" v1 panicked: `+words, err.Error())
+		require.NotContains(t, err.Error(), "reflect")
+	}
+}
+
+// requireNoHostNames checks that text printed inside a method names no
+// package or type of the host and shows no pointer.
+func requireNoHostNames(t *testing.T, s string) {
+	t.Helper()
+	for _, host := range []string{"uvm", "live", "0x", "github.com", "errors.", "*"} {
+		require.NotContains(t, s, host)
 	}
 }
 

@@ -45,9 +45,15 @@
 // Interpreted code sees a sandbox: the symbols of the allowlisted standard
 // packages (never stdlib.Symbols whole; timers and sleeps withheld), an
 // empty source file system (a relative import finds nothing), standard
-// streams that lead nowhere, and the host package "batos" with Self, Ref,
-// OID and the [Meter] the instrumentation uses. A Self prints as
-// "batos.Self(object 7)" whatever the verb. Results and errors cross back
+// streams that lead nowhere, and the host package "batos" with [Self], Ref,
+// OID and the [Meter] the instrumentation uses. What a method prints of
+// what the host hands it names nothing of the host (package uvm/live/batos
+// declares those values): a Self prints as "batos.Self(object 7)" whatever
+// the verb, %T included, and the errors it returns are batos.Error values
+// with the host's message in the contract's names. Error texts about a
+// method speak those names too, describe panics in Go's words rather than
+// the interpreter's, and compress a chain of repeated sends around its
+// root cause ([MethodError]). Results and errors cross back
 // as plain data: the host reads them with type switches and reflection and
 // never calls a String or Error method written by the model.
 //
@@ -115,6 +121,9 @@
 // context values, unexported; [Suspend] stops the wall clock of the call
 // a context is in, and [Detach] returns a context outside it, for work a
 // send starts that is not part of the call (a cognitive cycle's dry runs).
+// [ScopeOf] returns the top-level call a context is in, as a [Scope]: the
+// host's primitives count in it what a method asks of them, and fail the
+// whole call past their bound (psm bounds model calls so).
 //
 // # Caveats
 //

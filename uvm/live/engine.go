@@ -9,12 +9,10 @@ import (
 	"testing/fstest"
 
 	"github.com/traefik/yaegi/interp"
-
-	"github.com/batos-dev/batos/uvm"
 )
 
 // entryFunc is the compiled entry function of a method.
-type entryFunc = func(uvm.Self, []any) (any, error)
+type entryFunc = func(Self, []any) (any, error)
 
 // compiled is one method compiled in one generation.
 type compiled struct {
@@ -279,7 +277,7 @@ func evalMethod(in *interp.Interpreter, p prepared, version int) (fn entryFunc, 
 	}
 	f, ok := v.Interface().(entryFunc)
 	if !ok {
-		return nil, &CompileError{Selector: p.Selector, Version: version, Msg: fmt.Sprintf("%s has type %s; want func(self batos.Self, args []any) (any, error)", p.Selector, strings.ReplaceAll(typeName(v.Type()), "uvm.", "batos."))}
+		return nil, &CompileError{Selector: p.Selector, Version: version, Msg: fmt.Sprintf("%s has type %s; want func(self batos.Self, args []any) (any, error)", p.Selector, typeName(v.Type()))}
 	}
 	return f, nil
 }

@@ -129,9 +129,12 @@ type MethodError struct {
 	err      error
 }
 
-// Error names the method and the text of its error.
+// Error names the method and the text of its error. When the text is the
+// error of a send the method made, and the methods it passed through
+// repeat (a method that sends its own selector), the chain is compressed:
+// `live: method "x" v1 → "x" v1 (×85): ` and the root cause.
 func (e *MethodError) Error() string {
-	return fmt.Sprintf("live: method %s: %s", methodName(e.Selector, e.Version), e.Text)
+	return chainText(methodName(e.Selector, e.Version), e.Text)
 }
 
 // Is reports whether target is ErrMethod.

@@ -20,6 +20,7 @@ type active struct {
 	broken    bool        // the protocol failed; the worker must not be reused
 	timer     *time.Timer // kills the worker at the deadline
 	suspended time.Duration
+	scope     *Scope
 }
 
 type activeKey struct{}
@@ -48,6 +49,8 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 		deadline, limit = d, time.Until(d)
 	}
 	a := &active{p: w, deadline: deadline, limit: limit}
+	var top bool
+	a.scope, top = scopeFor(ctx, m.Selector, m.Version)
 	a.timer = time.AfterFunc(time.Until(deadline)+killGrace, func() { w.kill("timeout") })
 	stop := context.AfterFunc(ctx, func() { w.kill("canceled") })
 	finished := false
@@ -60,6 +63,11 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 	}()
 	res, err := r.exchange(ctx, a, c, m, p)
 	finished = true
+	if top {
+		if serr := a.scope.failed(); serr != nil {
+			return nil, serr
+		}
+	}
 	return res, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live/batos"
 )
 
 // Values cross between interpreted code and the host as plain data only.
@@ -198,6 +199,7 @@ func typeName(t reflect.Type) string {
 }
 
 func clipTypeName(s string) string {
+	s = batos.Names(s)
 	if len(s) > 80 {
 		s = s[:77] + "..."
 	}
@@ -281,7 +283,7 @@ func errorText(err error) (text string, safe bool) {
 		return true
 	}
 	if walk(err, 0) {
-		return clip(err.Error(), 4096), true
+		return batos.Clip(err.Error(), 4096), true
 	}
 	return "an error of a type declared by the method (its Error method is not called by the host)", false
 }

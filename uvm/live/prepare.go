@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/traefik/yaegi/interp"
+
+	"github.com/batos-dev/batos/uvm/live/batos"
 )
 
 // prepared is audited, instrumented source ready for an interpreter: its
@@ -209,7 +211,7 @@ func compileErrorFrom(sel string, version int, err error) *CompileError {
 		list = scanner.ErrorList{e}
 	}
 	if len(list) > 0 {
-		ce.Line, ce.Col, ce.Msg = list[0].Pos.Line, list[0].Pos.Column, list[0].Msg
+		ce.Line, ce.Col, ce.Msg = list[0].Pos.Line, list[0].Pos.Column, batos.Names(list[0].Msg)
 		if len(list) > 1 {
 			ce.Msg += fmt.Sprintf(" (and %d more errors)", len(list)-1)
 		}
@@ -217,7 +219,7 @@ func compileErrorFrom(sel string, version int, err error) *CompileError {
 	}
 	var p interp.Panic
 	if errors.As(err, &p) {
-		ce.Msg = "the interpreter panicked: " + describePanic(p.Value)
+		ce.Msg = "the interpreter panicked: " + batos.Names(describePanic(p.Value))
 		return ce
 	}
 	msg, _ := errorText(err)
@@ -233,6 +235,6 @@ func compileErrorFrom(sel string, version int, err error) *CompileError {
 			}
 		}
 	}
-	ce.Msg = clip(msg, 2048)
+	ce.Msg = clip(batos.Names(msg), 2048)
 	return ce
 }

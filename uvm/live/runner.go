@@ -234,15 +234,18 @@ func (r *Runner) SetImagePolicy(tx *uvm.Tx, policy string) error {
 type stateKey struct{}
 
 type callState struct {
-	ch *chain
-	b  *budget
+	ch    *chain
+	b     *budget
+	scope *Scope
 }
 
 // runInProcess runs a prepared method in this process.
 func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p prepared) (any, error) {
 	st, _ := ctx.Value(stateKey{}).(*callState)
+	top := false
 	if st == nil {
 		st = &callState{ch: &chain{}}
+		st.scope, top = scopeFor(ctx, m.Selector, m.Version)
 		st.b = newBudget(ctx, limitsOf(&r.opts))
 		ctx = context.WithValue(ctx, stateKey{}, st)
 	}
@@ -257,6 +260,11 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 	oc := invoke(comp.fn, s, c.Args)
 	comp.gen.end(ch)
 	s.ended.Store(true)
+	if top {
+		if err := st.scope.failed(); err != nil {
+			return nil, err
+		}
+	}
 	if err := callError(info, b, oc); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,14 @@
 package live_test
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash/adler32"
+	"hash/crc32"
+	"hash/fnv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,5 +60,82 @@ func TestSandbox(t *testing.T) {
 				require.ErrorIs(t, err, c.want)
 			})
 		}
+	}
+}
+
+// checksumSrc is a method a model writes for ids and integrity checks: the
+// hash packages are pure functions of their input.
+const checksumSrc = `package checksum
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash/adler32"
+	"hash/crc32"
+	"hash/fnv"
+
+	"batos"
+)
+
+// checksum answers the digests of its argument.
+func checksum(self batos.Self, args []any) (any, error) {
+	s, _ := args[0].(string)
+	data := []byte(s)
+	sum := sha256.Sum256(data)
+	h := fnv.New64a()
+	h.Write(data)
+	h32 := fnv.New32()
+	h32.Write(data)
+	m := md5.Sum(data)
+	s1 := sha1.Sum(data)
+	s5 := sha512.Sum512(data)
+	return map[string]any{
+		"sha256":  hex.EncodeToString(sum[:]),
+		"fnv64a":  int64(h.Sum64()),
+		"fnv32":   int64(h32.Sum32()),
+		"md5":     hex.EncodeToString(m[:]),
+		"sha1":    hex.EncodeToString(s1[:]),
+		"sha512":  hex.EncodeToString(s5[:]),
+		"crc32":   int64(crc32.ChecksumIEEE(data)),
+		"adler32": int64(adler32.Checksum(data)),
+	}, nil
+}
+`
+
+// The hash and checksum packages are allowed with the default audit: a
+// method using them is audited, compiled, installed and answers what Go
+// answers.
+func TestChecksumPackages(t *testing.T) {
+	data := []byte("batos")
+	sum := sha256.Sum256(data)
+	h := fnv.New64a()
+	h.Write(data)
+	h32 := fnv.New32()
+	h32.Write(data)
+	m := md5.Sum(data)
+	s1 := sha1.Sum(data)
+	s5 := sha512.Sum512(data)
+	want := map[string]any{
+		"sha256":  hex.EncodeToString(sum[:]),
+		"fnv64a":  int64(h.Sum64()),
+		"fnv32":   int64(h32.Sum32()),
+		"md5":     hex.EncodeToString(m[:]),
+		"sha1":    hex.EncodeToString(s1[:]),
+		"sha512":  hex.EncodeToString(s5[:]),
+		"crc32":   int64(crc32.ChecksumIEEE(data)),
+		"adler32": int64(adler32.Checksum(data)),
+	}
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			im, r := newImage(t, live.Options{Policy: policy, Workers: 1})
+			oid := installNew(t, im, r, uvm.Method{Selector: "checksum", Source: checksumSrc})
+			got, err := im.Send(ctx, oid, "checksum", "batos")
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"fmt"
 	"sync/atomic"
 
 	"github.com/batos-dev/batos/uvm"
@@ -14,9 +13,9 @@ type budgeted interface {
 	budgetOf() (*budget, *callInfo)
 }
 
-// hostSelf is the batos.Self of a method running in the host process: the
-// receiver's uvm.Self view, cut off when the method returns, and printed
-// without host internals.
+// hostSelf is the batos.Self of a method running in the host process (the
+// Object of the batos.Self value it gets): the receiver's uvm.Self view,
+// cut off when the method returns.
 type hostSelf struct {
 	view  uvm.Self
 	oid   uint64
@@ -27,7 +26,7 @@ type hostSelf struct {
 
 func (s *hostSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
 
-func (s *hostSelf) OID() uint64 { return s.oid }
+func (s *hostSelf) OID() uvm.OID { return uvm.OID(s.oid) }
 
 func (s *hostSelf) Get(slot string) any {
 	if s.ended.Load() {
@@ -69,12 +68,3 @@ func (s *hostSelf) MarkChanged() {
 		s.view.MarkChanged()
 	}
 }
-
-// Format prints the object's id and nothing of the host, whatever the verb.
-func (s *hostSelf) Format(f fmt.State, verb rune) { fmt.Fprintf(f, "batos.Self(object %d)", s.oid) }
-
-// String and GoString agree with Format.
-func (s *hostSelf) String() string { return fmt.Sprintf("batos.Self(object %d)", s.oid) }
-
-// GoString agrees with Format.
-func (s *hostSelf) GoString() string { return s.String() }

@@ -171,7 +171,9 @@ func semCases() []semCase {
 			run: func(t *testing.T, w *world) {
 				v, err := w.send("unshadow")
 				require.NoError(t, err)
-				require.Equal(t, []any{"from proto", true, fmt.Sprintf("uvm: slot not found: object %d has no slot \"nope\"", w.obj)}, v)
+				// The method reads the error in the contract's words: no
+				// host package prefix ("uvm: ").
+				require.Equal(t, []any{"from proto", true, fmt.Sprintf("slot not found: object %d has no slot \"nope\"", w.obj)}, v)
 				_, ok := w.slot(t, w.obj, "shadowed")
 				require.False(t, ok)
 			}},

@@ -11,6 +11,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live/batos"
 )
 
 // HostPackage is the import path under which interpreted code finds the
@@ -79,10 +80,16 @@ func sandboxSymbols(allowed []string, host map[string]reflect.Value) (interp.Exp
 	return out, used, nil
 }
 
+// Self is the receiver as a generated method sees it: the interface
+// exported to interpreted code as batos.Self (docs/contract.md). The value
+// a method gets is a batos.Self of package uvm/live/batos, so that what the
+// method prints of it names no host type.
+type Self = batos.Object
+
 // hostSymbols is the host package as interpreted code sees it.
 func hostSymbols() map[string]reflect.Value {
 	return map[string]reflect.Value{
-		"Self": reflect.ValueOf((*uvm.Self)(nil)),
+		"Self": reflect.ValueOf((*Self)(nil)),
 		"Ref":  reflect.ValueOf((*uvm.Ref)(nil)),
 		"OID":  reflect.ValueOf((*uvm.OID)(nil)),
 

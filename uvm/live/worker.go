@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live/batos"
 )
 
 // ServeIfWorker turns this process into an isolated worker when a Runner
@@ -214,13 +215,13 @@ func (p *workerProc) waitReply() (*sendReply, error) {
 }
 
 // invoke calls a compiled method, recovering any panic.
-func invoke(fn entryFunc, s uvm.Self, args []any) (o outcome) {
+func invoke(fn entryFunc, s batos.Object, args []any) (o outcome) {
 	defer func() {
 		if r := recover(); r != nil {
 			o = outcome{panicValue: r, panicked: true}
 		}
 	}()
-	o.res, o.err = fn(s, args)
+	o.res, o.err = fn(batos.New(s), args)
 	return o
 }
 
@@ -243,7 +244,7 @@ func callError(info *callInfo, b *budget, oc outcome) error {
 		if a, ok := oc.panicValue.(abort); ok {
 			return a.err
 		}
-		return &PanicError{Selector: info.selector, Version: info.version, Value: describePanic(oc.panicValue)}
+		return &PanicError{Selector: info.selector, Version: info.version, Value: panicText(oc.panicValue)}
 	}
 	if oc.err != nil {
 		text, safe := errorText(oc.err)
@@ -344,7 +345,8 @@ type pendingWrite struct {
 	del  bool
 }
 
-// workerSelf is the batos.Self of a method running in a worker: it reads
+// workerSelf is the batos.Self of a method running in a worker (the Object
+// of the batos.Self value it gets): it reads
 // the snapshot, keeps writes as a write-set, and asks the parent for sends
 // (and for a fresh snapshot when a local change hides what it should see).
 type workerSelf struct {
@@ -387,7 +389,7 @@ func (s *workerSelf) reset(snap *snapshot) {
 
 func (s *workerSelf) budgetOf() (*budget, *callInfo) { return s.b, s.info }
 
-func (s *workerSelf) OID() uint64 { return s.oid }
+func (s *workerSelf) OID() uvm.OID { return uvm.OID(s.oid) }
 
 func (s *workerSelf) lookup(slot string) (slotView, bool) {
 	if s.stale && !s.own[slot] {
@@ -582,15 +584,6 @@ func wireSize(w *wval) int64 {
 	}
 	return n
 }
-
-// Format prints the object's id and nothing of the worker.
-func (s *workerSelf) Format(f fmt.State, verb rune) { fmt.Fprintf(f, "batos.Self(object %d)", s.oid) }
-
-// String agrees with Format.
-func (s *workerSelf) String() string { return fmt.Sprintf("batos.Self(object %d)", s.oid) }
-
-// GoString agrees with Format.
-func (s *workerSelf) GoString() string { return s.String() }
 
 func checkParents(v any) error {
 	switch x := v.(type) {
