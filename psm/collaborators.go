@@ -21,8 +21,9 @@ type personas interface {
 	Ask(ctx context.Context, persona, prompt string, opts ...persona.AskOption) (string, error)
 	// Plan reads one to three memory queries from a reply.
 	Plan(reply string) ([]string, error)
-	// Code reads Go source from a reply.
-	Code(reply string) (string, error)
+	// Code reads the Go source of the method for selector from a reply
+	// (the block that declares it, when there are several).
+	Code(reply, selector string) (string, error)
 	// Model names the model that speaks for persona, for the records.
 	Model(persona string) string
 	// Of names the persona that governs o.

@@ -487,7 +487,7 @@ func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) 
 	if err != nil {
 		return 0, err
 	}
-	src, err := m.personas.Code(reply)
+	src, err := m.personas.Code(reply, c.mission.Selector)
 	if err != nil {
 		c.event(ctx, Event{Kind: EventVerdict, Attempt: w.attempt, Error: err.Error()})
 		if w.attempt >= m.opts.MaxAttempts {

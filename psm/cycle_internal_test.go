@@ -110,7 +110,7 @@ func (scriptPersonas) Plan(reply string) ([]string, error) {
 	return p.Queries, nil
 }
 
-func (scriptPersonas) Code(reply string) (string, error) {
+func (scriptPersonas) Code(reply, _ string) (string, error) {
 	if !strings.HasPrefix(reply, "CODE\n") {
 		return "", errors.New("no code in reply")
 	}

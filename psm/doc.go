@@ -143,7 +143,7 @@
 //  4. psm Mind.runCycle puts the cycle in the context (cycleKey) and walks
 //     the machine read from the image (loadMachine): accept,
 //     decompose and synthesize (personas: the persona package's
-//     Router.Ask, ParsePlan, ExtractCode), delegate (knowledge: the memory
+//     Router.Ask, ParsePlan, ExtractCodeFor), delegate (knowledge: the memory
 //     package's Catalog.Search, Catalog.SearchSkills).
 //  5. validate: compiler → live Runner.Compile → guardian.Audit (through
 //     live.Options.Audit), the runtime's checks, and a compile in a

@@ -106,7 +106,7 @@ func TestExampleFailureIsCorrected(t *testing.T) {
 			second = e.Text
 		}
 	}
-	assert.Contains(t, second, "psm: 2 of 3 examples failed", "the second prompt says what failed")
+	assert.Contains(t, second, "\n2 of 3 examples failed\nexample 2 of 3: abs(-3)", "the second prompt says what failed")
 
 	// The examples held for that cycle only: nothing is stored.
 	require.NoError(t, m.Image().View(ctx, func(tx *uvm.Tx) error {

@@ -46,7 +46,9 @@ func (personaModels) Plan(reply string) ([]string, error) {
 	return p.Queries, nil
 }
 
-func (personaModels) Code(reply string) (string, error) { return persona.ExtractCode(reply) }
+func (personaModels) Code(reply, selector string) (string, error) {
+	return persona.ExtractCodeFor(reply, selector)
+}
 
 func (p personaModels) Model(name string) string { return p.router.Describe(name) }
 
