@@ -20,9 +20,12 @@
 //
 // The passes, in order:
 //
-//	src ─► parse ─► shape, imports, syntax ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
-//	          │               │                        │                  │
-//	          └───────────────┴────────────────────────┴──────────────────┴──► *Rejection{Findings}
+//	src ─► parse ─► shape, imports, syntax ─► type check ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
+//	          │               │                     │                 │                    │
+//	          └───────────────┴─────────────────────┴─────────────────┴────────────────────┴──► *Rejection{Findings}
+//
+// A rejection lists every finding of every pass at once (up to
+// Options.MaxFindings), so that one round with the model can fix them all.
 //
 // The guardian edits the text, never a reprinted tree, so comments and
 // layout survive; the result goes through go/format. Auditing the output
@@ -98,6 +101,9 @@
 //	                   name, in any position: call, value, type, conversion, assertion, embedding,
 //	                   method expression), or a field or method of a value known to be a meter
 //	covenant.unmarked  a write can reach a return without MarkChanged
+//	types.check        the source is not valid Go: a type error, in the Go compiler's words
+//	                   ("missing return", "cannot use n (variable of type int) as bool value
+//	                   in return statement")
 //
 // The default allowlist is [DefaultImports]: bytes, container/list,
 // encoding/base64, encoding/hex, encoding/json, errors, fmt, hash/crc32,
@@ -107,6 +113,27 @@
 // mis-infers generic code. time is allowed without its timers and without
 // Sleep: a sleeping method cannot be stopped by its budget, and a timer's
 // callback outlives the call.
+//
+// # Type check
+//
+// The interpreter runs much that Go rejects (an int returned as a bool,
+// a comparison of an int with true, an assignment to a string index that
+// does nothing, a missing return whose zero value comes back), so the
+// guardian type-checks the source with go/types before it rewrites or
+// instruments anything, and reports each error as a finding of rule
+// types.check at its line and column, in go/types' words, which are the
+// Go compiler's. The check needs no Go toolchain at run time: the type
+// information of the standard-library packages a method may import is
+// embedded in the binary (stdtypes.bin, export data written by
+// `go generate ./guardian`, see internal/gentypes, and read with
+// golang.org/x/tools/go/gcexportdata), and the host package is declared
+// from source ([HostSource]). [TypedPackages] lists the embedded
+// packages; a test fails when the default allowlist holds a package
+// missing from them, or when the file is stale.
+//
+// A covenant finding whose write stands on a line with a type error is
+// left out: the type error is the real problem (`max(max, x)` with a
+// local max is a call of an int, not a write).
 //
 // # Interpreter rewrites
 //
@@ -283,4 +310,11 @@
 //     a new interpreter version needs them revisited.
 //   - When the input already carries instrumentation, findings point into
 //     the source with that instrumentation removed.
+//   - A package on Options.Imports without embedded type information is
+//     imported unchecked: the uses of its names are not type-checked (the
+//     rest of the file is). The type information is read once per process
+//     (a few milliseconds) and shared, read-only, by every audit.
+//   - Type errors are go/types' (Go 1.22 rules); the compiler words them
+//     alike, but may place an error on another column of the same
+//     expression (an operator rather than its operand).
 package guardian

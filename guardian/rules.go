@@ -49,4 +49,6 @@ const (
 	RuleMeter     = "instrument.meter"     // the source uses the instrumentation API (batos.Enter, batos.Meter)
 
 	RuleCovenant = "covenant.unmarked" // a write can reach a return without MarkChanged
+
+	RuleTypes = "types.check" // the source is not valid Go: a type error, in the words of the Go compiler
 )

@@ -49,6 +49,10 @@ type unit struct {
 	litSpans [][2]token.Pos // spans of function literals and &x expressions
 	structs  []*ast.StructType
 	writes   bool // the entry may write state
+
+	world        *typeWorld   // what the type check imported
+	typeErrs     []Finding    // the type check's errors (see mergeTypeErrors)
+	typeErrLines map[int]bool // lines holding a type error
 }
 
 func newUnit(src []byte, selector string, opts Options) *unit {
@@ -145,10 +149,12 @@ func (u *unit) audit() {
 	u.checkImports()
 	u.checkSyntax()
 	u.checkDecls()
+	u.typeCheck()
 	u.fns = u.indexFuncs()
 	u.instrumentAnalysis()
 	u.compat()
 	u.covenant()
+	u.mergeTypeErrors()
 }
 
 // position converts a token.Pos of the audited source.
