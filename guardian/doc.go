@@ -16,13 +16,13 @@
 //	if errors.As(err, &rej) {
 //		// rej.Findings: rule id, line:col, and a message the model can act on
 //	}
-//	// compile rep.Source; rep.Rewrites says what the guardian changed
+//	// compile rep.Source; rep.Repairs and rep.Rewrites say what the guardian changed
 //
 // The passes, in order:
 //
-//	src ─► parse ─► shape, imports, syntax ─► type check ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
-//	          │               │                     │                 │                    │
-//	          └───────────────┴─────────────────────┴─────────────────┴────────────────────┴──► *Rejection{Findings}
+//	src ─► repairs ─► parse ─► shape, imports, syntax ─► type check ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
+//	                     │               │                     │                 │                    │
+//	                     └───────────────┴─────────────────────┴─────────────────┴────────────────────┴──► *Rejection{Findings}
 //
 // A rejection lists every finding of every pass at once (up to
 // Options.MaxFindings), so that one round with the model can fix them all.
@@ -80,6 +80,9 @@
 //	import.dot         import . "x"
 //	import.blank       import _ "x"
 //	import.alias       the host package under another name
+//	import.missing     a name that more than one allowed package bears is used without an import
+//	                   (with one, the import is added: see Repairs); in source that does not
+//	                   parse, every allowed package used without an import
 //	stmt.go            a go statement
 //	stmt.select        a select statement (there are no channels to wait on)
 //	stmt.goto          goto (a loop the meter would not see)
@@ -113,6 +116,24 @@
 // mis-infers generic code. time is allowed without its timers and without
 // Sleep: a sleeping method cannot be stopped by its budget, and a timer's
 // callback outlives the call.
+//
+// # Repairs
+//
+// What is mechanical is repaired, not sent back to the model, and listed
+// in [Report.Repairs] (each keeps the lines of the source where they
+// were, so findings still point at the lines the model wrote):
+//
+//	package.missing    a bare function (the source starts with func, import, type, const or
+//	                   var) gets the package clause `package method`
+//	import.missing     a name the file uses but does not declare, that one allowed package
+//	                   (or the host package) bears, gets its import: sort.Ints without
+//	                   import "sort"; when several bear it, the members used choose
+//	import.unused      an import of an allowed package whose name the file never uses goes
+//
+// Source that does not parse is not repaired, but its rejection names,
+// beside the syntax errors, a missing entry function and every allowed
+// package used without an import ("add import \"sort\""), so that one
+// round fixes them all.
 //
 // # Type check
 //

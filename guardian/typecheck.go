@@ -129,6 +129,18 @@ func TypedPackages() []string {
 	return out
 }
 
+// pkgName returns the package name of an import path: the embedded
+// package's name, or the path's last element.
+func (w *typeWorld) pkgName(path string) string {
+	if path == HostPackage {
+		return HostPackage
+	}
+	if p := w.pkgs[path]; p != nil {
+		return p.Name()
+	}
+	return lastElem(path)
+}
+
 var (
 	errNotAllowed = errors.New("not on the allowlist")
 	errNoTypes    = errors.New("no type information")
@@ -164,6 +176,9 @@ func (u *unit) typeCheck() {
 			var te types.Error
 			if !errors.As(err, &te) || u.onRefusedImport(te) {
 				return
+			}
+			if name, ok := strings.CutPrefix(te.Msg, "undefined: "); ok && u.missing[name] {
+				return // an import.missing finding says which import to add
 			}
 			pos := u.position(te.Pos)
 			if u.typeErrLines == nil {

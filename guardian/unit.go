@@ -50,9 +50,11 @@ type unit struct {
 	structs  []*ast.StructType
 	writes   bool // the entry may write state
 
-	world        *typeWorld   // what the type check imported
-	typeErrs     []Finding    // the type check's errors (see mergeTypeErrors)
-	typeErrLines map[int]bool // lines holding a type error
+	repairs      []Finding       // repairs made before this unit was parsed
+	missing      map[string]bool // names used without an import that a finding names
+	world        *typeWorld      // what the type check imported
+	typeErrs     []Finding       // the type check's errors (see mergeTypeErrors)
+	typeErrLines map[int]bool    // lines holding a type error
 }
 
 func newUnit(src []byte, selector string, opts Options) *unit {
@@ -89,6 +91,7 @@ func (u *unit) parse() bool {
 		}
 	}
 	if err != nil {
+		defer u.teachBroken(f, res)
 		if list, ok := err.(scanner.ErrorList); ok {
 			for _, e := range list {
 				u.findings = append(u.findings, Finding{

@@ -212,6 +212,14 @@ func TestCompile(t *testing.T) {
 	_, err = r.Compile(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
 	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")
 
+	// A bare function is wrapped and its imports added, by the audit; the
+	// runtime's own check sees the host package's names in it too.
+	cand, err = r.Compile(ctx, "func bare(self batos.Self, args []any) (any, error) {\n\treturn strings.ToUpper(\"x\"), nil\n}\n", "bare")
+	require.NoError(t, err)
+	require.Len(t, cand.Report().Repairs, 3, "package clause, batos, strings: %v", cand.Report().Repairs)
+	_, err = r.Compile(ctx, "func bare(self batos.Self, args []any) (any, error) {\n\tbatos.Enter(self).Fuel = 1 << 40\n\treturn nil, nil\n}\n", "bare")
+	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter, imported or not")
+
 	_, err = r.Compile(ctx, counterSrc, "not a selector")
 	require.ErrorIs(t, err, uvm.ErrBadName)
 }

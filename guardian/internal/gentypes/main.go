@@ -63,8 +63,10 @@ func packages() []string {
 		"container/ring",
 		"crypto/hmac",
 		"crypto/md5",
+		"crypto/rand",
 		"crypto/sha1",
 		"crypto/sha256",
+		"crypto/sha3",
 		"crypto/sha512",
 		"crypto/subtle",
 		"encoding/base32",
@@ -74,6 +76,7 @@ func packages() []string {
 		"hash/adler32",
 		"hash/crc64",
 		"hash/fnv",
+		"hash/maphash",
 		"math/cmplx",
 		"text/tabwriter",
 	}
