@@ -280,13 +280,14 @@ func Audit(src []byte, selector string, opts Options) (rep *Report, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: repairing imports: %v", ErrInternal, err)
 			}
-			findings := u.findings
-			u = newUnit(fixed, selector, opts)
-			if !u.parse() {
-				return nil, fmt.Errorf("%w: the source with repaired imports does not parse", ErrInternal)
+			r := newUnit(fixed, selector, opts)
+			if r.parse() {
+				r.findings = u.findings
+				u = r
+				repairs = append(repairs, ir.repairs...)
 			}
-			u.findings = findings
-			repairs = append(repairs, ir.repairs...)
+			// Else (never expected) the source is audited as written, and
+			// the type check names the imports.
 		}
 		u.missing = ir.missing
 		u.audit()

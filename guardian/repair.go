@@ -183,7 +183,17 @@ func (u *unit) dropImport(spec *ast.ImportSpec) edit {
 			from, to = gd.Pos(), gd.End()
 		}
 	}
-	return edit{start: u.offset(from), end: u.offset(to), seq: 1}
+	end := u.offset(to)
+	// An explicit semicolon after it goes too: `import "fmt"; import "os"`
+	// must not become `; import "os"`.
+	i := end
+	for i < len(u.src) && (u.src[i] == ' ' || u.src[i] == '\t') {
+		i++
+	}
+	if i < len(u.src) && u.src[i] == ';' {
+		end = i + 1
+	}
+	return edit{start: u.offset(from), end: end, seq: 1}
 }
 
 // addImportsEdit adds imports on an existing line: first in the first

@@ -100,6 +100,18 @@ func double(n int) int { return 2 * n }
 			repairs: []string{"1:1: package.missing", "1:13: import.missing"},
 		},
 		{
+			name: "unused imports with explicit semicolons",
+			src: `package m; import "fmt"; import "strings"
+
+import ("sort"; "batos")
+
+func f(self batos.Self, args []any) (any, error) {
+	return strings.ToUpper("x"), nil
+}
+`,
+			repairs: []string{"1:19: import.unused", "3:9: import.unused"},
+		},
+		{
 			name: "the member tells the package",
 			src: `package m
 
