@@ -15,6 +15,7 @@ require (
 	github.com/tmc/langchaingo v0.1.14
 	github.com/traefik/yaegi v0.16.1
 	golang.org/x/sys v0.41.0
+	golang.org/x/tools v0.35.0
 )
 
 require (

@@ -16,13 +16,16 @@
 //	if errors.As(err, &rej) {
 //		// rej.Findings: rule id, line:col, and a message the model can act on
 //	}
-//	// compile rep.Source; rep.Rewrites says what the guardian changed
+//	// compile rep.Source; rep.Repairs and rep.Rewrites say what the guardian changed
 //
 // The passes, in order:
 //
-//	src ─► parse ─► shape, imports, syntax ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
-//	          │               │                        │                  │
-//	          └───────────────┴────────────────────────┴──────────────────┴──► *Rejection{Findings}
+//	src ─► repairs ─► parse ─► shape, imports, syntax ─► type check ─► interpreter rewrites ─► covenant ─► instrumentation ─► gofmt ─► Report
+//	                     │               │                     │                 │                    │
+//	                     └───────────────┴─────────────────────┴─────────────────┴────────────────────┴──► *Rejection{Findings}
+//
+// A rejection lists every finding of every pass at once (up to
+// Options.MaxFindings), so that one round with the model can fix them all.
 //
 // The guardian edits the text, never a reprinted tree, so comments and
 // layout survive; the result goes through go/format. Auditing the output
@@ -77,6 +80,9 @@
 //	import.dot         import . "x"
 //	import.blank       import _ "x"
 //	import.alias       the host package under another name
+//	import.missing     a name that more than one allowed package bears is used without an import
+//	                   (with one, the import is added: see Repairs); in source that does not
+//	                   parse, every allowed package used without an import
 //	stmt.go            a go statement
 //	stmt.select        a select statement (there are no channels to wait on)
 //	stmt.goto          goto (a loop the meter would not see)
@@ -98,6 +104,9 @@
 //	                   name, in any position: call, value, type, conversion, assertion, embedding,
 //	                   method expression), or a field or method of a value known to be a meter
 //	covenant.unmarked  a write can reach a return without MarkChanged
+//	types.check        the source is not valid Go: a type error, in the Go compiler's words
+//	                   ("missing return", "cannot use n (variable of type int) as bool value
+//	                   in return statement")
 //
 // The default allowlist is [DefaultImports]: bytes, container/list,
 // crypto/md5, crypto/sha1, crypto/sha256, crypto/sha512, encoding/base64,
@@ -109,6 +118,45 @@
 // mis-infers generic code. time is allowed without its timers and without
 // Sleep: a sleeping method cannot be stopped by its budget, and a timer's
 // callback outlives the call.
+//
+// # Repairs
+//
+// What is mechanical is repaired, not sent back to the model, and listed
+// in [Report.Repairs] (each keeps the lines of the source where they
+// were, so findings still point at the lines the model wrote):
+//
+//	package.missing    a bare function (the source starts with func, import, type, const or
+//	                   var) gets the package clause `package method`
+//	import.missing     a name the file uses but does not declare, that one allowed package
+//	                   (or the host package) bears, gets its import: sort.Ints without
+//	                   import "sort"; when several bear it, the members used choose
+//	import.unused      an import of an allowed package whose name the file never uses goes
+//
+// Source that does not parse is not repaired, but its rejection names,
+// beside the syntax errors, a missing entry function and every allowed
+// package used without an import ("add import \"sort\""), so that one
+// round fixes them all.
+//
+// # Type check
+//
+// The interpreter runs much that Go rejects (an int returned as a bool,
+// a comparison of an int with true, an assignment to a string index that
+// does nothing, a missing return whose zero value comes back), so the
+// guardian type-checks the source with go/types before it rewrites or
+// instruments anything, and reports each error as a finding of rule
+// types.check at its line and column, in go/types' words, which are the
+// Go compiler's. The check needs no Go toolchain at run time: the type
+// information of the standard-library packages a method may import is
+// embedded in the binary (stdtypes.bin, export data written by
+// `go generate ./guardian`, see internal/gentypes, and read with
+// golang.org/x/tools/go/gcexportdata), and the host package is declared
+// from source ([HostSource]). [TypedPackages] lists the embedded
+// packages; a test fails when the default allowlist holds a package
+// missing from them, or when the file is stale.
+//
+// A covenant finding whose write stands on a line with a type error is
+// left out: the type error is the real problem (`max(max, x)` with a
+// local max is a call of an int, not a write).
 //
 // # Interpreter rewrites
 //
@@ -285,4 +333,11 @@
 //     a new interpreter version needs them revisited.
 //   - When the input already carries instrumentation, findings point into
 //     the source with that instrumentation removed.
+//   - A package on Options.Imports without embedded type information is
+//     imported unchecked: the uses of its names are not type-checked (the
+//     rest of the file is). The type information is read once per process
+//     (a few milliseconds) and shared, read-only, by every audit.
+//   - Type errors are go/types' (Go 1.22 rules); the compiler words them
+//     alike, but may place an error on another column of the same
+//     expression (an operator rather than its operand).
 package guardian

@@ -2,6 +2,7 @@ package guardian
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/token"
 	"sort"
@@ -235,6 +236,13 @@ type Report struct {
 	// ...), each with the position of the rewritten code in the audited
 	// source.
 	Rewrites []Finding
+
+	// Repairs lists the mechanical fixes made to the source as written,
+	// instead of a rejection: a package clause added to a bare function
+	// (rule package.missing), an import added for a package used without
+	// one (import.missing), an unused import removed (import.unused).
+	// Each keeps the lines of the source where they were.
+	Repairs []Finding
 }
 
 // Audit checks that src is a well-formed generated method for selector and
@@ -265,14 +273,59 @@ func Audit(src []byte, selector string, opts Options) (rep *Report, err error) {
 	if bytes.Contains(src, []byte(ReservedPrefix)) {
 		src = strip(src)
 	}
+	var repairs []Finding
+	var wrapAt token.Position // where the package clause was added
+	if wrapped, f := wrapBare(src); wrapped != nil {
+		src, repairs, wrapAt = wrapped, append(repairs, *f), f.Pos
+	}
 	u := newUnit(src, selector, opts)
 	if u.parse() {
+		ir := u.repairImports()
+		if len(ir.edits) > 0 {
+			fixed, err := applyEdits(src, ir.edits)
+			if err != nil {
+				return nil, fmt.Errorf("%w: repairing imports: %v", ErrInternal, err)
+			}
+			r := newUnit(fixed, selector, opts)
+			if r.parse() {
+				r.findings = u.findings
+				u = r
+				repairs = append(repairs, ir.repairs...)
+			}
+			// Else (never expected) the source is audited as written, and
+			// the type check names the imports.
+		}
+		u.missing = ir.missing
 		u.audit()
+	}
+	u.repairs = repairs
+	if wrapAt.Line > 0 {
+		// Columns after the added clause point where the model wrote.
+		defer func() {
+			if rep != nil {
+				unshift(rep.Rewrites, wrapAt)
+				unshift(rep.Repairs[1:], wrapAt)
+			}
+			var rej *Rejection
+			if errors.As(err, &rej) {
+				unshift(rej.Findings, wrapAt)
+			}
+		}()
 	}
 	if len(u.findings) > 0 {
 		return nil, u.rejection()
 	}
 	return u.report()
+}
+
+// unshift moves the columns of findings on the line where wrapBare added
+// the package clause back to the source as written.
+func unshift(fs []Finding, at token.Position) {
+	for i := range fs {
+		if p := &fs[i].Pos; p.Line == at.Line && p.Column > at.Column {
+			p.Column = max(p.Column-len(barePackage), at.Column)
+		}
+	}
 }
 
 // checkSelector validates the selector.

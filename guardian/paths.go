@@ -247,8 +247,14 @@ func (r *run) exit(st flow, at token.Pos, recovered bool) {
 	if !r.report || r.found >= 5 {
 		return
 	}
-	r.found++
 	u := r.c.u
+	if (st.dirty && u.typeErrOn(st.wpos)) || (!st.dirty && u.typeErrOn(st.dpos)) {
+		// The write is on a line that is not valid Go (a call of a
+		// variable that is no function, say): the type error is the
+		// finding, and the write may be no write at all.
+		return
+	}
+	r.found++
 	self := u.selfName
 	if self == "" {
 		self = "self"

@@ -34,6 +34,7 @@ func (u *unit) report() (*Report, error) {
 		Source:   formatted,
 		Writes:   u.writes,
 		Rewrites: u.notes,
+		Repairs:  u.repairs,
 	}
 	seen := map[string]bool{}
 	for _, imp := range u.file.Imports {

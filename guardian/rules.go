@@ -25,6 +25,10 @@ const (
 	RuleImportDot       = "import.dot"       // import . "x"
 	RuleImportBlank     = "import.blank"     // import _ "x"
 	RuleImportAlias     = "import.alias"     // the host package under another name
+	RuleImportMissing   = "import.missing"   // a package used without its import (added, see Report.Repairs, unless ambiguous)
+	RuleImportUnused    = "import.unused"    // an allowed import that is not used (removed, see Report.Repairs)
+
+	RulePackageMissing = "package.missing" // a bare function without package clause (wrapped, see Report.Repairs)
 
 	RuleGoStatement     = "stmt.go"        // go statement
 	RuleSelectStatement = "stmt.select"    // select statement
@@ -49,4 +53,6 @@ const (
 	RuleMeter     = "instrument.meter"     // the source uses the instrumentation API (batos.Enter, batos.Meter)
 
 	RuleCovenant = "covenant.unmarked" // a write can reach a return without MarkChanged
+
+	RuleTypes = "types.check" // the source is not valid Go: a type error, in the words of the Go compiler
 )

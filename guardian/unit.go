@@ -49,6 +49,12 @@ type unit struct {
 	litSpans [][2]token.Pos // spans of function literals and &x expressions
 	structs  []*ast.StructType
 	writes   bool // the entry may write state
+
+	repairs      []Finding       // repairs made before this unit was parsed
+	missing      map[string]bool // names used without an import that a finding names
+	world        *typeWorld      // what the type check imported
+	typeErrs     []Finding       // the type check's errors (see mergeTypeErrors)
+	typeErrLines map[int]bool    // lines holding a type error
 }
 
 func newUnit(src []byte, selector string, opts Options) *unit {
@@ -85,6 +91,7 @@ func (u *unit) parse() bool {
 		}
 	}
 	if err != nil {
+		defer u.teachBroken(f, res)
 		if list, ok := err.(scanner.ErrorList); ok {
 			for _, e := range list {
 				u.findings = append(u.findings, Finding{
@@ -145,10 +152,12 @@ func (u *unit) audit() {
 	u.checkImports()
 	u.checkSyntax()
 	u.checkDecls()
+	u.typeCheck()
 	u.fns = u.indexFuncs()
 	u.instrumentAnalysis()
 	u.compat()
 	u.covenant()
+	u.mergeTypeErrors()
 }
 
 // position converts a token.Pos of the audited source.

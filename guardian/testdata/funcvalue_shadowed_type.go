@@ -17,4 +17,4 @@ func shout(w word) word {
 	return w
 }
 
-// verdict: reject instrument.funcvalue
+// verdict: reject types.check

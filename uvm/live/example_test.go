@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/batos-dev/batos/guardian"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
 )
@@ -158,8 +159,9 @@ func ExampleCandidate_Install() {
 	// Hello, Architect <nil>
 }
 
-// Compile reports a compile error with its position in the submitted
-// source.
+// Compile refuses source that is not valid Go with the audit's findings,
+// each with its position in the submitted source and the Go compiler's
+// words (a *CompileError is the interpreter's own refusal).
 func ExampleRunner_Compile() {
 	r, _ := live.New(live.Options{})
 	defer r.Close()
@@ -171,12 +173,12 @@ func broken(self batos.Self, args []any) (any, error) {
 	return undefinedName, nil
 }
 `, "broken")
-	var ce *live.CompileError
-	if errors.As(err, &ce) {
-		fmt.Println(ce.Line, ce.Msg)
+	var rej *guardian.Rejection
+	if errors.As(err, &rej) {
+		fmt.Println(rej.Findings[0])
 	}
 	// Output:
-	// 6 undefined: undefinedName
+	// 6:9: types.check: undefined: undefinedName
 }
 
 // The image records which policy its methods run under when their own

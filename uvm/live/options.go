@@ -32,7 +32,9 @@ type Options struct {
 	// Fuel is how many budget checks one call may pass: the instrumented
 	// code checks at every function entry and loop iteration. Nested sends
 	// running in the same place share their caller's fuel. Zero means
-	// 50,000,000 (a few seconds of interpreted work).
+	// 2,000,000: the interpreter spends 4 to 9 million steps a second on
+	// tight loops (BenchmarkFuelRate), so a loop that cannot finish is
+	// stopped by fuel in a quarter to half a second, long before Timeout.
 	Fuel int64
 	// MaxDepth bounds how deeply interpreted functions may nest within one
 	// call. Zero means 4,000. Yaegi unwinds a panic in time quadratic in
@@ -121,7 +123,7 @@ func (o *Options) fill() {
 		o.Policy = PolicyIsolated
 	}
 	if o.Fuel <= 0 {
-		o.Fuel = 50_000_000
+		o.Fuel = 2_000_000
 	}
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = 4_000

@@ -158,19 +158,20 @@ func checkHostUse(src, selector string) error {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "method.go", src, parser.SkipObjectResolution)
 	if err != nil {
-		return compileErrorFrom(selector, 0, err)
-	}
-	host := ""
-	for _, imp := range f.Imports {
-		if p, _ := strconv.Unquote(imp.Path.Value); p == HostPackage {
-			host = HostPackage
-			if imp.Name != nil {
-				host = imp.Name.Name
-			}
+		// A bare function (no package clause) is the audit's to wrap,
+		// and source that does not parse the audit's to refuse, with all
+		// its findings at once.
+		if f, err = parser.ParseFile(fset, "method.go", "package method; "+src, parser.SkipObjectResolution); err != nil {
+			return nil
 		}
 	}
-	if host == "" {
-		return nil
+	// Source that does not import the host package gets the import from
+	// the audit's repair, under the package's own name.
+	host := HostPackage
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == HostPackage && imp.Name != nil {
+			host = imp.Name.Name
+		}
 	}
 	var bad error
 	ast.Inspect(f, func(n ast.Node) bool {

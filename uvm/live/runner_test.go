@@ -145,7 +145,7 @@ func TestDryRun(t *testing.T) {
 		{"unmarked", "\tself.Set(\"n\", int64(2))\n\treturn nil, nil", guardian.ErrRejected, nil},
 		{"inherited change", "\tm := self.Get(\"m\").(map[string]any)\n\tm[\"k\"] = 1\n\tself.MarkChanged()\n\treturn nil, nil", uvm.ErrCovenant, nil},
 		{"loops", "\tfor {\n\t}", live.ErrBudget, nil},
-		{"does not compile", "\treturn undefinedThing, nil", live.ErrCompile, nil},
+		{"not valid Go", "\treturn undefinedThing, nil", guardian.ErrRejected, nil}, // the audit's type check
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cand, runErr := r.Compile(ctx, methodSource("candidate", c.body), "candidate")
@@ -187,7 +187,16 @@ func TestCompile(t *testing.T) {
 	require.Contains(t, string(cand.Report().Source), "batos.Enter", "the report holds the instrumented source")
 	require.True(t, cand.Report().Writes)
 
-	_, err = r.Compile(ctx, methodSource("bad", "\tx := 1\n\treturn y, nil"), "bad")
+	bad := methodSource("bad", "\tx := 1\n\treturn y, nil")
+	_, err = r.Compile(ctx, bad, "bad")
+	require.ErrorIs(t, err, guardian.ErrRejected, "Go rejects it: the audit's type check refuses it")
+
+	// An audit that lets through what Go rejects shows the interpreter's
+	// own compile error, at its place in the submitted source.
+	lax, err := live.New(live.UnauditedOptions(live.Options{Workers: 1}))
+	require.NoError(t, err)
+	t.Cleanup(func() { lax.Close() })
+	_, err = lax.Compile(ctx, bad, "bad")
 	var ce *live.CompileError
 	require.ErrorAs(t, err, &ce)
 	require.ErrorIs(t, err, live.ErrCompile)
@@ -202,6 +211,14 @@ func TestCompile(t *testing.T) {
 
 	_, err = r.Compile(ctx, methodSource("sneaky", "\tm := batos.Enter(self)\n\tm.Fuel = 1 << 40\n\tfor {\n\t}"), "sneaky")
 	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter")
+
+	// A bare function is wrapped and its imports added, by the audit; the
+	// runtime's own check sees the host package's names in it too.
+	cand, err = r.Compile(ctx, "func bare(self batos.Self, args []any) (any, error) {\n\treturn strings.ToUpper(\"x\"), nil\n}\n", "bare")
+	require.NoError(t, err)
+	require.Len(t, cand.Report().Repairs, 3, "package clause, batos, strings: %v", cand.Report().Repairs)
+	_, err = r.Compile(ctx, "func bare(self batos.Self, args []any) (any, error) {\n\tbatos.Enter(self).Fuel = 1 << 40\n\treturn nil, nil\n}\n", "bare")
+	require.ErrorIs(t, err, live.ErrRefused, "methods may not reach their meter, imported or not")
 
 	_, err = r.Compile(ctx, counterSrc, "not a selector")
 	require.ErrorIs(t, err, uvm.ErrBadName)
