@@ -121,7 +121,7 @@ unchanged), 2 usage.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(a.sendCmd(), a.inspectCmd(), a.logCmd(), a.serveCmd(), a.watchCmd())
 	root.AddCommand(a.historyCmd(), a.diffCmd(), a.revertCmd(), a.exportCmd(), a.importCmd())
-	root.AddCommand(a.policyCmd())
+	root.AddCommand(a.pendingCmd(), a.approveCmd(), a.rejectCmd(), a.editCmd(), a.policyCmd())
 	return root
 }
 
