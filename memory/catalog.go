@@ -234,7 +234,18 @@ func Open(ctx context.Context, im *uvm.Image, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	if err := c.rebuild(ctx); err != nil {
-		return nil, err
+		// Vectors, chunks and the skill index are derived data: a damaged
+		// record is dropped (see repair), not fatal.
+		if !damage(err) {
+			return nil, err
+		}
+		c.log.Warn("memory: damaged records; repairing the catalog", "err", err)
+		if err := c.repair(ctx); err != nil {
+			return nil, err
+		}
+		if err := c.rebuild(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if o.Codex != nil {
 		if _, err := c.seed(ctx, o.Codex, o.CodexSource); err != nil {

@@ -470,23 +470,6 @@ func TestBadEmbedderAnswers(t *testing.T) {
 
 func nan() float64 { return math.NaN() }
 
-func TestCorruptRecord(t *testing.T) {
-	ctx := context.Background()
-	im := uvmtest.Mem(t, uvm.Options{})
-	c := openCatalog(t, im, memory.Options{})
-	add(t, c, im, animals[0])
-	var key string
-	uvmtest.View(t, im, func(tx *uvm.Tx) error {
-		return tx.ScanRecords("memory.vec", "", func(k string, _ []byte) error { key = k; return nil })
-	})
-	uvmtest.Update(t, im, func(tx *uvm.Tx) error { return tx.PutRecord("memory.vec", key, []byte{1, 2, 3}) })
-	_, err := memory.Open(ctx, im, memory.Options{})
-	var ce *memory.CorruptError
-	require.ErrorAs(t, err, &ce)
-	assert.ErrorIs(t, err, memory.ErrCorrupt)
-	assert.Equal(t, key, ce.Key, "want a CorruptError naming the record")
-}
-
 func TestNamespaces(t *testing.T) {
 	im := uvmtest.Mem(t, uvm.Options{})
 	a := openCatalog(t, im, memory.Options{Namespace: "a"})

@@ -151,7 +151,7 @@ func (c *Catalog) cleanup(ctx context.Context) error {
 			n := 0
 			err := c.im.Update(ctx, func(tx *uvm.Tx) error {
 				var keys []string
-				err := tx.ScanRecords(c.ns.vec, tag+"/", func(key string, _ []byte) error {
+				err := tx.RecordKeys(c.ns.vec, tag+"/", func(key string) error { // keys only: damaged ones go too
 					keys = append(keys, key)
 					if len(keys) == cleanupBatch {
 						return errStop

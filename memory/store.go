@@ -169,7 +169,7 @@ func (n names) readDoc(tx *uvm.Tx, id string) (docRecord, bool, error) {
 // hasRefs reports whether any chunk still uses the vector of hash.
 func (n names) hasRefs(tx *uvm.Tx, hash string) (bool, error) {
 	found := false
-	err := tx.ScanRecords(n.ref, refPrefix(hash), func(string, []byte) error {
+	err := tx.RecordKeys(n.ref, refPrefix(hash), func(string) error { // keys only: a damaged value still counts
 		found = true
 		return errStop
 	})

@@ -50,7 +50,12 @@
 // A host can hand the Router any llms.Model per persona (Options.Models).
 // Tests use a [Scripted] model, built from Go values ([NewScripted]) or
 // from a JSONL script ([ParseScript]), which also checks that each reply
-// goes to the persona and prompt it was written for.
+// goes to the persona and prompt it was written for. A [Recording] wraps
+// any model (a real one) and writes every prompt and reply as such a
+// script, so a conversation recorded once replays offline, byte for byte:
+//
+//	rec := persona.NewRecording(model, scriptFile) // the prompts and replies, as a script
+//	…                                              // later: Default: "scripted:" + path
 //
 // LoRA adapters live in package persona/adapter: Options.Adapters names a
 // persona's adapter, and Options.AdapterHost (an *adapter.Residency) makes

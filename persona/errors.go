@@ -188,6 +188,10 @@ type DriftError struct {
 	GotPersona  string // the persona of the call ("" when unknown)
 	Expect      string // the substring the prompt had to contain
 	Prompt      string // the beginning of the prompt received
+	// For a reply with a whole Prompt to match: the byte where the
+	// prompts first differ, and each from a little before it.
+	Offset    int
+	Want, Got string
 }
 
 // Error describes the failure in one line.
@@ -199,6 +203,10 @@ func (e *DriftError) Error() string {
 	if e.WantPersona != "" && !strings.EqualFold(e.WantPersona, e.GotPersona) {
 		return fmt.Sprintf("persona: scripted conversation drifted at %s: reply is for persona %s, but %s asked",
 			where, e.WantPersona, orDash(e.GotPersona))
+	}
+	if e.Want != "" || e.Got != "" {
+		return fmt.Sprintf("persona: scripted conversation drifted at %s: the prompt differs from the scripted one at byte %d: want …%q, got …%q",
+			where, e.Offset, e.Want, e.Got)
 	}
 	return fmt.Sprintf("persona: scripted conversation drifted at %s: prompt does not contain %q; prompt begins %q",
 		where, e.Expect, e.Prompt)

@@ -45,7 +45,7 @@ type guarded struct {
 }
 
 func providerOf(m llms.Model) string {
-	switch m.(type) {
+	switch x := m.(type) {
 	case *ollama.LLM:
 		return ProviderOllama
 	case *openai.LLM:
@@ -54,6 +54,8 @@ func providerOf(m llms.Model) string {
 		return ProviderAnthropic
 	case *Scripted:
 		return ProviderScripted
+	case *Recording:
+		return providerOf(x.Unwrap()) // it passes the protocol's calls on as they are
 	}
 	return ""
 }

@@ -28,6 +28,10 @@ type Reply struct {
 	// Expect, when set, must occur in the prompt (every text part of every
 	// message, joined by newlines), or the call is a *DriftError.
 	Expect string
+	// Prompt, when set, must be the whole prompt, byte for byte, or the
+	// call is a *DriftError saying where they differ. A [Recording]
+	// writes it.
+	Prompt string
 	// Text is the reply.
 	Text string
 	// StopReason is reported as the choice's stop reason ("stop" when
@@ -47,6 +51,7 @@ type Reply struct {
 type replyJSON struct {
 	Persona    string `json:"persona,omitempty"`
 	Expect     string `json:"expect,omitempty"`
+	Prompt     string `json:"prompt,omitempty"`
 	Text       string `json:"text,omitempty"`
 	StopReason string `json:"stop_reason,omitempty"`
 	Delay      string `json:"delay,omitempty"`
@@ -57,7 +62,7 @@ type replyJSON struct {
 // MarshalJSON writes the reply as one script line (Delay as a duration
 // string).
 func (r Reply) MarshalJSON() ([]byte, error) {
-	j := replyJSON{Persona: r.Persona, Expect: r.Expect, Text: r.Text, StopReason: r.StopReason, Hang: r.Hang, Fail: r.Fail}
+	j := replyJSON{Persona: r.Persona, Expect: r.Expect, Prompt: r.Prompt, Text: r.Text, StopReason: r.StopReason, Hang: r.Hang, Fail: r.Fail}
 	if r.Delay > 0 {
 		j.Delay = r.Delay.String()
 	}
@@ -72,7 +77,7 @@ func (r *Reply) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	*r = Reply{Persona: j.Persona, Expect: j.Expect, Text: j.Text, StopReason: j.StopReason, Hang: j.Hang, Fail: j.Fail}
+	*r = Reply{Persona: j.Persona, Expect: j.Expect, Prompt: j.Prompt, Text: j.Text, StopReason: j.StopReason, Hang: j.Hang, Fail: j.Fail}
 	if j.Delay != "" {
 		d, err := time.ParseDuration(j.Delay)
 		if err != nil || d < 0 {
@@ -191,11 +196,29 @@ func (s *Scripted) take(persona, prompt string) (Reply, int, error) {
 		call.Err = drift()
 	case r.Expect != "" && !strings.Contains(prompt, r.Expect):
 		call.Err = drift()
+	case r.Prompt != "" && prompt != r.Prompt:
+		d := drift().(*DriftError)
+		d.Expect = ""
+		d.Offset, d.Want, d.Got = promptDiff(r.Prompt, prompt)
+		call.Err = d
 	default:
 		s.next++
 	}
 	s.calls = append(s.calls, call)
 	return r, n, call.Err
+}
+
+// promptDiff returns where two prompts first differ, and an excerpt of
+// each from a little before there.
+func promptDiff(want, got string) (offset int, w, g string) {
+	for offset < len(want) && offset < len(got) && want[offset] == got[offset] {
+		offset++
+	}
+	from := max(offset-40, 0)
+	for from > 0 && !isRuneStart(want[from]) {
+		from--
+	}
+	return offset, excerpt(want[from:], 160), excerpt(got[from:], 160)
 }
 
 // GenerateContent implements llms.Model.

@@ -30,7 +30,8 @@ type cycle struct {
 	persona string // who writes the method
 	model   string // the model that speaks for persona
 	depth   int
-	parent  *cycle // the cycle whose dry run started this one
+	parent  *cycle     // the cycle whose dry run started this one
+	replay  *replaying // the rerun this cycle belongs to (replay.go), or nil
 	bus     *bus
 	im      *uvm.Image
 
@@ -213,6 +214,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	if err := m.screen(ctx, msg, mission.Intent); err != nil {
 		return nil, err
 	}
+	exs, err := missionExamples(msg, outer == nil)
+	if err != nil {
+		return nil, err
+	}
+	mission.Examples = exs
 	persona, err := m.personas.Of(msg.Tx, msg.Receiver)
 	if err != nil {
 		return nil, err
@@ -346,6 +352,7 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	if outer != nil {
 		c.rec.Parent = outer.id
 	}
+	c.adoptReplay(ctx)
 	ctx = context.WithValue(ctx, cycleKey{}, c)
 	if m.opts.CycleTimeout > 0 {
 		var cancel context.CancelFunc
@@ -362,7 +369,7 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	if err == nil {
 		state, err = m.runMachine(ctx, mach, c)
 	}
-	if err == nil && (c.work.method.Source == "" || (outer == nil && c.work.method.Version == 0)) {
+	if err == nil && (c.work.method.Source == "" || (outer == nil && c.work.method.Version == 0 && c.replay == nil)) {
 		// A machine changed in the image can pass its checks and still
 		// come back to IDLE without having written anything.
 		state, err = c.state(), fmt.Errorf("%w: the cycle ended without a validated, installed method", ErrStateMachine)
@@ -447,12 +454,14 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 	w := &c.work
 	c.enter(ctx, s, strings.Join(w.queries, " | "))
 	var err error
-	if w.snippets, err = m.knowledge.Recall(ctx, w.queries); err != nil {
+	if c.replay != nil {
+		w.snippets, w.skills = c.replay.context(c)
+	} else if w.snippets, err = m.knowledge.Recall(ctx, w.queries); err != nil {
 		return 0, fmt.Errorf("memory search: %w", err)
-	}
-	if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
+	} else if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
 		return 0, fmt.Errorf("skill search: %w", err)
 	}
+	c.update(func(r *Record) { r.Snippets, r.Skills = w.snippets, w.skills })
 	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(w.snippets), len(w.skills))})
 	return stepNext, nil
 }
@@ -544,6 +553,9 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 		p.work.pending = append(append(p.work.pending, w.pending...), c)
 		w.pending = nil
 		return stepNext, nil
+	}
+	if c.replay != nil {
+		return c.replay.complete(ctx, c) // a rerun installs nothing
 	}
 	if err := c.awaitStart(); err != nil {
 		return 0, fmt.Errorf("record: %w", err)
@@ -645,7 +657,11 @@ func (m *Mind) failed(ctx context.Context, c *cycle, s State) (step, error) {
 // ask sends a prompt to a persona and records both sides.
 func (m *Mind) ask(ctx context.Context, c *cycle, state State, persona string, attempt int, prompt string) (string, error) {
 	c.event(ctx, Event{State: state, Kind: EventPrompt, Persona: persona, Attempt: attempt, Text: prompt})
-	reply, err := m.personas.Ask(ctx, persona, prompt)
+	ask := m.personas.Ask
+	if c.replay != nil {
+		ask = c.replay.ask
+	}
+	reply, err := ask(ctx, persona, prompt)
 	if err != nil {
 		c.event(ctx, Event{State: state, Kind: EventReply, Persona: persona, Attempt: attempt, Error: err.Error()})
 		return "", fmt.Errorf("model of %s: %w", persona, err)
@@ -704,7 +720,11 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 	}
 	c.work.dryAnswer = describe(answer)
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
-	return cand, verdict("dry run", nil)
+	verdict("dry run", nil)
+	if err := m.checkExamples(ctx, c, cand, attempt); err != nil {
+		return nil, err
+	}
+	return cand, nil
 }
 
 // describe renders a plain-data answer briefly for the record.

@@ -57,8 +57,10 @@
 //	  - VALIDATING: one compile (guardian audit, the runtime's checks,
 //	    Yaegi) makes a candidate, which a dry run tries with the mission's
 //	    arguments, isolated, in a transaction that is always discarded;
-//	    the covenant is checked as a commit would. A failure goes back to
-//	    SYNTHESIZING with the exact error, at most MaxAttempts times.
+//	    the covenant is checked as a commit would; then each of the
+//	    mission's examples gets a dry run of its own (see Examples below).
+//	    A failure goes back to SYNTHESIZING with the exact error, at most
+//	    MaxAttempts times.
 //	  - AWAITING_APPROVAL, under the generation policy GenerateApprove
 //	    only: the validated candidate waits for a person, with what the
 //	    dry run answered and changed ([Approval]), recorded durably; the
@@ -111,7 +113,9 @@
 //
 //  1. psm Mind.Send → uvm Image.Send: one Update transaction, whose
 //     function runs again on a fresh snapshot when the transaction is
-//     marked with Tx.Restart (at most uvm.MaxRestarts times).
+//     marked with Tx.Restart (at most uvm.MaxRestarts times). Mind.SendWith
+//     runs the same Update itself, and first keeps the send's examples in
+//     the transaction's value bag (Tx.SetValue, key sentExamplesKey).
 //  2. uvm Tx.Send → Tx.Lookup finds nothing → the DoesNotUnderstand hook
 //     (uvm.Options.DoesNotUnderstand, psm's unexported hook) → psm
 //     Mind.notUnderstood, with a *uvm.Message (the transaction, receiver,
@@ -121,7 +125,9 @@
 //     under dry run), the transaction's restart flag (Tx.Restarting: a
 //     cycle of this attempt has installed a method, start no other) and
 //     the transaction's value bag (Tx.Value, key failedCycleKey: a cycle
-//     of this attempt has failed, fail at once). A fourth, the context
+//     of this attempt has failed, fail at once; key sentExamplesKey: the
+//     examples a SendWith attached, which join those the receiver holds
+//     or inherits in the mission). A fourth, the context
 //     value hostRunKey, marks a dry run a person asked for (Install,
 //     Import, Revert, Edit): the message fails there, and no cycle
 //     starts. Then Mind.screen refuses what no cycle may write: a message
@@ -166,6 +172,40 @@
 // prompt and reply, every verdict and the outcome ([Mind.Cycle],
 // [Mind.Cycles]). Every event also goes, as it happens, to the JSON-lines
 // audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
+//
+// # Examples as specifications
+//
+// A mission can carry [Example]s: arguments and the answer wanted (or an
+// error wanted). They come from the receiver, which holds or inherits
+// them in the slot [ExamplesSlot] names ([SetExamples], [Mind.SetExamples]:
+// every cycle that writes the selector, now or at a regeneration, must
+// meet them), and from the send ([Mind.SendWith] with [WithExamples]: for
+// the cycle that send starts). The synthesis prompt lists them.
+// VALIDATING runs each one in a dry run of its own, isolated and with the
+// usual budgets, in a transaction that is always discarded; a candidate
+// that misses any goes back to SYNTHESIZING with an *[ExamplesError],
+// whose text gives the exact difference for each (the call, what was
+// wanted, what came back, as typed literals). A method is installed only
+// when every example passes; the record keeps the examples (in the
+// mission) and a verdict per example and attempt. [SameAnswer] defines
+// when answers are the same: numbers by value (int64 2 is float64 2.0),
+// nil as any empty container, maps in any order.
+//
+// # Record and replay
+//
+// A record holds everything a cycle was told: the mission (numbers keep
+// their types in JSON), what DELEGATING found, every prompt and reply.
+// [Mind.Replay] runs a stored cycle again with its recorded replies and
+// no model, on the image as it is, and returns the steps that differ
+// (none when the prompts, replies, verdicts, source and outcome are the
+// same); [Mind.Fork] runs its mission again with another model, spec or
+// persona, to compare outcomes. A rerun saves no record and installs
+// nothing; its top-level cycle finds its rerun in the context (key
+// replayKey), its nested cycles through their outer cycle.
+// [CompareRecords] compares two records of the same mission, and
+// [Script] turns records into the script of a persona.Scripted model. To
+// record a conversation with a real model as a script, wrap the model in
+// a persona.Recording; package psm/psmtest does that for tests.
 //
 // # Concurrency and nesting
 //

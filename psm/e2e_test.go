@@ -12,16 +12,13 @@ import (
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/persona/personatest"
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/psm/psmtest"
 	"github.com/batos-dev/batos/uvm"
-	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
-func TestMain(m *testing.M) {
-	live.ServeIfWorker()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { psmtest.Main(m) }
 
 var ctx = context.Background()
 
@@ -134,36 +131,43 @@ func TestFirstContactSurvivesRestart(t *testing.T) {
 	require.Equal(t, "hello, architect", v)
 }
 
+// diskMind opens a test mind on an image in a temporary directory.
+func diskMind(t *testing.T, replies ...persona.Reply) *psmtest.Mind {
+	t.Helper()
+	return psmtest.New(t, psmtest.Options{Script: replies, Dir: t.TempDir(), Mind: psm.Options{NoSync: true}})
+}
+
 func TestCovenantViolationCorrected(t *testing.T) {
-	script := persona.NewScripted([]persona.Reply{
+	h := diskMind(t,
 		plan("counting"),
-		{Persona: "ALFRED", Text: code(tickUnmarked)},
-		{Persona: "ALFRED", Expect: "MarkChanged", Text: code(tickMarked)},
-	})
-	m, _ := openMind(t, t.TempDir(), script, nil)
-	v, err := m.Send(ctx, m.Genesis(), "tick")
+		persona.Reply{Persona: "ALFRED", Text: code(tickUnmarked)},
+		persona.Reply{Persona: "ALFRED", Expect: "MarkChanged", Text: code(tickMarked)},
+	)
+	v, err := h.Send(ctx, h.Genesis(), "tick")
 	require.NoError(t, err)
 	require.Equal(t, int64(1), v)
-	v, err = m.Send(ctx, m.Genesis(), "tick")
+	v, err = h.Send(ctx, h.Genesis(), "tick")
 	require.NoError(t, err)
 	require.Equal(t, int64(2), v, "the count persisted between sends")
-	recs, _ := m.Cycles(ctx)
-	require.Equal(t, 2, recs[0].Attempts)
+	rec, err := h.LastCycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, rec.Attempts)
+	require.Equal(t, 3, h.ModelCalls(), "one plan, two syntheses; the second send asks nobody")
 }
 
 func TestGarbagePlansFallBack(t *testing.T) {
-	script := persona.NewScripted([]persona.Reply{
-		{Persona: "BRICK", Text: "I would rather talk about Lego."},
-		{Persona: "BRICK", Expect: "could not be read", Text: "{not json"},
-		{Persona: "ALFRED", Text: code(greetSrc)},
-	})
-	m, _ := openMind(t, t.TempDir(), script, nil)
-	v, err := m.Send(ctx, m.Genesis(), "greet")
+	h := diskMind(t,
+		persona.Reply{Persona: "BRICK", Text: "I would rather talk about Lego."},
+		persona.Reply{Persona: "BRICK", Expect: "could not be read", Text: "{not json"},
+		persona.Reply{Persona: "ALFRED", Text: code(greetSrc)},
+	)
+	v, err := h.Send(ctx, h.Genesis(), "greet")
 	require.NoError(t, err)
 	require.Equal(t, "hello, architect", v)
-	recs, _ := m.Cycles(ctx)
-	require.True(t, recs[0].Fallback)
-	require.Equal(t, []string{"greet"}, recs[0].Queries)
+	rec, err := h.LastCycle(ctx)
+	require.NoError(t, err)
+	require.True(t, rec.Fallback)
+	require.Equal(t, []string{"greet"}, rec.Queries)
 }
 
 func TestNeverCompilesFailsCleanly(t *testing.T) {
@@ -174,24 +178,27 @@ import "batos"
 func greet(self batos.Self, args []any) (any, error) {
 	return undefinedThing, nil
 }`
-	script := persona.NewScripted([]persona.Reply{
+	h := diskMind(t,
 		plan("greeting"),
-		{Persona: "ALFRED", Text: code(broken)},
-		{Persona: "ALFRED", Text: code(broken)},
-		{Persona: "ALFRED", Text: code(broken)},
-	})
-	m, _ := openMind(t, t.TempDir(), script, nil)
-	before := unchanged(t, m)
-	_, err := m.Send(ctx, m.Genesis(), "greet")
+		persona.Reply{Persona: "ALFRED", Text: code(broken)},
+		persona.Reply{Persona: "ALFRED", Text: code(broken)},
+		persona.Reply{Persona: "ALFRED", Text: code(broken)},
+	)
+	before, err := h.StateFingerprint(ctx)
+	require.NoError(t, err)
+	_, err = h.Send(ctx, h.Genesis(), "greet")
 	require.ErrorIs(t, err, psm.ErrCycleFailed)
 	var ce *psm.CycleError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, psm.Validating, ce.State)
 	require.Equal(t, 3, ce.Attempts)
 	require.Contains(t, err.Error(), "undefinedThing")
-	require.Equal(t, before, unchanged(t, m), "image byte-identical but for the record")
+	after, err := h.StateFingerprint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before, after, "image byte-identical but for the record")
+	require.Equal(t, 4, h.ModelCalls())
 
-	rec, err := m.Cycle(ctx, ce.CycleID)
+	rec, err := h.Cycle(ctx, ce.CycleID)
 	require.NoError(t, err)
 	require.Equal(t, psm.Failed, rec.Outcome)
 	require.Equal(t, psm.Validating, rec.FailedIn)
@@ -289,15 +296,15 @@ import "batos"
 func inner(self batos.Self, args []any) (any, error) {
 	return "inner", nil
 }`
-	script := persona.NewScripted([]persona.Reply{
-		plan("outer"), {Expect: "outer", Text: code(outer)},
-		plan("inner"), {Expect: "inner", Text: code(inner)},
-	})
-	m, _ := openMind(t, t.TempDir(), script, nil)
-	v, err := m.Send(ctx, m.Genesis(), "outer")
+	h := diskMind(t,
+		plan("outer"), persona.Reply{Expect: "outer", Text: code(outer)},
+		plan("inner"), persona.Reply{Expect: "inner", Text: code(inner)},
+	)
+	v, err := h.Send(ctx, h.Genesis(), "outer")
 	require.NoError(t, err)
 	require.Equal(t, "outer+inner", v)
-	recs, _ := m.Cycles(ctx)
+	require.Zero(t, h.Script().Remaining())
+	recs, _ := h.Cycles(ctx)
 	require.Len(t, recs, 2)
 	byDepth := map[int]psm.Record{}
 	for _, r := range recs {

@@ -138,3 +138,17 @@ func (e *InstallError) Error() string {
 
 // Unwrap returns ErrInvalidSource and the cause.
 func (e *InstallError) Unwrap() []error { return []error{ErrInvalidSource, e.Err} }
+
+// Errors of examples as specifications (see Example).
+var (
+	// ErrExampleFailed is returned (an *ExamplesError) when a candidate
+	// does not meet one or more of its mission's examples.
+	ErrExampleFailed = errors.New("psm: example failed")
+	// ErrBadExamples is returned when examples cannot be stored or read:
+	// a value the image cannot hold, a slot that does not hold examples.
+	ErrBadExamples = errors.New("psm: invalid examples")
+)
+
+// ErrReplayExhausted is returned in a replayed cycle (Mind.Replay) that
+// sends more prompts than its record holds replies.
+var ErrReplayExhausted = errors.New("psm: replay has no recorded reply left")

@@ -68,6 +68,12 @@ func synthesisPrompt(m Mission, persona string, snippets, skills []string, previ
 	b.WriteString("\n")
 	b.WriteString(strings.ReplaceAll(contractText, "SELECTOR", m.Selector))
 	b.WriteString("\n")
+	if len(m.Examples) > 0 {
+		b.WriteString("\nThe method must meet these examples (arguments → answer); each is tried before it is installed:\n")
+		for _, e := range m.Examples {
+			fmt.Fprintf(&b, "- %s\n", exampleLine(m.Selector, e))
+		}
+	}
 	if len(snippets) > 0 {
 		b.WriteString("\nWhat the system's memory says:\n")
 		for _, s := range snippets {

@@ -21,16 +21,19 @@ const RecordNamespace = "psm.cycles"
 const recordNS = RecordNamespace
 
 // Mission is what a cycle is asked to do: give Target a method for
-// Selector that answers Args, as Intent describes.
+// Selector that answers Args, as Intent describes, and meets Examples.
 type Mission struct {
-	Selector string  `json:"selector"`
-	Args     []any   `json:"args,omitempty"`
-	Target   uvm.OID `json:"target"`
-	Intent   string  `json:"intent,omitempty"`
+	Selector string    `json:"selector"`
+	Args     []any     `json:"args,omitempty"`
+	Target   uvm.OID   `json:"target"`
+	Intent   string    `json:"intent,omitempty"`
+	Examples []Example `json:"examples,omitempty"`
 }
 
 // MarshalJSON writes the mission with its arguments in a JSON-safe form:
-// non-finite floats (which JSON cannot hold) become strings.
+// non-finite floats (which JSON cannot hold) become strings, and other
+// floats keep a decimal point (2.0), so that UnmarshalJSON reads an int64
+// back as an int64 and a float64 as a float64.
 func (m Mission) MarshalJSON() ([]byte, error) {
 	type plain Mission
 	p := plain(m)
@@ -41,12 +44,26 @@ func (m Mission) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote, numbers typed: one
+// without a decimal point or exponent is an int64, any other a float64.
+func (m *Mission) UnmarshalJSON(b []byte) error {
+	type plain Mission
+	var p plain
+	if err := decodeNumbers(b, &p); err != nil {
+		return err
+	}
+	p.Args = typedArgs(p.Args)
+	*m = Mission(p)
+	return nil
+}
+
 func jsonSafe(v any) any {
 	switch x := v.(type) {
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return fmt.Sprint(x)
 		}
+		return json.Number(floatText(x))
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -85,7 +102,11 @@ type Record struct {
 	Queries  []string  `json:"queries,omitempty"`
 	Fallback bool      `json:"queries_fallback,omitempty"`
 	Source   string    `json:"source,omitempty"` // the installed (or last rejected) source
-	Events   []Event   `json:"events"`
+	// What DELEGATING found, as the synthesis prompt shows it: memory
+	// snippets and related skills. A replay uses them (see Mind.Replay).
+	Snippets []string `json:"snippets,omitempty"`
+	Skills   []string `json:"skills,omitempty"`
+	Events   []Event  `json:"events"`
 	// Approval is set when the cycle waited for a person's decision
 	// (generation policy GenerateApprove); Decision once it was taken.
 	Approval *Approval `json:"approval,omitempty"`
@@ -149,6 +170,9 @@ func (c *cycle) marshal() ([]byte, error) {
 
 // save writes the record in its own transaction.
 func (c *cycle) save(ctx context.Context) error {
+	if c.replay != nil {
+		return nil // a rerun writes nothing to the image
+	}
 	c.awaitStart() // a failed start save is overwritten by this one
 	b, err := c.marshal()
 	if err != nil {
@@ -164,6 +188,9 @@ func (c *cycle) save(ctx context.Context) error {
 // it (awaitStart), so it can never overwrite a later state. The goroutine
 // it starts touches only the marshalled record and the image.
 func (c *cycle) saveStart(ctx context.Context) {
+	if c.replay != nil {
+		return // a rerun writes nothing to the image
+	}
 	c.awaitStart() // a machine that accepts twice: one save at a time
 	c.work.startAwaited = false
 	b, err := c.marshal()

@@ -51,7 +51,7 @@ func (im *Image) Backup(ctx context.Context, w io.Writer) error {
 			item := it.Item()
 			v, err := item.ValueCopy(nil)
 			if err != nil {
-				return err
+				return readError(item.KeyCopy(nil), err)
 			}
 			if err := put(item.Key()); err != nil {
 				return err
@@ -176,7 +176,11 @@ func (im *Image) raiseSequence(floor uint64) error {
 
 // scanBackup reads a spooled backup from the start, checking its framing
 // and checksum; with fn non-nil it hands each record on.
-func scanBackup(ctx context.Context, f *os.File, fn func(k, v []byte) error) error {
+func scanBackup(ctx context.Context, f io.ReadSeeker, fn func(k, v []byte) error) error {
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("uvm: restore: %w", err)
 	}
@@ -195,7 +199,7 @@ func scanBackup(ctx context.Context, f *os.File, fn func(k, v []byte) error) err
 		if err != nil {
 			return nil, err
 		}
-		if n > 1<<31 {
+		if n > 1<<31 || n > uint64(size) { // no record is longer than the stream
 			return nil, errors.New("length too large")
 		}
 		buf = append(buf[:0], make([]byte, n)...)

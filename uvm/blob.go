@@ -14,7 +14,12 @@ import (
 // BlobChunkSize is the size of the chunks a blob is stored in.
 const BlobChunkSize = 1<<20 - 64 // a chunk and its frame stay within Badger's 1 MiB value limit (in-memory images)
 
-const chunksPerTx = 4
+// chunksPerTx is how many chunks PutBlob writes in one transaction: up to
+// four, as many as fit the transaction size Badger allows (about 15% of
+// the memtable).
+func (im *Image) chunksPerTx() int {
+	return min(4, max(1, int(im.opts.MemTableSize*15/100/(BlobChunkSize+64))))
+}
 
 func chunkKey(id string, n int) []byte {
 	k := append([]byte{pfxChunk}, id...)
@@ -58,7 +63,7 @@ func (im *Image) PutBlob(ctx context.Context, r io.Reader) (BlobRef, error) {
 	n := 0
 	for done := false; !done; {
 		err := im.Update(ctx, func(tx *Tx) error {
-			for range chunksPerTx {
+			for range im.chunksPerTx() {
 				k, err := io.ReadFull(tmp, buf)
 				if k > 0 {
 					if err := tx.set(chunkKey(ref.ID, n), frame(buf[:k])); err != nil {

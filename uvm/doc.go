@@ -143,6 +143,28 @@
 // [Image.Backup] and [Image.Restore] copy an image as stored, and
 // [Image.Fingerprint] summarizes its content for comparison.
 //
+// # Integrity
+//
+// The parent graph stays acyclic: a parents change that would make an
+// object its own ancestor, directly or through others, is refused with a
+// *[ParentCycleError] naming the chain (errors.Is [ErrParentCycle]), when
+// the slot is set and again at commit for a parents list changed in place.
+// Lookup still ends on a cycle that an older image holds.
+//
+// Open checks an on-disk image's files before Badger reads them: the
+// MANIFEST, every table's index and every block against its checksum
+// (about 1 ms per MiB of image), and the entries of the memtable and value
+// logs. A damaged file fails Open with a *[CorruptImageError] naming it
+// (errors.Is [ErrCorruptImage]); a damaged value that a read finds later
+// is a *[CorruptError], which matches ErrCorruptImage too. [Salvage] reads
+// a damaged image's files itself and copies everything readable into a
+// new image: each object with its intact slots (a method slot lost with
+// its part of the object comes back from the method's history), every
+// intact method version, record, root, and blob whose content matches its
+// address. Its [SalvageReport] names what it could not copy. What only a
+// damaged block or log entry held is lost: the report gives the range of
+// keys, and names the objects still referred to but missing.
+//
 // # Caveats
 //
 //   - A Tx and the Objects read through it are valid only inside the

@@ -77,6 +77,18 @@ var (
 	// ErrNotParent is returned by SendVia when the named object is not an
 	// ancestor of the receiver (not reachable through its parents).
 	ErrNotParent = errors.New("uvm: not a parent or ancestor of the receiver")
+	// ErrParentCycle is returned when a change to an object's parents
+	// would make the object its own ancestor, directly or through others.
+	// The error is a *ParentCycleError naming the chain; nothing changed.
+	ErrParentCycle = errors.New("uvm: parent cycle")
+	// ErrCorruptImage is returned when a file of an on-disk image is
+	// damaged: by Open, which checks the image's files before Badger reads
+	// them. The error is a *CorruptImageError naming the file. A
+	// *CorruptError (a damaged value, found by the read that hit it) also
+	// matches it, so errors.Is(err, ErrCorruptImage) asks whether the
+	// image is damaged at all; Salvage copies what is still readable into
+	// a new image.
+	ErrCorruptImage = errors.New("uvm: corrupt image")
 )
 
 // NotFoundError reports a missing object, root, method version, record or blob.
@@ -143,8 +155,34 @@ func (e *CorruptError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is ErrCorrupt.
-func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+// Is reports whether target is ErrCorrupt or ErrCorruptImage: a damaged
+// value is damage to the image, found by the read that hit it.
+func (e *CorruptError) Is(target error) bool {
+	return target == ErrCorrupt || target == ErrCorruptImage
+}
+
+// CorruptImageError reports a damaged file of an on-disk image.
+type CorruptImageError struct {
+	File   string // the file's path
+	Offset int64  // where the damage was found, in bytes from the file's start; -1 if unknown
+	Reason string
+}
+
+func (e *CorruptImageError) Error() string {
+	return "uvm: corrupt image: " + e.where() + " (uvm.Salvage copies what is readable into a new image)"
+}
+
+// where names the file, the place and the damage.
+func (e *CorruptImageError) where() string {
+	at := ""
+	if e.Offset >= 0 {
+		at = fmt.Sprintf(" at byte %d", e.Offset)
+	}
+	return fmt.Sprintf("%s%s: %s", e.File, at, e.Reason)
+}
+
+// Is reports whether target is ErrCorruptImage.
+func (e *CorruptImageError) Is(target error) bool { return target == ErrCorruptImage }
 
 // CovenantError reports an object whose state changed without MarkChanged.
 type CovenantError struct {
@@ -231,3 +269,26 @@ func (e *PanicError) Error() string { return "uvm: panic in transaction: " + e.V
 
 // Is reports whether target is ErrPanic.
 func (e *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// ParentCycleError reports a parents change that was refused because it
+// would make an object its own ancestor.
+type ParentCycleError struct {
+	// Chain is the object whose parents were to change, the ancestors
+	// through which it would reach itself, and the object again.
+	Chain []OID
+}
+
+func (e *ParentCycleError) Error() string {
+	var b strings.Builder
+	b.WriteString("uvm: parent cycle: ")
+	for i, oid := range e.Chain {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		fmt.Fprint(&b, uint64(oid))
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrParentCycle.
+func (e *ParentCycleError) Is(target error) bool { return target == ErrParentCycle }

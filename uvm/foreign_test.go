@@ -78,7 +78,11 @@ func TestForeignObjectsAreRefused(t *testing.T) {
 		{"Tx.MethodVersions", "Tx.MethodVersions", func(tx *uvm.Tx, o, _ *uvm.Object) error { _, err := tx.MethodVersions(o, "m"); return err }},
 		{"Tx.MethodVersion", "Tx.MethodVersion", func(tx *uvm.Tx, o, _ *uvm.Object) error { _, err := tx.MethodVersion(o, "m", 1); return err }},
 		{"Tx.RevertMethod", "Tx.RevertMethod", func(tx *uvm.Tx, o, _ *uvm.Object) error { _, err := tx.RevertMethod(o, "m", 1); return err }},
-		{"Object.SetParents", "Object.SetParents", func(tx *uvm.Tx, o, own *uvm.Object) error { return own.SetParents(o) }},
+		{"Object.SetParents", "Object.SetParents", func(tx *uvm.Tx, o, own *uvm.Object) error {
+			child, err := tx.New() // not own: an object may not be its own parent
+			require.NoError(t, err)
+			return child.SetParents(o)
+		}},
 		{"Object.Set value", "Object.Set", func(tx *uvm.Tx, o, own *uvm.Object) error { return own.Set("friend", o) }},
 		{"Object.Set nested value", "Object.Set", func(tx *uvm.Tx, o, own *uvm.Object) error { return own.Set("friends", []any{int64(1), o}) }},
 	}

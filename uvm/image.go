@@ -121,6 +121,12 @@ func (im *Image) leave() {
 // Open opens the image in dir, creating it if needed. With opts.InMemory,
 // dir must be empty. A second Open of the same directory, from this or any
 // other process, fails with ErrLocked.
+//
+// Before Badger reads them, Open checks the image's files: every block of
+// every table against its checksum, and the logs' headers and entries. A
+// damaged file fails Open with a *CorruptImageError (errors.Is
+// ErrCorruptImage) naming it; [Salvage] copies what is still readable into
+// a new image.
 func Open(dir string, opts Options) (*Image, error) {
 	opts.fill()
 	if opts.InMemory && dir != "" {
@@ -129,6 +135,17 @@ func Open(dir string, opts Options) (*Image, error) {
 	if !opts.InMemory && dir == "" {
 		return nil, errors.New("uvm: open: no directory given (set Options.InMemory for a memory-only image)")
 	}
+	if !opts.InMemory {
+		release, err := holdShared(dir)
+		if err != nil {
+			return nil, err
+		}
+		err = checkFiles(dir, opts.Logger)
+		release()
+		if err != nil {
+			return nil, err
+		}
+	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
 		WithSyncWrites(!opts.NoSync && !opts.InMemory).
@@ -136,6 +153,7 @@ func Open(dir string, opts Options) (*Image, error) {
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
 		WithMetricsEnabled(false).
+		WithVerifyValueChecksum(true). // a damaged .vlog entry is an error, not a wrong value
 		WithCompression(options.None). // values are small and checksummed; no per-block decode
 		WithBlockCacheSize(0)          // blocks are read from the mmap; the OS page cache is the cache
 	if opts.InMemory {
@@ -153,6 +171,9 @@ func Open(dir string, opts Options) (*Image, error) {
 	if err != nil {
 		if strings.Contains(err.Error(), "directory lock") {
 			return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+		}
+		if cerr := badgerDamage(dir, err); cerr != nil {
+			return nil, cerr
 		}
 		return nil, fmt.Errorf("uvm: open %s: %w", dir, err)
 	}
@@ -393,7 +414,7 @@ func (im *Image) Fingerprint(ctx context.Context, exclude ...string) (string, er
 			}
 			v, err := item.ValueCopy(nil)
 			if err != nil {
-				return err
+				return readError(item.KeyCopy(nil), err)
 			}
 			var n [8]byte
 			binary.LittleEndian.PutUint64(n[:], uint64(len(item.Key())))

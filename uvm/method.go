@@ -67,7 +67,7 @@ func (tx *Tx) MethodVersions(o *Object, selector string) ([]Method, error) {
 		}
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+			return nil, readError(key, err)
 		}
 		m, err := decodeMethod(key, raw)
 		if err != nil {

@@ -132,7 +132,8 @@ func (o *Object) Slots() []string {
 // Set stores a value in an own slot and marks the object changed. Integers
 // are stored as int64, float32 as float64, *Object and OID as Ref; maps and
 // slices are deep-copied. Unstorable values return a *ValueError; an
-// *Object of another transaction, a *ForeignObjectError.
+// *Object of another transaction, a *ForeignObjectError; parents that would
+// make the object its own ancestor, a *ParentCycleError.
 func (o *Object) Set(name string, v any) error {
 	if err := o.set(name, v); err != nil {
 		return err
@@ -156,8 +157,12 @@ func (o *Object) set(name string, v any) error {
 		return err
 	}
 	if name == ParentsSlot {
-		if _, err := parentsOf(n); err != nil {
+		parents, err := parentsOf(n)
+		if err != nil {
 			return &ValueError{Slot: name, Type: fmt.Sprintf("%T", v), Reason: err.Error()}
+		}
+		if err := o.tx.checkParentCycle(o, parents); err != nil {
+			return err
 		}
 	}
 	if isMethod(n) || isMethod(o.slots[name]) {
@@ -215,7 +220,8 @@ func (o *Object) Parents() []OID {
 }
 
 // SetParents replaces the parents slot. Every parent must belong to o's
-// transaction (else a *ForeignObjectError).
+// transaction (else a *ForeignObjectError), and none may have o among its
+// ancestors (else a *ParentCycleError).
 func (o *Object) SetParents(parents ...*Object) error {
 	if err := o.usable(); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package uvm
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -76,13 +75,37 @@ func (tx *Tx) ScanRecords(ns, prefix string, fn func(key string, val []byte) err
 		k := item.KeyCopy(nil)
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return fmt.Errorf("uvm: read %s: %w", printableKey(k), err)
+			return readError(k, err)
 		}
 		p, cerr := unframe(k, raw)
 		if cerr != nil {
 			return cerr
 		}
 		if err := fn(string(k[len(base):]), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordKeys calls fn with the key of every record in ns whose key starts
+// with prefix, in key order, without reading the values: a damaged record
+// is listed like any other (GetRecord then says it is damaged), so a layer
+// that keeps derived data in records can find and drop what is damaged
+// where ScanRecords would stop. An error from fn stops the scan and is
+// returned.
+func (tx *Tx) RecordKeys(ns, prefix string, fn func(key string) error) error {
+	if err := tx.check(false); err != nil {
+		return err
+	}
+	if err := CheckName(ns); err != nil {
+		return err
+	}
+	base := len(recordKey(ns, ""))
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: recordKey(ns, prefix)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(string(it.Item().Key()[base:])); err != nil {
 			return err
 		}
 	}

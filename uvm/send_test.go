@@ -60,29 +60,6 @@ func TestDelegation(t *testing.T) {
 	})
 }
 
-func TestParentCycleEnds(t *testing.T) {
-	im := uvmtest.Mem(t, uvm.Options{})
-	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
-		a, _ := tx.New()
-		b, _ := tx.New()
-		c, _ := tx.New()
-		require.NoError(t, a.SetParents(b))
-		require.NoError(t, b.SetParents(c))
-		require.NoError(t, c.SetParents(a, a, b))
-		require.NoError(t, c.Set("x", "found"))
-		_, err := tx.Lookup(a, "missing")
-		require.ErrorIs(t, err, uvm.ErrNotUnderstood)
-		f, err := tx.Lookup(a, "x")
-		require.NoError(t, err)
-		require.Equal(t, "found", f.Value)
-		self, _ := tx.New()
-		require.NoError(t, self.SetParents(self))
-		_, err = tx.Lookup(self, "missing")
-		require.ErrorIs(t, err, uvm.ErrNotUnderstood)
-		return nil
-	}))
-}
-
 func TestAmbiguityAndSendVia(t *testing.T) {
 	im := uvmtest.Mem(t, uvm.Options{})
 	require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {

@@ -105,11 +105,11 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return nil, readError(key, err)
 	}
 	v, err := item.ValueCopy(nil)
 	if err != nil {
-		return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return nil, readError(key, err)
 	}
 	if v == nil {
 		v = []byte{} // present but empty: unframe reports it as corrupt
@@ -128,7 +128,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 		return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+		return nil, nil, readError(mkey, err)
 	}
 	ck := bucketKey{oid: oid, b: b, version: item.Version()}
 	if raw, meths, ok := tx.im.buckets.get(ck); ok {
@@ -136,7 +136,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 	}
 	raw, err := item.ValueCopy(nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("uvm: read %s: %w", printableKey(mkey), err)
+		return nil, nil, readError(mkey, err)
 	}
 	if raw == nil {
 		raw = []byte{}
@@ -159,7 +159,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 // commit blind.
 func (tx *Tx) set(key, val []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return readError(key, err)
 	}
 	if err := tx.txn.Set(key, val); err != nil {
 		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
@@ -169,7 +169,7 @@ func (tx *Tx) set(key, val []byte) error {
 
 func (tx *Tx) del(key []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+		return readError(key, err)
 	}
 	if err := tx.txn.Delete(key); err != nil {
 		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)
@@ -339,7 +339,7 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 		key := item.KeyCopy(nil)
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return nil, fmt.Errorf("uvm: read %s: %w", printableKey(key), err)
+			return nil, readError(key, err)
 		}
 		p, cerr := unframe(key, raw)
 		if cerr != nil {
@@ -353,10 +353,16 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 
 // CheckCovenant reports, without committing, whether a commit now would
 // fail the persistence covenant: the first object (in load order) whose
-// state changed without a mark, as a *CovenantError. A dry run that is
-// about to discard its transaction uses it to learn what a commit would say.
+// state changed without a mark, as a *CovenantError. It also makes the
+// commit's other check, of parents changed in place (a *ParentCycleError,
+// or a *ValueError for a parents list that no longer holds only Refs). A
+// dry run that is about to discard its transaction uses it to learn what a
+// commit would say.
 func (tx *Tx) CheckCovenant() error {
 	if err := tx.check(false); err != nil {
+		return err
+	}
+	if err := tx.checkAllParents(); err != nil {
 		return err
 	}
 	for _, oid := range tx.order {
@@ -387,9 +393,12 @@ func (o *Object) encode() (data []byte, meth [methodBuckets][]byte, changed bool
 	return data, meth, changed
 }
 
-// commit writes every changed object, enforcing the persistence covenant,
-// then commits the Badger transaction.
+// commit writes every changed object, enforcing the persistence covenant
+// and an acyclic parent graph, then commits the Badger transaction.
 func (tx *Tx) commit() error {
+	if err := tx.checkAllParents(); err != nil {
+		return err
+	}
 	for _, oid := range tx.order {
 		o := tx.objects[oid]
 		key := objKey(oid)

@@ -15,7 +15,7 @@ import (
 	"github.com/batos-dev/batos/persona"
 )
 
-// Turn is one answer of a fake server: a [persona.Reply] (Text, Expect,
+// Turn is one answer of a fake server: a [persona.Reply] (Text, Expect, Prompt,
 // StopReason, Delay, Hang, Fail) plus faults of the wire.
 type Turn struct {
 	persona.Reply
@@ -169,7 +169,7 @@ type EngineCall struct {
 // answering chat requests from a script of turns, in order, and recording
 // every request. Its URL is the base URL to put in a spec: for Ollama
 // "ollama:MODEL@"+URL, for OpenAI "openai:MODEL@"+URL+"/v1". A request
-// that drifts from its turn's Expect, or comes after the last turn, is
+// that drifts from its turn's Expect or Prompt, or comes after the last turn, is
 // answered HTTP 409 with the protocol's error document (a 4xx: the script
 // is at fault, and clients do not retry it).
 type Server struct {
@@ -366,6 +366,11 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request) (req chatRequest, 
 	if turn.Expect != "" && !strings.Contains(prompt, turn.Expect) {
 		s.mu.Unlock()
 		s.protoError(w, scriptFault, fmt.Sprintf("personatest: drift at turn %d: prompt does not contain %q", n, turn.Expect))
+		return req, turn, false
+	}
+	if turn.Prompt != "" && prompt != turn.Prompt {
+		s.mu.Unlock()
+		s.protoError(w, scriptFault, fmt.Sprintf("personatest: drift at turn %d: the prompt is not the scripted one", n))
 		return req, turn, false
 	}
 	s.next++
