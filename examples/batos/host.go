@@ -58,8 +58,11 @@ func (a *app) openMind(ctx context.Context, cmd *cobra.Command) (*psm.Mind, erro
 		return nil, err
 	}
 	mind, err := psm.Open(ctx, a.image, opts)
-	if errors.Is(err, uvm.ErrLocked) {
+	switch {
+	case errors.Is(err, uvm.ErrLocked):
 		return nil, heldError{a.image, cmd.Name(), err}
+	case errors.Is(err, uvm.ErrCorruptImage):
+		return nil, fmt.Errorf("%w; batos salvage %s NEW-DIR copies what is readable", err, a.image)
 	}
 	return mind, err
 }

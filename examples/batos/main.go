@@ -11,6 +11,7 @@
 //	batos revert genesis greet_the_architect 1   # an old version's source as a new, validated version
 //	batos export genesis methods/                # methods as Go files; batos import genesis methods/ brings edits back
 //	batos policy traits approve                  # cycles wait for a person: batos pending, approve, reject, edit
+//	batos salvage demo.image demo.salvaged       # copy what a damaged image still holds; report what was lost
 //	batos serve --addr 127.0.0.1:8377            # the kernel: HTTP/JSON, events, metrics
 //	batos watch --addr 127.0.0.1:8377            # the kernel under a watchdog that restarts it
 //
@@ -24,7 +25,7 @@
 // send, inspect and log open the image themselves, so they cannot run while
 // a kernel holds it: give them --kernel URL (or $BATOS_KERNEL) to ask the
 // kernel instead. history, diff, revert, export, import, pending, approve,
-// reject, edit and policy cannot ask a kernel: stop it first.
+// reject, edit, policy and salvage cannot ask a kernel: stop it first.
 package main
 
 import (

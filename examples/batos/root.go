@@ -122,6 +122,7 @@ unchanged), 2 usage.`,
 	root.AddCommand(a.sendCmd(), a.inspectCmd(), a.logCmd(), a.serveCmd(), a.watchCmd())
 	root.AddCommand(a.historyCmd(), a.diffCmd(), a.revertCmd(), a.exportCmd(), a.importCmd())
 	root.AddCommand(a.pendingCmd(), a.approveCmd(), a.rejectCmd(), a.editCmd(), a.policyCmd())
+	root.AddCommand(a.salvageCmd())
 	return root
 }
 
