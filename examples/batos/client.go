@@ -23,13 +23,17 @@ type client struct {
 	http  *http.Client
 }
 
-// remoteError is an error the kernel answered.
+// remoteError is an error with the body the kernel answers for it: one
+// the kernel answered, or one of this command's own that kernel.Classify
+// does not name (see described), which it wraps.
 type remoteError struct {
 	status int
 	body   kernel.ErrorBody
+	err    error
 }
 
 func (e *remoteError) Error() string { return e.body.Error }
+func (e *remoteError) Unwrap() error { return e.err }
 
 func (a *app) client() (*client, error) {
 	u, err := url.Parse(a.kernel)

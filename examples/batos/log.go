@@ -28,7 +28,8 @@ its time, every prompt and reply, every verdict, the outcome and the
 source it installed (or last rejected).
 
 A cycle without an outcome is still running, or was left open by a
-process that died.`,
+process that died. One AWAITING_APPROVAL wrote a method that waits for a
+person's decision (batos pending).`,
 		Example: `  batos log
   batos log --limit 0 --json
   batos log c18f0b6a2c3d4e5f-1 --full`,
@@ -126,6 +127,8 @@ func outcomeText(c imageview.Cycle) string {
 		return "COMPLETE"
 	case psm.Failed:
 		return "FAILED in " + string(c.FailedIn)
+	case psm.AwaitingApproval:
+		return "AWAITING_APPROVAL (batos pending)"
 	}
 	return fmt.Sprintf("open (%s)", c.State)
 }

@@ -120,6 +120,9 @@ unchanged), 2 usage.`,
 	pf.BoolVar(&a.json, "json", false, "machine-readable output (JSON)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(a.sendCmd(), a.inspectCmd(), a.logCmd(), a.serveCmd(), a.watchCmd())
+	root.AddCommand(a.historyCmd(), a.diffCmd(), a.revertCmd(), a.exportCmd(), a.importCmd())
+	root.AddCommand(a.pendingCmd(), a.approveCmd(), a.rejectCmd(), a.editCmd(), a.policyCmd())
+	root.AddCommand(a.salvageCmd())
 	return root
 }
 

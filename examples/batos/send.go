@@ -41,7 +41,12 @@ cognitive cycle: its states and a waiting indicator show on stderr as they
 pass, and the answer of the new method is printed. If the cycle fails, the
 image is unchanged, the message names the state and the reason, and the
 exit status is 1. Ctrl-C cancels the cycle cleanly (it fails; nothing is
-written).`,
+written).
+
+Under the generation policy approve (batos policy), the cycle stops after
+VALIDATING and its method waits for a person: send prints the cycle id
+and the commands that decide it (batos pending, approve, reject, edit),
+and the exit status is 3. Nothing is installed until it is approved.`,
 		Example: `  batos send genesis greet_the_architect Ada
   batos send 3 add 2 40 --json
   batos send --kernel http://127.0.0.1:8377 genesis greet_the_architect Ada`,
@@ -62,6 +67,10 @@ written).`,
 				res, err = a.sendRemote(ctx, args[0], args[1], msgArgs, quiet)
 			} else {
 				res, err = a.sendLocal(ctx, args[0], args[1], msgArgs, quiet)
+			}
+			var ae *psm.ApprovalError
+			if errors.As(err, &ae) {
+				return &exitError{code: exitPending, err: described(awaitingError{ae})}
 			}
 			if err != nil {
 				var ce *psm.CycleError

@@ -9,20 +9,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batos-dev/batos/examples/batos/internal/imageview"
+	"github.com/batos-dev/batos/persona"
+	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// fingerprint is the image's fingerprint without the cycle records: what
-// a failed cycle must leave unchanged.
+// fingerprint is the image's fingerprint without its audit trail (the
+// cycle records, the index of cycles awaiting approval): what a failed
+// cycle, or one that waits for approval, must leave unchanged.
 func fingerprint(t *testing.T, dir string) string {
 	t.Helper()
-	im, err := uvm.Open(dir, uvm.Options{})
+	mind, err := psm.Open(context.Background(), dir, psm.Options{Model: persona.NewScripted(nil)})
 	require.NoError(t, err)
-	defer im.Close()
-	fp, err := im.Fingerprint(context.Background(), imageview.CycleNamespace)
+	defer mind.Close()
+	fp, err := mind.Fingerprint(context.Background())
 	require.NoError(t, err)
 	return fp
 }
