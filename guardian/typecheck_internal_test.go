@@ -8,19 +8,17 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // benchSourceText reads the source BenchmarkAudit audits (bench_test.go's
 // benchSource) so that both benchmarks measure the same method.
 func benchSourceText(b *testing.B) []byte {
 	data, err := os.ReadFile("bench_test.go")
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	m := regexp.MustCompile("(?s)const benchSource = `(.*?)`").FindSubmatch(data)
-	if m == nil {
-		b.Fatal("no benchSource in bench_test.go")
-	}
+	require.NotNil(b, m, "no benchSource in bench_test.go")
 	return m[1]
 }
 
@@ -33,18 +31,13 @@ func BenchmarkTypeCheck(b *testing.B) {
 	src := benchSourceText(b)
 	check := func() {
 		u := newUnit(src, "word_report", Options{}.withDefaults())
-		if !u.parse() {
-			b.Fatal("does not parse")
-		}
+		require.True(b, u.parse(), "does not parse")
 		u.typeCheck()
-		if len(u.typeErrs) > 0 {
-			b.Fatal(u.typeErrs)
-		}
+		require.Empty(b, u.typeErrs)
 	}
 	parse := func() {
-		if _, err := parser.ParseFile(token.NewFileSet(), "", src, 0); err != nil {
-			b.Fatal(err)
-		}
+		_, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
+		require.NoError(b, err)
 	}
 	check() // load the standard library's types
 	b.ReportAllocs()

@@ -376,7 +376,7 @@ func TestWireCatalogue(t *testing.T) {
 					srv = personatest.NewOpenAI(t, c.Turns...)
 					spec = "openai:m@" + srv.URL + "/v1"
 				default:
-					t.Fatalf("unknown server %q", proto)
+					require.FailNow(t, "unknown server", "%q", proto)
 				}
 				var attempts []persona.Attempt
 				opts := []persona.AskOption{persona.WithLimits(c.limits(t)),
