@@ -164,9 +164,9 @@ type GraphNode struct {
 	OID      uvm.OID   `json:"oid"`
 	Names    []string  `json:"names,omitempty"` // root names, sorted
 	Parents  []uvm.OID `json:"parents"`         // in lookup order
-	Children int       `json:"children"`       // objects that list it as a parent, shown or not
-	Slots    int       `json:"slots"`          // own slots that are not behaviour (parents included)
-	Methods  int       `json:"methods"`        // methods and primitives
+	Children int       `json:"children"`        // objects that list it as a parent, shown or not
+	Slots    int       `json:"slots"`           // own slots that are not behaviour (parents included)
+	Methods  int       `json:"methods"`         // methods and primitives
 	// Detached says the object is not reachable from the roots (it is
 	// shown because it is the focus or one of its ancestors).
 	Detached bool `json:"detached,omitempty"`
