@@ -375,3 +375,72 @@ func TestInspectorToken(t *testing.T) {
 	loc := eval[string](t, b2, `location.href`)
 	assert.Equal(t, k.url+"/", loc, "the token left the address bar")
 }
+
+// populate adds n objects to the image, children of genesis listed in
+// its "items" slot, every hundredth a root (item.00000, …), as the
+// command's startup benchmark does.
+func populate(t *testing.T, mind *psm.Mind, n int) {
+	t.Helper()
+	var items []any
+	for start := 0; start < n; start += 1000 {
+		require.NoError(t, mind.Image().Update(context.Background(), func(tx *uvm.Tx) error {
+			g, err := tx.Object(mind.Genesis())
+			if err != nil {
+				return err
+			}
+			for i := start; i < min(start+1000, n); i++ {
+				o, err := tx.New()
+				if err != nil {
+					return err
+				}
+				if err := o.SetParents(g); err != nil {
+					return err
+				}
+				if err := o.Set("n", int64(i)); err != nil {
+					return err
+				}
+				if i%100 == 0 {
+					if err := tx.SetRoot(fmt.Sprintf("item.%05d", i), o); err != nil {
+						return err
+					}
+				}
+				items = append(items, o.Ref())
+			}
+			return nil
+		}))
+	}
+	require.NoError(t, mind.Image().Update(context.Background(), func(tx *uvm.Tx) error {
+		g, err := tx.Object(mind.Genesis())
+		if err != nil {
+			return err
+		}
+		return g.Set("items", items)
+	}))
+}
+
+// An image of 10,000 objects stays usable: the page draws the roots with
+// a bounded number of children each, says how many it folds away, and
+// pages through genesis's 10,000 children.
+func TestInspectorLargeImage(t *testing.T) {
+	k := newKernel(t, "add.jsonl", "")
+	populate(t, k.mind, 10_000)
+	b := newBrowser(t)
+	start := time.Now()
+	b.open(t, k.url+"/")
+	b.run(t, chromedp.WaitVisible(chromedp.CSS(`g.node[data-name="genesis"]`)))
+	t.Logf("10,000 objects: the page showed the graph in %s", time.Since(start))
+	nodes := eval[int](t, b, `document.querySelectorAll("g.node").length`)
+	assert.Less(t, nodes, 80, "the roots view stays small")
+	b.waitText(t, `#stats`, "10,016 objects")
+	b.waitText(t, `#graph-note`, "roots folded into “more”")
+	b.waitText(t, `g.more[data-more]`, "more children")
+
+	start = time.Now()
+	b.run(t, chromedp.Click(chromedp.CSS(`g.more[data-more]`)))
+	b.waitText(t, `#graph-note`, "children 1–24 of 10,000")
+	b.run(t, chromedp.Click(chromedp.CSS(`#graph-note button`)))
+	b.waitText(t, `#graph-note`, "children 25–48 of 10,000")
+	t.Logf("two pages of genesis's children in %s", time.Since(start))
+	nodes = eval[int](t, b, `document.querySelectorAll("g.node").length`)
+	assert.Less(t, nodes, 120, "a page of children, the ancestors and the roots")
+}

@@ -208,20 +208,39 @@ function slotValue(sl) {
     case 'primitive':
       return h('span', null, `primitive ${sl.value}`);
   }
-  return h('span', null, valueText(sl.value, sl.type));
+  const out = h('span');
+  valueInto(out, sl.value, sl.truncated);
+  return out;
 }
 
-function valueText(v, type) {
-  if (type === 'string') return JSON.stringify(v);
-  const refs = [];
-  const text = JSON.stringify(v, (k, x) => {
-    if (x && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 1 && '$ref' in x) {
-      refs.push(x.$ref);
-      return `→#${x.$ref}`;
+// valueInto writes a value in its JSON form (see imageview.Plain), with
+// references as links; truncated marks a preview of a larger value.
+function valueInto(el, v, truncated = false) {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === '$ref') {
+      el.append(objectLink(v.$ref, state.names.has(v.$ref) ? `${nameOf(v.$ref)} #${v.$ref}` : `#${v.$ref}`));
+      return;
     }
-    return x;
-  });
-  return text === undefined ? String(v) : text;
+    el.append('{');
+    keys.forEach((k, i) => {
+      if (i) el.append(', ');
+      el.append(JSON.stringify(k) + ': ');
+      valueInto(el, v[k]);
+    });
+    el.append(truncated ? ', …}' : '}');
+    return;
+  }
+  if (Array.isArray(v)) {
+    el.append('[');
+    v.forEach((x, i) => {
+      if (i) el.append(', ');
+      valueInto(el, x);
+    });
+    el.append(truncated ? ', …]' : ']');
+    return;
+  }
+  el.append(JSON.stringify(v) ?? String(v));
 }
 
 function renderObject(o) {
