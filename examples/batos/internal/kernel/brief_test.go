@@ -51,34 +51,3 @@ func TestBriefRoute(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, a.status, "%s: %s", body, a.raw)
 	}
 }
-
-// ParseBrief finds the first JSON object of a reply, in a fence or not,
-// and refuses what cannot be sent.
-func TestParseBrief(t *testing.T) {
-	for _, tc := range []struct {
-		name, reply string
-		want        kernel.Brief
-		err         bool
-	}{
-		{"bare", `{"object": "genesis", "selector": "greet", "args": ["Ada", 3]}`,
-			kernel.Brief{Object: "genesis", Selector: "greet", Args: []json.RawMessage{json.RawMessage(`"Ada"`), json.RawMessage(`3`)}}, false},
-		{"prose and a fence", "Sure {not json} here:\n```json\n{\"object\": 7, \"selector\": \"countWords\", \"intent\": \" count \"}\n```",
-			kernel.Brief{Object: "7", Selector: "count_words", Args: []json.RawMessage{}, Intent: "count"}, false},
-		{"a reference argument", `{"object": "genesis", "selector": "link", "args": [{"$ref": 3}]}`,
-			kernel.Brief{Object: "genesis", Selector: "link", Args: []json.RawMessage{json.RawMessage(`{"$ref":3}`)}}, false},
-		{"no JSON", "no brief here", kernel.Brief{}, true},
-		{"no object", `{"selector": "greet"}`, kernel.Brief{}, true},
-		{"no selector", `{"object": "genesis"}`, kernel.Brief{}, true},
-		{"a bad reference", `{"object": "genesis", "selector": "x", "args": [{"$ref": "me"}]}`, kernel.Brief{}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := kernel.ParseBrief(tc.reply)
-			if tc.err {
-				assert.ErrorIs(t, err, kernel.ErrBriefUnreadable)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
-}

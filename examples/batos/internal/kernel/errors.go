@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/batos-dev/batos/examples/batos/internal/imageview"
+	"github.com/batos-dev/batos/examples/batos/internal/mission"
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
@@ -33,9 +34,6 @@ var (
 	// ErrNotAvailable is returned by the routes the kernel names before the
 	// library supports them (pending approvals, revert); it answers 501.
 	ErrNotAvailable = errors.New("kernel: not available yet")
-	// ErrBriefUnreadable is returned when a persona's reply to POST
-	// /api/brief holds no usable mission brief.
-	ErrBriefUnreadable = errors.New("kernel: the model's brief is unreadable")
 	// ErrBriefModel is returned when the persona's model fails to answer
 	// POST /api/brief.
 	ErrBriefModel = errors.New("kernel: the model could not write the brief")
@@ -100,7 +98,7 @@ func Classify(err error) (int, ErrorBody) {
 		status, body.Kind = http.StatusMethodNotAllowed, KindMethodNotAllowed
 	case errors.Is(err, ErrNotAvailable):
 		status, body.Kind = http.StatusNotImplemented, KindNotAvailable
-	case errors.Is(err, ErrBriefUnreadable):
+	case errors.Is(err, mission.ErrUnreadable):
 		status, body.Kind = http.StatusUnprocessableEntity, KindBriefUnreadable
 	case errors.Is(err, ErrBadRequest), errors.Is(err, imageview.ErrBadRef), errors.Is(err, uvm.ErrBadName),
 		errors.Is(err, uvm.ErrUnstorable):
