@@ -6,7 +6,8 @@
 //	batos inspect                                # roots and counts
 //	batos inspect genesis                        # slots, parents, methods and their versions
 //	batos log                                    # the latest cycles; batos log ID for one record
-//	batos serve --addr 127.0.0.1:8377            # the kernel: HTTP/JSON, events, metrics
+//	batos serve --addr 127.0.0.1:8377            # the kernel: HTTP/JSON, events, metrics, the inspector at /
+//	batos console --kernel http://127.0.0.1:8377 # requests in your words become mission briefs
 //	batos watch --addr 127.0.0.1:8377            # the kernel under a watchdog that restarts it
 //
 // Common flags: --image DIR (default $BATOS_IMAGE, else ./batos.image),

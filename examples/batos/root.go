@@ -119,7 +119,7 @@ unchanged), 2 usage.`,
 	pf.StringVar(&a.policy, "policy", "", "execution policy of generated methods, recorded when the image is awakened: isolated or inprocess (default isolated)")
 	pf.BoolVar(&a.json, "json", false, "machine-readable output (JSON)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.sendCmd(), a.inspectCmd(), a.logCmd(), a.serveCmd(), a.watchCmd())
+	root.AddCommand(a.sendCmd(), a.inspectCmd(), a.logCmd(), a.serveCmd(), a.watchCmd(), a.consoleCmd())
 	return root
 }
 
