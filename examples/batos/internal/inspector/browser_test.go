@@ -216,8 +216,7 @@ func TestInspectorGraph(t *testing.T) {
 	g := int(gen["oid"].(float64))
 	parents := gen["parents"].([]any)
 	require.Len(t, parents, 2)
-	var genesisY float64
-	genesisY = eval[float64](t, b, fmt.Sprintf(`document.querySelector('g.node[data-oid="%d"]').getBoundingClientRect().y`, g))
+	genesisY := eval[float64](t, b, fmt.Sprintf(`document.querySelector('g.node[data-oid="%d"]').getBoundingClientRect().y`, g))
 	for i, p := range parents {
 		oid := int(p.(map[string]any)["oid"].(float64))
 		name := p.(map[string]any)["name"].(string)
