@@ -300,6 +300,11 @@ func TestInspectorCycle(t *testing.T) {
 		return eval[bool](t, b, `!!document.querySelector('g.node[data-name="genesis"] .method-dot')`)
 	}, 5*time.Second, 20*time.Millisecond, "genesis's node shows it has methods")
 
+	// The page sends too: the method is there now, so no cycle.
+	b.run(t, chromedp.SendKeys(chromedp.CSS(`#tab-object .send-form input[name="selector"]`), "add"))
+	b.enter(t, `#tab-object .send-form input[name="args"]`, "2 3")
+	b.waitText(t, `#tab-object .answer`, "→ 5")
+
 	// A cycle that fails shows its state and reason (the script has no
 	// reply left for it).
 	status, body := k.call(t, "POST", "/api/send", "", map[string]any{"object": "genesis", "selector": "multiply", "args": []any{6, 7}})

@@ -32,17 +32,69 @@ type key struct {
 	r    rune
 }
 
-// controls maps control characters to keys.
-var controls = map[byte]keyCode{
-	1: keyHome, 2: keyLeft, 3: keyCtrlC, 4: keyCtrlD, 5: keyEnd, 6: keyRight,
-	8: keyBackspace, 11: keyKillEnd, 12: keyClear, 13: keyEnter, 10: keyEnter,
-	14: keyDown, 16: keyUp, 21: keyKillStart, 23: keyKillWord, 127: keyBackspace,
+// control is the key a control character stands for.
+func control(c byte) keyCode {
+	switch c {
+	case 1:
+		return keyHome // Ctrl-A
+	case 2:
+		return keyLeft // Ctrl-B
+	case 3:
+		return keyCtrlC
+	case 4:
+		return keyCtrlD
+	case 5:
+		return keyEnd // Ctrl-E
+	case 6:
+		return keyRight // Ctrl-F
+	case 8, 127:
+		return keyBackspace
+	case 10, 13:
+		return keyEnter
+	case 11:
+		return keyKillEnd
+	case 12:
+		return keyClear
+	case 14:
+		return keyDown // Ctrl-N
+	case 16:
+		return keyUp // Ctrl-P
+	case 21:
+		return keyKillStart
+	case 23:
+		return keyKillWord
+	}
+	return keyNone
 }
 
-// csi maps the final byte of an escape sequence (ESC [ … X, ESC O X) to
-// a key; "~" sequences go by their number.
-var csi = map[byte]keyCode{'A': keyUp, 'B': keyDown, 'C': keyRight, 'D': keyLeft, 'H': keyHome, 'F': keyEnd}
-var tilde = map[string]keyCode{"1": keyHome, "7": keyHome, "4": keyEnd, "8": keyEnd, "3": keyDelete}
+// escape is the key an escape sequence stands for: ESC [ params final,
+// or ESC O final.
+func escape(params []byte, final byte) keyCode {
+	switch final {
+	case 'A':
+		return keyUp
+	case 'B':
+		return keyDown
+	case 'C':
+		return keyRight
+	case 'D':
+		return keyLeft
+	case 'H':
+		return keyHome
+	case 'F':
+		return keyEnd
+	case '~':
+		switch string(params) {
+		case "1", "7":
+			return keyHome
+		case "4", "8":
+			return keyEnd
+		case "3":
+			return keyDelete
+		}
+	}
+	return keyNone
+}
 
 // key returns the next key, reading the terminal when what is pending
 // does not hold a whole one.
@@ -81,15 +133,12 @@ func decode(b []byte) (key, int, bool) {
 		}
 		for i := 2; i < len(b); i++ {
 			if b[i] >= 0x40 && b[i] <= 0x7e {
-				if b[i] == '~' {
-					return key{code: tilde[string(b[2:i])]}, i + 1, true
-				}
-				return key{code: csi[b[i]]}, i + 1, true
+				return key{code: escape(b[2:i], b[i])}, i + 1, true
 			}
 		}
 		return key{}, 0, false
 	case c < 0x20 || c == 127:
-		return key{code: controls[c]}, 1, true
+		return key{code: control(c)}, 1, true
 	}
 	if !utf8.FullRune(b) {
 		return key{}, 0, false
