@@ -303,14 +303,29 @@ func (con *console) brief(ctx context.Context, text string) (mission.Brief, stri
 	b, err := mission.FromRules(text, con.isRoot)
 	if err != nil {
 		if modelErr != nil {
-			return mission.Brief{}, "", fmt.Errorf("%s could not read it (%s), nor could the rules: try \"send SELECTOR to OBJECT with A, B\"", con.opts.persona, firstLine(modelErr.Error()))
+			return mission.Brief{}, "", fmt.Errorf("%s, and no rule reads it: try \"send SELECTOR to OBJECT with A, B\"", con.why(modelErr))
 		}
 		return mission.Brief{}, "", err
 	}
 	if modelErr != nil {
-		return b, fmt.Sprintf("rules; %s could not read it: %s", con.opts.persona, firstLine(modelErr.Error())), nil
+		return b, "rules; " + con.why(modelErr), nil
 	}
 	return b, "rules", nil
+}
+
+// why says in a few words why the kernel's persona could not read a
+// request.
+func (con *console) why(err error) string {
+	switch body := errorBody(err); body.Kind {
+	case kernel.KindModelFailed:
+		return con.opts.persona + "'s model failed"
+	case kernel.KindBriefUnreadable:
+		return con.opts.persona + "'s reply held no brief"
+	case kernel.KindNoRoute, kernel.KindMethodNotAllowed:
+		return "this kernel reads no briefs"
+	default:
+		return con.opts.persona + " could not read it: " + firstLine(body.Error)
+	}
 }
 
 // failed reports a request that did not answer.
