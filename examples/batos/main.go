@@ -12,7 +12,8 @@
 //	batos export genesis methods/                # methods as Go files; batos import genesis methods/ brings edits back
 //	batos policy traits approve                  # cycles wait for a person: batos pending, approve, reject, edit
 //	batos salvage demo.image demo.salvaged       # copy what a damaged image still holds; report what was lost
-//	batos serve --addr 127.0.0.1:8377            # the kernel: HTTP/JSON, events, metrics
+//	batos serve --addr 127.0.0.1:8377            # the kernel: HTTP/JSON, events, metrics, the inspector at /
+//	batos console --kernel http://127.0.0.1:8377 # requests in your words become mission briefs
 //	batos watch --addr 127.0.0.1:8377            # the kernel under a watchdog that restarts it
 //
 // Common flags: --image DIR (default $BATOS_IMAGE, else ./batos.image),

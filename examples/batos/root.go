@@ -123,6 +123,7 @@ unchanged), 2 usage.`,
 	root.AddCommand(a.historyCmd(), a.diffCmd(), a.revertCmd(), a.exportCmd(), a.importCmd())
 	root.AddCommand(a.pendingCmd(), a.approveCmd(), a.rejectCmd(), a.editCmd(), a.policyCmd())
 	root.AddCommand(a.salvageCmd())
+	root.AddCommand(a.consoleCmd())
 	return root
 }
 

@@ -77,8 +77,11 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Serve the image: HTTP/JSON on 127.0.0.1:8377 by default. POST /api/send sends
 a message; GET /api/objects, /api/objects/{ref}, …/slots/{name},
 …/methods/{selector}[/versions/{n}], /api/cycles and /api/cycles/{id} read
-the image; GET /api/events streams live events (server-sent events);
-GET /metrics is for Prometheus; GET /healthz needs no token.
+the image; GET /api/graph draws the object graph; POST /api/brief reads a
+request in natural language into a mission brief; GET /api/events streams
+live events (server-sent events); GET /metrics is for Prometheus;
+GET /healthz needs no token. The inspector, a page that shows all of it
+live, is at / (open it in a browser; with a token, as /?token=…).
 
 Sends run on a pool of workers behind a bounded queue: a full queue answers
 503 with Retry-After. SIGINT or SIGTERM stops accepting, lets running sends

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// With a token, every route but /healthz needs it; the event stream also
-// takes it as ?access_token=.
+// With a token, every route but /healthz and the inspector's files needs
+// it; the event stream also takes it as ?access_token=.
 func TestBearerToken(t *testing.T) {
 	f := newFixture(t, kernel.Options{Token: "s3cret"}, "add.jsonl")
 	for _, tc := range []struct {
@@ -27,6 +27,10 @@ func TestBearerToken(t *testing.T) {
 		{"metrics with token", "GET", "/metrics", "s3cret", 200},
 		{"unknown route without token", "GET", "/nothing", "", 401},
 		{"health needs none", "GET", "/healthz", "", 200},
+		{"the page needs none", "GET", "/", "", 200},
+		{"its files need none", "GET", "/ui/app.js", "", 200},
+		{"the graph needs it", "GET", "/api/graph", "", 401},
+		{"briefs need it", "POST", "/api/brief", "", 401},
 		{"token in the query is for events only", "GET", "/api/objects?access_token=s3cret", "", 401},
 		{"events with a wrong query token", "GET", "/api/events?access_token=guess", "", 401},
 	} {

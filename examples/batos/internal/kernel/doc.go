@@ -23,12 +23,36 @@
 //	GET  /api/cycles?limit=N&before=ID                    cycle summaries, newest first (imageview.CyclePage)
 //	GET  /api/cycles/{id}                                 one cycle's record (psm.Record)
 //	GET  /api/events?cycle=ID&kinds=state,outcome         server-sent events (see below)
+//	GET  /api/graph?focus=REF&limit=N&offset=K            a view of the object graph (imageview.Graph)
+//	POST /api/brief                                       {"text": "give genesis a method that …"} → BriefAnswer
+//	GET  /api/pending                                     501 not_available (pending approvals: not in psm yet)
+//	POST /api/pending/{id}/{approve|reject|edit}          501 not_available
+//	POST /api/objects/{ref}/methods/{selector}/revert     501 not_available (404 for a missing method)
 //	GET  /metrics                                         Prometheus
 //	GET  /healthz                                         {"status": "ok"}; no token needed
+//	GET  /, /ui/{file}                                    the inspector (package inspector); no token needed
 //
 // {ref} is an OID or a root name. With Options.Token set, every route but
-// /healthz needs "Authorization: Bearer TOKEN"; /api/events also takes
-// ?access_token=TOKEN, since a browser's EventSource cannot set headers.
+// /healthz and the inspector's files needs "Authorization: Bearer TOKEN";
+// /api/events also takes ?access_token=TOKEN, since a browser's
+// EventSource cannot set headers.
+//
+// # Graph
+//
+// GET /api/graph answers a view small enough to draw however large the
+// image: the roots (at most limit root children per object), the focus
+// with its ancestors and a page of its children, and, for each object
+// shown, how many children it has in all. The kernel keeps an index of
+// the objects the roots reach and builds it again after sends.
+//
+// # Briefs
+//
+// POST /api/brief asks a persona (ALFRED unless "persona" says otherwise)
+// to turn a request in natural language into a mission brief, the body of
+// a send. The kernel asks through the image — genesis's infer, the pLLM
+// primitive — on one of its workers. A reply with no usable brief answers
+// 422 brief_unreadable with the reply; a model that fails, 502
+// model_failed. Clients (batos console) fall back to rules of their own.
 //
 // # Sends
 //

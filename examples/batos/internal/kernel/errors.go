@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/batos-dev/batos/examples/batos/internal/imageview"
+	"github.com/batos-dev/batos/examples/batos/internal/mission"
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
@@ -30,6 +31,12 @@ var (
 	// ErrMethodNotAllowed is returned for a path served for other HTTP
 	// methods only.
 	ErrMethodNotAllowed = errors.New("kernel: method not allowed")
+	// ErrNotAvailable is returned by the routes the kernel names before the
+	// library supports them (pending approvals, revert); it answers 501.
+	ErrNotAvailable = errors.New("kernel: not available yet")
+	// ErrBriefModel is returned when the persona's model fails to answer
+	// POST /api/brief.
+	ErrBriefModel = errors.New("kernel: the model could not write the brief")
 )
 
 // Error kinds, the "kind" of an error body. Clients branch on them.
@@ -49,6 +56,9 @@ const (
 	KindTimeout          = "timeout"
 	KindCanceled         = "canceled"
 	KindInternal         = "internal"
+	KindNotAvailable     = "not_available"
+	KindBriefUnreadable  = "brief_unreadable"
+	KindModelFailed      = "model_failed"
 )
 
 // ErrorBody is the JSON body of every error answer, and what
@@ -61,6 +71,8 @@ type ErrorBody struct {
 	State    string `json:"state,omitempty"`
 	Selector string `json:"selector,omitempty"`
 	Attempts int    `json:"attempts,omitempty"`
+	// Reply is the model's reply, when POST /api/brief could not read it.
+	Reply string `json:"reply,omitempty"`
 }
 
 // Classify maps an error to its HTTP status and error body.
@@ -84,6 +96,10 @@ func Classify(err error) (int, ErrorBody) {
 		status, body.Kind = http.StatusNotFound, KindNoRoute
 	case errors.Is(err, ErrMethodNotAllowed):
 		status, body.Kind = http.StatusMethodNotAllowed, KindMethodNotAllowed
+	case errors.Is(err, ErrNotAvailable):
+		status, body.Kind = http.StatusNotImplemented, KindNotAvailable
+	case errors.Is(err, mission.ErrUnreadable):
+		status, body.Kind = http.StatusUnprocessableEntity, KindBriefUnreadable
 	case errors.Is(err, ErrBadRequest), errors.Is(err, imageview.ErrBadRef), errors.Is(err, uvm.ErrBadName),
 		errors.Is(err, uvm.ErrUnstorable):
 		status, body.Kind = http.StatusBadRequest, KindBadRequest
@@ -93,6 +109,8 @@ func Classify(err error) (int, ErrorBody) {
 		status, body.Kind = http.StatusGatewayTimeout, KindTimeout
 	case errors.Is(err, context.Canceled):
 		status, body.Kind = 499, KindCanceled // the client went away (nginx's code)
+	case errors.Is(err, ErrBriefModel):
+		status, body.Kind = http.StatusBadGateway, KindModelFailed
 	case errors.Is(err, imageview.ErrNoObject), errors.Is(err, imageview.ErrNoMethod),
 		errors.Is(err, imageview.ErrNoSlot), errors.Is(err, psm.ErrNoSuchCycle), errors.Is(err, uvm.ErrNotFound),
 		errors.Is(err, fs.ErrNotExist):

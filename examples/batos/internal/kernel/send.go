@@ -162,6 +162,7 @@ func (s *Server) run(j *job) {
 		return
 	}
 	answer, err := s.mind.Send(j.ctx, oid, j.selector, j.args...)
+	s.graph.changed() // the send may have changed the graph, failed or not
 	if err != nil {
 		j.err = s.cause(j.ctx, err)
 		return

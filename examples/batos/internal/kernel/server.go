@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batos-dev/batos/examples/batos/internal/inspector"
 	"github.com/batos-dev/batos/psm"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -98,6 +99,7 @@ type Server struct {
 	handler http.Handler
 	unsub   func()
 	roots   sync.Map // object reference → uvm.OID, see resolve
+	graph   graphCache
 
 	// abort ends the sends still running when the grace period is over.
 	abort     context.Context
@@ -182,23 +184,32 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "/api/objects/{ref}/methods/{selector}/versions/{version}", s.serveVersion)
 	handle("GET", "/api/cycles", s.serveCycles)
 	handle("GET", "/api/cycles/{id}", s.serveCycle)
+	handle("GET", "/api/graph", s.serveGraph)
+	handle("POST", "/api/brief", s.serveBrief)
+	handle("GET", "/api/pending", s.servePending)
+	handle("POST", "/api/pending/{id}/{decision}", s.serveDecision)
+	handle("POST", "/api/objects/{ref}/methods/{selector}/revert", s.serveRevert)
 	handle("GET", "/api/events", s.serveEvents)
 	handle("GET", "/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP)
 	handle("GET", "/healthz", s.serveHealth)
+	page := inspector.Handler()
+	handle("GET", "/{$}", page.ServeHTTP)
+	handle("GET", "/ui/", page.ServeHTTP)
 	mux.Handle("/", s.count("other", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: %s %s", ErrNoRoute, r.Method, r.URL.Path))
 	}))
 	return s.authorize(mux)
 }
 
-// authorize checks the bearer token on every path but /healthz.
+// authorize checks the bearer token on every path but /healthz and the
+// inspector's files (the page asks for the token itself).
 func (s *Server) authorize(next http.Handler) http.Handler {
 	if s.opts.Token == "" {
 		return next
 	}
 	want := []byte(s.opts.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if r.URL.Path == "/healthz" || (r.Method == http.MethodGet && inspector.Public(r.URL.Path)) {
 			next.ServeHTTP(w, r)
 			return
 		}
