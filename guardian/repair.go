@@ -23,7 +23,7 @@ const barePackage = "package method; "
 
 // wrapBare gives source that starts with a declaration (func, import,
 // type, const or var, after comments) instead of a package clause the
-// clause barePackage, on the line of that declaration. It returns nil when
+// clause barePackage, at the start of line 1. It returns nil when
 // the source has a package clause, or starts with something that is no
 // declaration (the parse then says what).
 func wrapBare(src []byte) ([]byte, *Finding) {
@@ -31,19 +31,20 @@ func wrapBare(src []byte) ([]byte, *Finding) {
 	file := fset.AddFile("", -1, len(src))
 	var s scanner.Scanner
 	s.Init(file, src, func(token.Position, string) {}, 0)
-	pos, tok, _ := s.Scan()
+	_, tok, _ := s.Scan()
 	switch tok {
 	case token.FUNC, token.IMPORT, token.TYPE, token.CONST, token.VAR:
 	default:
 		return nil, nil
 	}
-	off := file.Offset(pos)
+	// The clause goes at the very start, on line 1: comments before the
+	// declaration stay where they were and do not become the package's
+	// doc comment (which gofmt would reformat on the next audit).
 	out := make([]byte, 0, len(src)+len(barePackage))
-	out = append(append(append(out, src[:off]...), barePackage...), src[off:]...)
-	p := file.Position(pos)
+	out = append(append(out, barePackage...), src...)
 	return out, &Finding{
 		Rule:    RulePackageMissing,
-		Pos:     token.Position{Line: p.Line, Column: p.Column},
+		Pos:     token.Position{Line: 1, Column: 1},
 		Message: "added the package clause `package method`: a method is a whole Go file, with a package clause and imports",
 	}
 }

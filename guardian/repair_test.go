@@ -86,7 +86,7 @@ func f(self batos.Self, args []any) (any, error) {
 	return strings.Repeat("I", len(args)), nil
 }
 `,
-			repairs: []string{"2:1: package.missing", "2:13: import.missing", "3:9: import.missing"},
+			repairs: []string{"1:1: package.missing", "2:13: import.missing", "3:9: import.missing"},
 			want:    []string{"package method", `"batos"`, `"strings"`},
 		},
 		{
