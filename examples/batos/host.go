@@ -27,9 +27,9 @@ import (
 // Error kinds of psm's host door, for errors kernel.Classify does not
 // name (see described).
 const (
-	kindAwaitingApproval = "awaiting_approval" // a send's method waits for a person (exit status 3)
-	kindNotPending       = "not_pending"       // approve, reject or edit of a cycle that awaits no decision
-	kindInvalidSource    = "invalid_source"    // source a person installs fails validation
+	kindAwaitingApproval = kernel.KindAwaitingApproval // a send's method waits for a person (exit status 3)
+	kindNotPending       = kernel.KindNotPending       // approve, reject or edit of a cycle that awaits no decision
+	kindInvalidSource    = kernel.KindInvalidSource    // source a person installs fails validation
 )
 
 // heldError refuses an image another process holds, for a command that

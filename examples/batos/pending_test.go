@@ -201,3 +201,34 @@ func TestEdit(t *testing.T) {
 	assert.Equal(t, psm.VerdictEdited, rec.Decision.Verdict)
 	assert.Equal(t, "names the sum", rec.Decision.Reason)
 }
+
+// send --kernel under the approve policy exits 3 like a local send, with
+// the cycle id and the commands that decide it; the kernel's approve route
+// installs the method.
+func TestSendToAKernelAwaitsApproval(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "img")
+	c := newCLI(map[string]string{envImage: dir, envModel: "scripted:testdata/add.jsonl"})
+	require.Equal(t, exitOK, c.run("send", "genesis", "name").code)
+	r := c.run("policy", "traits", "approve")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	k := startKernel(t, c, dir, "--model", "scripted:testdata/add.jsonl")
+	kc := newCLI(map[string]string{envKernel: k.url})
+
+	r = kc.run("send", "--json", "genesis", "add", "2", "40")
+	require.Equal(t, exitPending, r.code, "stderr:\n%s", r.stderr)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &body), r.stdout)
+	assert.Equal(t, kindAwaitingApproval, body["kind"])
+	assert.Equal(t, "add", body["selector"])
+	id, _ := body["cycle"].(string)
+	require.NotEmpty(t, id)
+	assert.Contains(t, r.stderr, "cycle "+id+` wrote "add" for object 3; it awaits approval`)
+	assert.Contains(t, r.stderr, "batos approve "+id)
+	assert.NotContains(t, r.stderr, "--help", "not a usage error")
+
+	status, ans := post(t, k.url+"/api/pending/"+id+"/approve", `{"by":"ada"}`, "")
+	require.Equal(t, 200, status, "%v", ans)
+	r = kc.run("send", "genesis", "add", "2", "40")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, "42\n", r.stdout)
+}

@@ -21,6 +21,7 @@ const (
 	exitOK     = 0 // success
 	exitFailed = 1 // the operation failed
 	exitUsage  = 2 // the command line is wrong
+	// exitPending (3, pending.go): a send's method awaits approval.
 )
 
 // Environment variables the command reads.
@@ -105,7 +106,8 @@ answers.
 
 Objects are named by OID or root name (genesis, traits, …). Exit status:
 0 success, 1 the operation failed (send: the cycle failed and the image is
-unchanged), 2 usage.`,
+unchanged), 2 usage, 3 a method awaits approval (send under the generation
+policy approve: batos pending, approve, reject and edit decide it).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

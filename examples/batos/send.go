@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,5 +204,11 @@ func (a *app) sendRemote(ctx context.Context, ref, selector string, args []any, 
 	err = c.do(ctx, "POST", "/api/send", req, &res.SendAnswer)
 	stopStream()
 	res.Cycles = p.seen()
+	// A method awaiting approval is the same error as a local send's, so
+	// that the command exits 3 either way.
+	var re *remoteError
+	if errors.As(err, &re) && re.body.Kind == kernel.KindAwaitingApproval {
+		return res, &psm.ApprovalError{CycleID: re.body.Cycle, Receiver: cmp.Or(re.body.Object, obj.OID), Selector: cmp.Or(re.body.Selector, selector)}
+	}
 	return res, err
 }

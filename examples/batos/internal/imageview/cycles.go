@@ -10,12 +10,6 @@ import (
 	"github.com/batos-dev/batos/uvm"
 )
 
-// CycleNamespace is the uvm record namespace in which psm keeps its cycle
-// records (psm.Mind.Cycles reads the same). psm does not export the name
-// yet; reading it here lets a listing page through the records without
-// decoding all of them.
-const CycleNamespace = "psm.cycles"
-
 // Cycle is a cycle record without its events, prompts and source: one row
 // of a listing.
 type Cycle struct {
@@ -54,7 +48,7 @@ type CyclePage struct {
 
 func countCycles(tx *uvm.Tx) (int, error) {
 	n := 0
-	err := tx.ScanRecords(CycleNamespace, "", func(string, []byte) error {
+	err := tx.ScanRecords(psm.RecordNamespace, "", func(string, []byte) error {
 		n++
 		return nil
 	})
@@ -65,7 +59,7 @@ func countCycles(tx *uvm.Tx) (int, error) {
 // on the page are decoded.
 func Cycles(tx *uvm.Tx, q CycleQuery) (CyclePage, error) {
 	var ids []string // oldest first: record keys sort by start time
-	err := tx.ScanRecords(CycleNamespace, "", func(key string, _ []byte) error {
+	err := tx.ScanRecords(psm.RecordNamespace, "", func(key string, _ []byte) error {
 		ids = append(ids, key)
 		return nil
 	})
@@ -101,7 +95,7 @@ func Cycles(tx *uvm.Tx, q CycleQuery) (CyclePage, error) {
 // error wrapping psm.ErrNoSuchCycle.
 func CycleRecord(tx *uvm.Tx, id string) (psm.Record, error) {
 	var rec psm.Record
-	b, err := tx.GetRecord(CycleNamespace, id)
+	b, err := tx.GetRecord(psm.RecordNamespace, id)
 	if errors.Is(err, uvm.ErrNotFound) {
 		return rec, fmt.Errorf("%w: %q", psm.ErrNoSuchCycle, id)
 	}

@@ -17,8 +17,9 @@
 //
 // # Caveats
 //
-//   - Cycle records are read from psm's record namespace ([CycleNamespace]),
-//     which psm does not export yet; the records themselves are psm.Record.
+//   - Cycle records are read from psm's record namespace
+//     (psm.RecordNamespace) directly, so a listing pages through them
+//     without decoding all of them; the records themselves are psm.Record.
 //   - uvm offers no way to list every object, so [Summarize] counts what the
 //     roots show (their slots and methods) and the cycles, not the objects;
 //     an [Index] holds the objects the roots reach through parents and

@@ -252,8 +252,8 @@ func TestInspectorGraph(t *testing.T) {
 // A cycle started through the API moves through its states in the list
 // as it happens; its method then shows in genesis's methods with its
 // source, and its record shows the time per state and the model calls.
-// A second version gives a diff; revert says plainly that the kernel
-// cannot yet; the approvals tab says the same of approvals.
+// A second version gives a diff; revert from the page makes v1's source
+// current again as v3; the approvals tab says no cycle waits.
 func TestInspectorCycle(t *testing.T) {
 	k := newKernel(t, "add_slow.jsonl", "")
 	b := newBrowser(t)
@@ -332,7 +332,7 @@ func TestInspectorCycle(t *testing.T) {
 	calls := eval[int](t, b, `document.querySelectorAll('#tab-cycle table.calls tbody tr').length`)
 	assert.Equal(t, 2, calls, "a plan and a method")
 
-	// A second version: a diff between them, and revert not available yet.
+	// A second version: a diff between them, and a revert to v1.
 	require.NoError(t, k.mind.Image().Update(context.Background(), func(tx *uvm.Tx) error {
 		o, err := tx.Object(k.mind.Genesis())
 		if err != nil {
@@ -353,12 +353,53 @@ func TestInspectorCycle(t *testing.T) {
 	b.run(t, chromedp.Click(chromedp.CSS(`#tab-object [data-method="add"] button[data-version="1"]`)))
 	b.waitText(t, `#tab-object [data-method="add"] pre.code`, "return a + b, nil")
 	b.run(t, chromedp.Click(chromedp.CSS(`#tab-object [data-method="add"] button.danger`)))
-	b.waitText(t, `#toasts`, "revert add to v1: kernel: not available yet")
-	b.waitText(t, `#toasts`, "501 not_available")
+	b.waitText(t, `#toasts`, "add reverted to v1")
+	b.waitText(t, `#tab-object [data-method="add"] .versions`, "v3 (current)")
+	hist, err := k.mind.History(context.Background(), k.mind.Genesis(), "add")
+	require.NoError(t, err)
+	require.Len(t, hist, 3)
+	assert.Equal(t, 1, hist[2].Restores)
+	assert.Equal(t, "kernel", hist[2].Author, "the page's revert is the kernel's")
 
 	b.run(t, chromedp.Click(chromedp.CSS(`.tabs button[data-tab="pending"]`)))
-	b.waitText(t, `#tab-pending .notice`, "Approvals are not available yet")
-	b.waitText(t, `#tab-pending .notice`, "kernel: not available yet: pending approvals")
+	b.waitText(t, `#tab-pending`, "No cycle is waiting for a decision.")
+}
+
+// Under the approve policy a send through the API parks its cycle: the
+// approvals tab shows it with its source, Approve installs it, and the
+// method appears in genesis's methods with that source.
+func TestInspectorApproval(t *testing.T) {
+	k := newKernel(t, "add.jsonl", "")
+	ctx := context.Background()
+	traits, err := k.mind.Root(ctx, psm.RootTraits)
+	require.NoError(t, err)
+	require.NoError(t, k.mind.SetPolicy(ctx, traits, psm.Policy{Generation: psm.GenerateApprove}))
+	b := newBrowser(t)
+	b.open(t, k.url+"/")
+	b.waitText(t, `#tab-object .obj-title .big`, "genesis")
+
+	status, body := k.call(t, "POST", "/api/send", "", map[string]any{"object": "genesis", "selector": "add", "args": []any{2, 40}})
+	require.Equal(t, http.StatusConflict, status, "%v", body)
+	require.Equal(t, kernel.KindAwaitingApproval, body["kind"])
+	id, _ := body["cycle"].(string)
+	require.NotEmpty(t, id)
+
+	b.run(t, chromedp.Click(chromedp.CSS(`.tabs button[data-tab="pending"]`)))
+	item := `#tab-pending .pending-item[data-pending="` + id + `"]`
+	b.run(t, chromedp.WaitVisible(chromedp.CSS(item)))
+	b.waitText(t, item, "add")
+	b.waitText(t, item+` pre.code`, "return a + b, nil")
+	b.run(t, chromedp.Click(chromedp.CSS(item+` button.primary`)))
+	b.waitText(t, `#toasts`, "approve: "+id)
+	b.waitText(t, `#tab-pending`, "No cycle is waiting for a decision.")
+
+	b.enter(t, `#search-input`, "genesis")
+	b.run(t, chromedp.WaitVisible(chromedp.CSS(`#tab-object [data-method="add"] .mhead`)), chromedp.Click(chromedp.CSS(`#tab-object [data-method="add"] .mhead`)))
+	b.waitText(t, `#tab-object [data-method="add"] pre.code`, "return a + b, nil")
+	b.waitText(t, `#tab-object [data-method="add"] .versions`, "v1 (current)")
+	status, body = k.call(t, "POST", "/api/send", "", map[string]any{"object": "genesis", "selector": "add", "args": []any{2, 40}})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	assert.Equal(t, float64(42), body["answer"])
 }
 
 // With a bearer token the page asks for it, keeps it for the tab, and

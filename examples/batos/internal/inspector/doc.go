@@ -15,6 +15,7 @@
 //
 //   - The page shows the objects the roots reach (the kernel's graph
 //     index); any other object is found by its OID.
-//   - Approving a pending cycle and reverting a method call kernel routes
-//     that answer 501 until psm offers them; the page says so.
+//   - Approve, reject, edit and revert act as the kernel ("by" is not
+//     asked for): the version's history and the cycle's record name
+//     "kernel" as who decided.
 package inspector

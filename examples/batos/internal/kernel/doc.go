@@ -12,7 +12,11 @@
 //
 // Every answer is JSON; every error is {"error": "...", "kind": "..."}
 // (an [ErrorBody], whose kind clients branch on), with the cycle, state and
-// selector when a cycle failed.
+// selector when a cycle failed. A send whose method awaits approval (the
+// generation policy approve) answers 409 awaiting_approval with the cycle
+// to approve, reject or edit; deciding a cycle that awaits nothing is 409
+// not_pending, source that fails validation (edit, revert) 422
+// invalid_source. Who decides or reverts is the body's "by", else "kernel".
 //
 //	POST /api/send                                        {"object": "genesis", "selector": "greet", "args": ["Ada"]} → SendAnswer
 //	GET  /api/objects                                     roots and counts (imageview.Summary)
@@ -25,9 +29,9 @@
 //	GET  /api/events?cycle=ID&kinds=state,outcome         server-sent events (see below)
 //	GET  /api/graph?focus=REF&limit=N&offset=K            a view of the object graph (imageview.Graph)
 //	POST /api/brief                                       {"text": "give genesis a method that …"} → BriefAnswer
-//	GET  /api/pending                                     501 not_available (pending approvals: not in psm yet)
-//	POST /api/pending/{id}/{approve|reject|edit}          501 not_available
-//	POST /api/objects/{ref}/methods/{selector}/revert     501 not_available (404 for a missing method)
+//	GET  /api/pending                                     cycles awaiting approval, oldest first ([]Pending)
+//	POST /api/pending/{id}/{approve|reject|edit}          {"by": "ada", "reason": "…", "source": "…"} → VersionAnswer (reject: RejectAnswer)
+//	POST /api/objects/{ref}/methods/{selector}/revert     {"version": 1, "by": "ada", "reason": "…"} → VersionAnswer
 //	GET  /metrics                                         Prometheus
 //	GET  /healthz                                         {"status": "ok"}; no token needed
 //	GET  /, /ui/{file}                                    the inspector (package inspector); no token needed

@@ -31,9 +31,6 @@ var (
 	// ErrMethodNotAllowed is returned for a path served for other HTTP
 	// methods only.
 	ErrMethodNotAllowed = errors.New("kernel: method not allowed")
-	// ErrNotAvailable is returned by the routes the kernel names before the
-	// library supports them (pending approvals, revert); it answers 501.
-	ErrNotAvailable = errors.New("kernel: not available yet")
 	// ErrBriefModel is returned when the persona's model fails to answer
 	// POST /api/brief.
 	ErrBriefModel = errors.New("kernel: the model could not write the brief")
@@ -56,21 +53,26 @@ const (
 	KindTimeout          = "timeout"
 	KindCanceled         = "canceled"
 	KindInternal         = "internal"
-	KindNotAvailable     = "not_available"
+	KindAwaitingApproval = "awaiting_approval" // a send's method waits for a person's decision
+	KindNotPending       = "not_pending"       // approve, reject or edit of a cycle that awaits no decision
+	KindInvalidSource    = "invalid_source"    // source a person installs, edits or reverts to fails validation
 	KindBriefUnreadable  = "brief_unreadable"
 	KindModelFailed      = "model_failed"
 )
 
 // ErrorBody is the JSON body of every error answer, and what
 // `batos --json` prints for a failed command. The cycle fields are set
-// when a cycle failed.
+// when a cycle failed, or when a send's method awaits approval (409
+// awaiting_approval: Cycle is the id to approve, reject or edit).
 type ErrorBody struct {
 	Error    string `json:"error"`
 	Kind     string `json:"kind"`
 	Cycle    string `json:"cycle,omitempty"`
 	State    string `json:"state,omitempty"`
 	Selector string `json:"selector,omitempty"`
-	Attempts int    `json:"attempts,omitempty"`
+	// Object is the receiver whose method awaits approval.
+	Object   uvm.OID `json:"object,omitempty"`
+	Attempts int     `json:"attempts,omitempty"`
 	// Reply is the model's reply, when POST /api/brief could not read it.
 	Reply string `json:"reply,omitempty"`
 }
@@ -81,6 +83,10 @@ func Classify(err error) (int, ErrorBody) {
 	var ce *psm.CycleError
 	if errors.As(err, &ce) {
 		body.Cycle, body.State, body.Selector, body.Attempts = ce.CycleID, string(ce.State), ce.Selector, ce.Attempts
+	}
+	var ae *psm.ApprovalError
+	if errors.As(err, &ae) {
+		body.Cycle, body.Selector, body.Object = ae.CycleID, ae.Selector, ae.Receiver
 	}
 	status := http.StatusInternalServerError
 	switch {
@@ -96,8 +102,12 @@ func Classify(err error) (int, ErrorBody) {
 		status, body.Kind = http.StatusNotFound, KindNoRoute
 	case errors.Is(err, ErrMethodNotAllowed):
 		status, body.Kind = http.StatusMethodNotAllowed, KindMethodNotAllowed
-	case errors.Is(err, ErrNotAvailable):
-		status, body.Kind = http.StatusNotImplemented, KindNotAvailable
+	case ae != nil:
+		status, body.Kind = http.StatusConflict, KindAwaitingApproval
+	case errors.Is(err, psm.ErrNotPending):
+		status, body.Kind = http.StatusConflict, KindNotPending
+	case errors.Is(err, psm.ErrInvalidSource):
+		status, body.Kind = http.StatusUnprocessableEntity, KindInvalidSource
 	case errors.Is(err, mission.ErrUnreadable):
 		status, body.Kind = http.StatusUnprocessableEntity, KindBriefUnreadable
 	case errors.Is(err, ErrBadRequest), errors.Is(err, imageview.ErrBadRef), errors.Is(err, uvm.ErrBadName),
@@ -112,7 +122,7 @@ func Classify(err error) (int, ErrorBody) {
 	case errors.Is(err, ErrBriefModel):
 		status, body.Kind = http.StatusBadGateway, KindModelFailed
 	case errors.Is(err, imageview.ErrNoObject), errors.Is(err, imageview.ErrNoMethod),
-		errors.Is(err, imageview.ErrNoSlot), errors.Is(err, psm.ErrNoSuchCycle), errors.Is(err, uvm.ErrNotFound),
+		errors.Is(err, imageview.ErrNoSlot), errors.Is(err, psm.ErrNoSuchCycle), errors.Is(err, psm.ErrNoSuchVersion), errors.Is(err, uvm.ErrNotFound),
 		errors.Is(err, fs.ErrNotExist):
 		status, body.Kind = http.StatusNotFound, KindNotFound
 	case errors.Is(err, uvm.ErrAmbiguous):

@@ -2,7 +2,6 @@ package kernel_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 
@@ -84,35 +83,6 @@ func TestGraphRoute(t *testing.T) {
 			a := f.do(t, "GET", tc.path, "", "")
 			assert.Equal(t, tc.status, a.status, "%s", a.raw)
 			assert.Equal(t, tc.kind, a.body["kind"])
-		})
-	}
-}
-
-// The routes for pending approvals and revert are named, and answer 501
-// until psm offers them; a revert of a method that does not exist is 404.
-func TestNotAvailableRoutes(t *testing.T) {
-	f := newFixture(t, kernel.Options{}, "add.jsonl")
-	require.Equal(t, http.StatusOK, f.send(t, "genesis", "add", 2, 40).status)
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		kind         string
-	}{
-		{"GET", "/api/pending", 501, kernel.KindNotAvailable},
-		{"POST", "/api/pending/c1/approve", 501, kernel.KindNotAvailable},
-		{"POST", "/api/pending/c1/reject", 501, kernel.KindNotAvailable},
-		{"POST", "/api/pending/c1/edit", 501, kernel.KindNotAvailable},
-		{"POST", "/api/pending/c1/ignore", 404, kernel.KindNoRoute},
-		{"POST", "/api/objects/genesis/methods/add/revert", 501, kernel.KindNotAvailable},
-		{"POST", "/api/objects/genesis/methods/nothing/revert", 404, kernel.KindNotFound},
-	} {
-		t.Run(fmt.Sprint(tc.method, " ", tc.path), func(t *testing.T) {
-			a := f.do(t, tc.method, tc.path, "", "")
-			assert.Equal(t, tc.status, a.status, "%s", a.raw)
-			assert.Equal(t, tc.kind, a.body["kind"])
-			if tc.status == 501 {
-				assert.Contains(t, a.body["error"], "kernel: not available yet: ")
-			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/batos-dev/batos/examples/batos/internal/imageview"
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
+	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,7 +42,7 @@ func TestSendWritesTheMethodThenAnswers(t *testing.T) {
 // and the selector; the image is as it was, but for the cycle's record.
 func TestSendFailedCycleAnswers422AndLeavesTheImage(t *testing.T) {
 	f := newFixture(t, kernel.Options{}, "down.jsonl")
-	before, err := f.mind.Image().Fingerprint(context.Background(), imageview.CycleNamespace)
+	before, err := f.mind.Image().Fingerprint(context.Background(), psm.RecordNamespace)
 	require.NoError(t, err)
 	a := f.send(t, "genesis", "add", 2, 40)
 	require.Equal(t, http.StatusUnprocessableEntity, a.status, "%s", a.raw)
@@ -50,7 +51,7 @@ func TestSendFailedCycleAnswers422AndLeavesTheImage(t *testing.T) {
 	assert.Equal(t, "add", a.body["selector"])
 	assert.NotEmpty(t, a.body["cycle"])
 	assert.Contains(t, a.body["error"], "the model server is down")
-	after, err := f.mind.Image().Fingerprint(context.Background(), imageview.CycleNamespace)
+	after, err := f.mind.Image().Fingerprint(context.Background(), psm.RecordNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "a failed cycle changed the image")
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batos-dev/batos/examples/batos/internal/imageview"
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
 	"github.com/batos-dev/batos/psm"
 	"github.com/stretchr/testify/assert"
@@ -55,7 +54,7 @@ func TestShutdownLetsRunningSendsFinish(t *testing.T) {
 // it was.
 func TestShutdownCancelsSendsAfterGrace(t *testing.T) {
 	f := newFixture(t, kernel.Options{}, "hang.jsonl")
-	before, err := f.mind.Image().Fingerprint(context.Background(), imageview.CycleNamespace)
+	before, err := f.mind.Image().Fingerprint(context.Background(), psm.RecordNamespace)
 	require.NoError(t, err)
 	got := make(chan answer, 1)
 	go func() { got <- f.send(t, "genesis", "add", 2, 40) }()
@@ -75,7 +74,7 @@ func TestShutdownCancelsSendsAfterGrace(t *testing.T) {
 	rec, err := f.mind.Cycle(context.Background(), a.body["cycle"].(string))
 	require.NoError(t, err)
 	assert.Equal(t, psm.Failed, rec.Outcome)
-	after, err := f.mind.Image().Fingerprint(context.Background(), imageview.CycleNamespace)
+	after, err := f.mind.Image().Fingerprint(context.Background(), psm.RecordNamespace)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "a cancelled cycle changed the image")
 }
