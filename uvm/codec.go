@@ -62,6 +62,11 @@ func objKey(oid OID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pfxObject}, uint64(oid))
 }
 
+// methPrefix is the prefix of every methods part of an object.
+func methPrefix(oid OID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid))
+}
+
 func methKey(oid OID, bucket int) []byte {
 	return append(binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid)), byte(bucket))
 }
