@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // SalvageReport says what Salvage copied and what it could not.
