@@ -17,6 +17,7 @@ import (
 
 	"github.com/batos-dev/batos/uvm/store"
 	"github.com/batos-dev/batos/uvm/store/badgerstore"
+	"github.com/batos-dev/batos/uvm/store/pgstore"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 )
@@ -131,8 +132,20 @@ func (im *Image) leave() {
 // damaged file fails Open with a *CorruptImageError (errors.Is
 // ErrCorruptImage) naming it; [Salvage] copies what is still readable into
 // a new image.
+//
+// dir may instead be a PostgreSQL location (postgres://… or
+// postgresql://…, see package pgstore): the image is then kept in that
+// database, shared with every other process that opens it, and
+// InMemory, NoSync and MemTableSize do not apply.
 func Open(dir string, opts Options) (*Image, error) {
 	opts.fill()
+	if pgstore.IsLocation(dir) {
+		st, err := pgstore.Open(context.Background(), dir)
+		if err != nil {
+			return nil, fmt.Errorf("uvm: open: %w", err)
+		}
+		return openStore(st, opts, "")
+	}
 	if opts.InMemory && dir != "" {
 		return nil, fmt.Errorf("uvm: open: an in-memory image takes no directory (got %q)", dir)
 	}
@@ -283,7 +296,8 @@ func (im *Image) Close() error {
 	return nil
 }
 
-// Dir reports the directory of an on-disk image ("" in memory).
+// Dir reports the directory of an on-disk image ("" in memory or in
+// another store).
 func (im *Image) Dir() string { return im.dir }
 
 // Options returns the options the image was opened with, defaults filled in.

@@ -336,6 +336,9 @@ func (t *txn) Scan(prefix []byte, values bool, fn func(key, val []byte) error) e
 	}
 	type kv struct{ k, v []byte }
 	from, incl := prefix, true
+	if from == nil {
+		from = []byte{} // nil is NULL, which no key is >= to
+	}
 	for {
 		sql := "SELECT " + cols + " FROM batos_kv WHERE k >= $1"
 		if !incl {

@@ -257,6 +257,12 @@ func testScan(t *testing.T, h Harness) {
 	assert.Equal(t, []string{"b/1=one", "b/10=ten", "b/2=two", "b/\xff=ff"}, scan(t, r, "b/", true), "prefix scan in byte order")
 	assert.Equal(t, []string{"b/1", "b/10", "b/2", "b/\xff"}, scan(t, r, "b/", false), "keys only")
 	assert.Equal(t, []string{"a", "b", "b/1", "b/10", "b/2", "b/\xff", "c", "\xff\xff"}, scan(t, r, "", false), "an empty prefix scans everything")
+	var all []string
+	require.NoError(t, r.Scan(nil, false, func(k, _ []byte) error {
+		all = append(all, string(k))
+		return nil
+	}))
+	assert.Len(t, all, 8, "a nil prefix scans everything")
 	assert.Equal(t, []string{"\xff\xff"}, scan(t, r, "\xff", false), "a prefix of 0xff")
 	assert.Empty(t, scan(t, r, "zz", false))
 	w := begin(t, s, true)
