@@ -51,6 +51,7 @@ const (
 	pfxRecord  = 'x' // x + ns + 0 + key          → record bytes
 	pfxChunk   = 'b' // b + id + 0 + n(4)         → blob chunk
 	pfxBlob    = 'B' // B + id                    → blob manifest
+	pfxLease   = 'l' // l + name                  → holder + 0 + expiry (unix ns, 8)
 )
 
 var (

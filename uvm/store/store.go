@@ -109,3 +109,15 @@ func PrefixEnd(prefix []byte) []byte {
 	}
 	return nil
 }
+
+// Watcher is implemented by a store that other processes write to: it
+// tells a process when to drop what it cached from the store.
+type Watcher interface {
+	// ChangeSeq returns the change sequence: a number that moves forward
+	// with every commit that writes, by any process.
+	ChangeSeq(ctx context.Context) (uint64, error)
+	// Watch calls fn with the change sequence after commits by any
+	// process (including a first call on start, and after any
+	// reconnection, to catch up on missed ones), until ctx ends.
+	Watch(ctx context.Context, fn func(seq uint64)) error
+}

@@ -26,4 +26,11 @@
 // ON CONFLICT (k) DO UPDATE SET … = excluded.…, DELETE by key, and
 // nextval. No stored procedures, triggers, advisory locks or
 // isolation-level-specific locking clauses.
+//
+// Many kernels: a commit that writes moves the change sequence
+// (batos_commit) and notifies the channel batos_changes (pg_notify, sent
+// with the commit); Store.Watch listens on it (LISTEN/NOTIFY) and catches
+// up with ChangeSeq after a lost connection. LISTEN/NOTIFY and pg_notify
+// are PostgreSQL's own; an engine without them still serves the image,
+// and its kernels follow each other by polling ChangeSeq.
 package pgstore

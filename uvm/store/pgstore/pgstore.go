@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/batos-dev/batos/uvm/store"
 	"github.com/jackc/pgx/v5"
@@ -40,6 +42,7 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS batos_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS batos_kv (k BYTEA PRIMARY KEY, v BYTEA NOT NULL, ver BIGINT NOT NULL)`,
 	`CREATE SEQUENCE IF NOT EXISTS batos_ver`,
+	`CREATE SEQUENCE IF NOT EXISTS batos_commit`,
 	`INSERT INTO batos_meta (name, value) VALUES ('schema', 1) ON CONFLICT (name) DO NOTHING`,
 }
 
@@ -139,15 +142,14 @@ type write struct {
 }
 
 type txn struct {
-	ctx       context.Context
-	conn      *pgxpool.Conn
-	update    bool
-	begun     bool // BEGIN sent
-	done      bool
-	reads     map[string]entry
-	fetched   [][]byte // prefixes read whole into reads
-	writes    map[string]write
-	batchSize int
+	ctx     context.Context
+	conn    *pgxpool.Conn
+	update  bool
+	begun   bool // BEGIN sent
+	done    bool
+	reads   map[string]entry
+	fetched [][]byte // prefixes read whole into reads
+	writes  map[string]write
 }
 
 func (t *txn) beginSQL() string {
@@ -409,6 +411,9 @@ func (t *txn) Commit() error {
 			b.Queue(upsertSQL, []byte(k), w.v)
 		}
 	}
+	// The change sequence moves, and listeners hear of it once the
+	// commit is done (NOTIFY is delivered at commit, not before).
+	b.Queue(`SELECT pg_notify('` + Channel + `', nextval('batos_commit')::text)`)
 	b.Queue("COMMIT")
 	err := t.conn.SendBatch(t.ctx, b).Close()
 	t.begun = true
@@ -576,3 +581,69 @@ func (b *batch) flush() error {
 func (b *batch) Flush() error { return b.flush() }
 
 func (b *batch) Cancel() { b.b, b.size = pgx.Batch{}, 0 }
+
+// Channel is the notification channel a commit that wrote anything
+// notifies, with the change sequence's new value as payload.
+const Channel = "batos_changes"
+
+// ChangeSeq implements store.Watcher: the change sequence, which every
+// commit that writes moves forward (a failed one may too: a spurious
+// change, never a missed one).
+func (s *Store) ChangeSeq(ctx context.Context) (uint64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT last_value FROM batos_commit`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: change sequence: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// Watch implements store.Watcher: it listens on Channel and calls fn with
+// the change sequence after each commit by anyone, until ctx ends. After a
+// lost connection it reconnects and calls fn with the current sequence, so
+// that a missed notification is caught up.
+func (s *Store) Watch(ctx context.Context, fn func(seq uint64)) error {
+	for ctx.Err() == nil {
+		err := s.listen(ctx, fn)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) listen(ctx context.Context, fn func(uint64)) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+Channel); err != nil {
+			conn.Conn().Close(context.Background())
+		}
+	}()
+	// Catch up on whatever committed before the LISTEN took effect.
+	seq, err := s.ChangeSeq(ctx)
+	if err != nil {
+		return err
+	}
+	fn(seq)
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if v, err := strconv.ParseUint(n.Payload, 10, 64); err == nil {
+			fn(v)
+		}
+	}
+}
