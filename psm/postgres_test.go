@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/persona"
+	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm/store/pgstore/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
