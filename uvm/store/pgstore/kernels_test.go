@@ -1,9 +1,13 @@
 package pgstore_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +109,71 @@ func TestFollow(t *testing.T) {
 	})
 	cancel()
 	<-done
+}
+
+// holderEnv makes the test binary a kernel that takes the lease "cycle"
+// and keeps renewing it, as a kernel in the middle of a cycle does.
+const holderEnv = "BATOS_PGSTORE_TEST_HOLDER"
+
+func holdLease(url string) {
+	im, err := uvm.Open(url, uvm.Options{})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	holder := fmt.Sprintf("kernel pid %d", os.Getpid())
+	for said := false; ; time.Sleep(100 * time.Millisecond) {
+		ok, _, err := im.TryLease(ctx, "cycle", holder, 500*time.Millisecond)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		if ok && !said {
+			fmt.Println("held")
+			said = true
+		}
+	}
+}
+
+// TestLeaseHolderKilled: a kernel in another process holds the cycle's
+// lease; while it lives this kernel cannot take it; killed with SIGKILL
+// mid-cycle, its lease expires and this kernel takes over and completes
+// the work.
+func TestLeaseHolderKilled(t *testing.T) {
+	needPG(t)
+	url := cluster.NewDatabase(t)
+	im := openImage(t, url)
+	ctx := context.Background()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), holderEnv+"="+url)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "held\n", line)
+
+	ok, who, err := im.TryLease(ctx, "cycle", "me", time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "the other kernel holds the lease")
+	assert.Equal(t, fmt.Sprintf("kernel pid %d", cmd.Process.Pid), who)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	killed := time.Now()
+	for !ok {
+		require.Less(t, time.Since(killed), 5*time.Second, "the dead kernel's lease was never taken over")
+		time.Sleep(50 * time.Millisecond)
+		ok, _, err = im.TryLease(ctx, "cycle", "me", time.Minute)
+		require.NoError(t, err)
+	}
+	t.Logf("lease taken over %v after the holder was killed", time.Since(killed).Round(time.Millisecond))
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		o, err := tx.New()
+		require.NoError(t, err)
+		require.NoError(t, o.Set("done by", "me"))
+		return tx.SetRoot("cycle result", o)
+	})
+	require.NoError(t, im.ReleaseLease(ctx, "cycle", "me"))
 }

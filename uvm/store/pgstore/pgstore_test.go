@@ -18,6 +18,10 @@ import (
 var cluster *pgtest.Cluster
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(holderEnv); url != "" {
+		holdLease(url) // a kernel process of TestLeaseHolderKilled
+		return
+	}
 	c, err := pgtest.Start()
 	switch {
 	case errors.Is(err, pgtest.ErrNoServer):
