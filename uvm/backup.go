@@ -11,8 +11,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/batos-dev/batos/uvm/store"
 )
+
+// errStopScan ends a scan early; it never leaves the function that scans.
+var errStopScan = errors.New("uvm: scan stopped")
 
 // The backup format: the magic line, then records (uvarint key length,
 // key, uvarint value length, value), then a zero key length and the
@@ -41,26 +44,11 @@ func (im *Image) Backup(ctx context.Context, w io.Writer) error {
 		_, err := out.Write(b)
 		return err
 	}
-	err := im.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return readError(item.KeyCopy(nil), err)
-			}
-			if err := put(item.Key()); err != nil {
-				return err
-			}
-			if err := put(v); err != nil {
-				return err
-			}
+	err := im.scanAll(ctx, func(k, v []byte) error {
+		if err := put(k); err != nil {
+			return err
 		}
-		return nil
+		return put(v)
 	})
 	if err == nil {
 		_, err = out.Write([]byte{0})
@@ -91,12 +79,15 @@ func (im *Image) Restore(ctx context.Context, r io.Reader) error {
 	}
 	defer im.leave()
 	empty := true
-	if err := im.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxObject}})
-		defer it.Close()
-		it.Rewind()
-		empty = !it.Valid()
-		return nil
+	if err := im.View(ctx, func(tx *Tx) error {
+		err := tx.txn.Scan([]byte{pfxObject}, false, func([]byte, []byte) error {
+			empty = false
+			return errStopScan
+		})
+		if errors.Is(err, errStopScan) {
+			err = nil
+		}
+		return err
 	}); err != nil {
 		return fmt.Errorf("uvm: restore: %w", err)
 	}
@@ -118,7 +109,7 @@ func (im *Image) Restore(ctx context.Context, r io.Reader) error {
 	}
 	// Apply in batches that fit a transaction.
 	var seqFloor uint64
-	wb := im.db.NewWriteBatch()
+	wb := im.st.NewBatch()
 	defer wb.Cancel()
 	// Verified: apply in full, whatever the context says now, so the image
 	// is never left half restored by a cancellation.
@@ -150,25 +141,21 @@ func (im *Image) raiseSequence(floor uint64) error {
 	if err := im.seq.Release(); err != nil {
 		return fmt.Errorf("uvm: restore: %w", err)
 	}
-	err := im.db.Update(func(txn *badger.Txn) error {
+	err := im.storeUpdate(func(txn store.Txn) error {
 		cur := uint64(0)
-		if item, err := txn.Get(keyOIDSeq); err == nil {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if len(v) == 8 {
-				cur = binary.BigEndian.Uint64(v)
-			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		v, _, _, err := txn.Get(keyOIDSeq, nil)
+		if err != nil {
 			return err
+		}
+		if len(v) == 8 {
+			cur = binary.BigEndian.Uint64(v)
 		}
 		return txn.Set(keyOIDSeq, binary.BigEndian.AppendUint64(nil, max(cur, floor)))
 	})
 	if err != nil {
 		return fmt.Errorf("uvm: restore: oid sequence: %w", err)
 	}
-	if im.seq, err = im.db.GetSequence(keyOIDSeq, 256); err != nil {
+	if im.seq, err = im.st.Sequence(keyOIDSeq, 256); err != nil {
 		return fmt.Errorf("uvm: restore: oid sequence: %w", err)
 	}
 	return nil

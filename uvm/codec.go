@@ -51,6 +51,7 @@ const (
 	pfxRecord  = 'x' // x + ns + 0 + key          → record bytes
 	pfxChunk   = 'b' // b + id + 0 + n(4)         → blob chunk
 	pfxBlob    = 'B' // B + id                    → blob manifest
+	pfxLease   = 'l' // l + name                  → holder + 0 + expiry (unix ns, 8)
 )
 
 var (
@@ -60,6 +61,11 @@ var (
 
 func objKey(oid OID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pfxObject}, uint64(oid))
+}
+
+// methPrefix is the prefix of every methods part of an object.
+func methPrefix(oid OID) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pfxMethods}, uint64(oid))
 }
 
 func methKey(oid OID, bucket int) []byte {

@@ -1,6 +1,6 @@
 // Package uvm is a persistent image of prototype objects: objects with
-// slots and delegation, kept in a Badger store, read and changed only
-// inside transactions that commit whole or leave no trace. Methods are
+// slots and delegation, kept in a Badger store (or PostgreSQL), read and
+// changed only inside transactions that commit whole or leave no trace. Methods are
 // slot values too: native Go functions the host registers, or Go source
 // that a [MethodRunner] runs. uvm stores method source and never compiles
 // it; where methods come from, and what happens to a message nothing
@@ -164,6 +164,19 @@
 // address. Its [SalvageReport] names what it could not copy. What only a
 // damaged block or log entry held is lost: the report gives the range of
 // keys, and names the objects still referred to but missing.
+//
+// # Stores and many kernels
+//
+// uvm keeps its keys and values in a [store.Store]: transactions with get,
+// set, delete and ordered prefix scans, optimistic conflicts (retried by
+// Update) and per-key versions (decoded method buckets are cached by
+// them). [Open] of a directory uses Badger (package badgerstore, the
+// default); [Open] of a postgres:// location, or [OpenStore] of a
+// pgstore.Store, keeps the image in PostgreSQL, shared by every process
+// that opens it. Such processes ("kernels") agree on who does a piece of
+// work with [Image.TryLease], and a layer that caches what it read
+// follows the others' commits with [Image.Follow] and [Image.ChangeSeq].
+// Salvage reads Badger's files and stays Badger's.
 //
 // # Caveats
 //

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/batos-dev/batos/uvm/store"
+	"github.com/batos-dev/batos/uvm/store/badgerstore"
+	"github.com/batos-dev/batos/uvm/store/pgstore"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 )
@@ -75,15 +78,17 @@ func (o *Options) fill() {
 	}
 }
 
-// Image is a persistent store of prototype objects on Badger. It is safe for
-// concurrent use; each transaction is not.
+// Image is a persistent store of prototype objects on Badger (or another
+// store.Store, see OpenStore). It is safe for concurrent use; each
+// transaction is not.
 type Image struct {
-	db   *badger.DB
+	st   store.Store
+	db   *badger.DB // the Badger database under st, nil for another store
 	opts Options
 	dir  string
 
 	seqMu sync.Mutex
-	seq   *badger.Sequence
+	seq   store.Sequence
 
 	primMu     sync.RWMutex
 	primitives map[string]PrimitiveFunc
@@ -127,8 +132,20 @@ func (im *Image) leave() {
 // damaged file fails Open with a *CorruptImageError (errors.Is
 // ErrCorruptImage) naming it; [Salvage] copies what is still readable into
 // a new image.
+//
+// dir may instead be a PostgreSQL location (postgres://… or
+// postgresql://…, see package pgstore): the image is then kept in that
+// database, shared with every other process that opens it, and
+// InMemory, NoSync and MemTableSize do not apply.
 func Open(dir string, opts Options) (*Image, error) {
 	opts.fill()
+	if pgstore.IsLocation(dir) {
+		st, err := pgstore.Open(context.Background(), dir)
+		if err != nil {
+			return nil, fmt.Errorf("uvm: open: %w", err)
+		}
+		return openStore(st, opts, "")
+	}
 	if opts.InMemory && dir != "" {
 		return nil, fmt.Errorf("uvm: open: an in-memory image takes no directory (got %q)", dir)
 	}
@@ -159,14 +176,14 @@ func Open(dir string, opts Options) (*Image, error) {
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}
-	db, err := badger.Open(bo)
+	st, err := badgerstore.Open(bo)
 	if err != nil && strings.Contains(err.Error(), "err: Create a new file") {
 		// A crash between creating a log file and sizing it leaves a file
 		// of 0 bytes, which Badger refuses once (z.NewFile, wrapped as
 		// text) after sizing it; the second attempt opens.
 		// dgraph-io/badger#2207.
 		opts.Logger.Warn("uvm: open: retrying after an empty log file left by a crash", slog.String("error", err.Error()))
-		db, err = badger.Open(bo)
+		st, err = badgerstore.Open(bo)
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "directory lock") {
@@ -177,31 +194,67 @@ func Open(dir string, opts Options) (*Image, error) {
 		}
 		return nil, fmt.Errorf("uvm: open %s: %w", dir, err)
 	}
-	im := &Image{db: db, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
-	im.idle = sync.NewCond(&im.mu)
-	if err := im.checkFormat(); err != nil {
-		db.Close()
+	im, err := openStore(st, opts, dir)
+	if err != nil {
 		return nil, err
 	}
-	if im.seq, err = db.GetSequence(keyOIDSeq, 256); err != nil {
-		db.Close()
+	im.db = st.DB()
+	return im, nil
+}
+
+// OpenStore opens an image kept in st, such as a PostgreSQL database
+// opened with package pgstore, creating it if st is empty. The image owns
+// st from then on: Close closes it, and so does a failed OpenStore.
+// Options.InMemory, NoSync and MemTableSize are the store's business and
+// are ignored here (MemTableSize still bounds how many blob chunks go in
+// one transaction).
+func OpenStore(st store.Store, opts Options) (*Image, error) {
+	opts.fill()
+	return openStore(st, opts, "")
+}
+
+func openStore(st store.Store, opts Options, dir string) (*Image, error) {
+	im := &Image{st: st, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
+	im.idle = sync.NewCond(&im.mu)
+	if err := im.checkFormat(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	var err error
+	if im.seq, err = st.Sequence(keyOIDSeq, 256); err != nil {
+		st.Close()
 		return nil, fmt.Errorf("uvm: open %s: oid sequence: %w", dir, err)
 	}
 	return im, nil
 }
 
+// storeUpdate runs fn in a store transaction of its own and commits it,
+// retrying conflicts (two kernels opening one new image at once).
+func (im *Image) storeUpdate(fn func(store.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		txn, err := im.st.Begin(context.Background(), true)
+		if err != nil {
+			return err
+		}
+		err = fn(txn)
+		if err == nil {
+			err = txn.Commit()
+		}
+		txn.Discard()
+		if !errors.Is(err, store.ErrConflict) || attempt >= 8 {
+			return err
+		}
+	}
+}
+
 func (im *Image) checkFormat() error {
-	return im.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyFormat)
-		if errors.Is(err, badger.ErrKeyNotFound) {
+	return im.storeUpdate(func(txn store.Txn) error {
+		v, _, found, err := txn.Get(keyFormat, nil)
+		if err != nil {
+			return fmt.Errorf("uvm: open: read format: %w", err)
+		}
+		if !found {
 			return txn.Set(keyFormat, []byte{imageLayout})
-		}
-		if err != nil {
-			return fmt.Errorf("uvm: open: read format: %w", err)
-		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return fmt.Errorf("uvm: open: read format: %w", err)
 		}
 		if len(v) != 1 {
 			return &CorruptError{Key: printableKey(keyFormat), Reason: "bad format marker"}
@@ -236,14 +289,15 @@ func (im *Image) Close() error {
 	if im.seq != nil {
 		errs = append(errs, im.seq.Release())
 	}
-	errs = append(errs, im.db.Close())
+	errs = append(errs, im.st.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("uvm: close: %w", err)
 	}
 	return nil
 }
 
-// Dir reports the directory of an on-disk image ("" in memory).
+// Dir reports the directory of an on-disk image ("" in memory or in
+// another store).
 func (im *Image) Dir() string { return im.dir }
 
 // Options returns the options the image was opened with, defaults filled in.
@@ -303,7 +357,7 @@ func (im *Image) Update(ctx context.Context, fn func(*Tx) error) error {
 			attempt--
 			continue
 		}
-		if !errors.Is(err, badger.ErrConflict) {
+		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 		if attempt >= im.opts.MaxRetries {
@@ -332,7 +386,11 @@ func (im *Image) run(ctx context.Context, update bool, fn func(*Tx) error) (err 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("uvm: transaction not started: %w", err)
 	}
-	tx := newTx(im, im.db.NewTransaction(update), update)
+	txn, err := im.st.Begin(ctx, update)
+	if err != nil {
+		return fmt.Errorf("uvm: transaction not started: %w", err)
+	}
+	tx := newTx(im, txn, update)
 	defer tx.end()
 	defer func() {
 		if r := recover(); r != nil {
@@ -401,29 +459,17 @@ func (im *Image) Fingerprint(ctx context.Context, exclude ...string) (string, er
 	}
 	defer im.leave()
 	h := sha256.New()
-	err := im.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
-			if bytes.Equal(item.Key(), keyOIDSeq) || hasAnyPrefix(item.Key(), skip) {
-				continue
-			}
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return readError(item.KeyCopy(nil), err)
-			}
-			var n [8]byte
-			binary.LittleEndian.PutUint64(n[:], uint64(len(item.Key())))
-			h.Write(n[:])
-			h.Write(item.Key())
-			binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
-			h.Write(n[:])
-			h.Write(v)
+	err := im.scanAll(ctx, func(k, v []byte) error {
+		if bytes.Equal(k, keyOIDSeq) || hasAnyPrefix(k, skip) {
+			return nil
 		}
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write(k)
+		binary.LittleEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
 		return nil
 	})
 	if err != nil {
@@ -439,4 +485,32 @@ func hasAnyPrefix(k []byte, prefixes [][]byte) bool {
 		}
 	}
 	return false
+}
+
+// scanAll calls fn with every key and value of the store in key order, in
+// one read-only snapshot.
+func (im *Image) scanAll(ctx context.Context, fn func(k, v []byte) error) error {
+	txn, err := im.st.Begin(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer txn.Discard()
+	i := 0
+	return scanErr(txn.Scan(nil, true, func(k, v []byte) error {
+		if i++; i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(k, v)
+	}))
+}
+
+// scanErr turns a store's failure to read a value in a scan into uvm's
+// read error for the key.
+func scanErr(err error) error {
+	if re, ok := errors.AsType[*badgerstore.ReadError](err); ok {
+		return readError(re.Key, re.Err)
+	}
+	return err
 }

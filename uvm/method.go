@@ -1,11 +1,10 @@
 package uvm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // InstallMethod stores m as the next version of its selector on o: the
@@ -56,24 +55,20 @@ func (tx *Tx) MethodVersions(o *Object, selector string) ([]Method, error) {
 		return nil, err
 	}
 	prefix := historyPrefix(o.oid, selector)
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
-	defer it.Close()
 	var out []Method
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.KeyCopy(nil)
+	err := tx.txn.Scan(prefix, true, func(key, raw []byte) error {
 		if len(key) != len(prefix)+4 {
-			continue // another selector sharing the prefix bytes cannot occur (0 terminator), but be strict
+			return nil // another selector sharing the prefix bytes cannot occur (0 terminator), but be strict
 		}
-		raw, err := item.ValueCopy(nil)
+		m, err := decodeMethod(bytes.Clone(key), raw)
 		if err != nil {
-			return nil, readError(key, err)
-		}
-		m, err := decodeMethod(key, raw)
-		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, scanErr(err)
 	}
 	return out, nil
 }

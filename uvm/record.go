@@ -2,8 +2,6 @@ package uvm
 
 import (
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Records are byte values under (namespace, key), for layers above uvm that
@@ -68,24 +66,13 @@ func (tx *Tx) ScanRecords(ns, prefix string, fn func(key string, val []byte) err
 		return err
 	}
 	base := recordKey(ns, "")
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: recordKey(ns, prefix), PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		k := item.KeyCopy(nil)
-		raw, err := item.ValueCopy(nil)
-		if err != nil {
-			return readError(k, err)
-		}
+	return scanErr(tx.txn.Scan(recordKey(ns, prefix), true, func(k, raw []byte) error {
 		p, cerr := unframe(k, raw)
 		if cerr != nil {
 			return cerr
 		}
-		if err := fn(string(k[len(base):]), p); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(string(k[len(base):]), p)
+	}))
 }
 
 // RecordKeys calls fn with the key of every record in ns whose key starts
@@ -102,14 +89,9 @@ func (tx *Tx) RecordKeys(ns, prefix string, fn func(key string) error) error {
 		return err
 	}
 	base := len(recordKey(ns, ""))
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: recordKey(ns, prefix)})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		if err := fn(string(it.Item().Key()[base:])); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.txn.Scan(recordKey(ns, prefix), false, func(k, _ []byte) error {
+		return fn(string(k[base:]))
+	})
 }
 
 func checkRecordKey(ns, key string) error {

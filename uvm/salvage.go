@@ -18,8 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // SalvageReport says what Salvage copied and what it could not.
@@ -604,7 +602,7 @@ func (s *salvager) write(im *Image) error {
 	if !empty {
 		return ErrNotEmpty
 	}
-	wb := im.db.NewWriteBatch()
+	wb := im.st.NewBatch()
 	defer wb.Cancel()
 	put := func(k, v []byte) error { return wb.Set(bytes.Clone(k), bytes.Clone(v)) }
 	var seqFloor uint64
@@ -997,13 +995,13 @@ func recordName(key []byte) string {
 // imageIsEmpty reports whether the image holds no key but its format
 // marker and OID sequence.
 func (tx *Tx) imageIsEmpty() bool {
-	it := tx.txn.NewIterator(badger.IteratorOptions{})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
+	empty := true
+	_ = tx.txn.Scan(nil, false, func(k, _ []byte) error {
 		if !bytes.Equal(k, keyFormat) && !bytes.Equal(k, keyOIDSeq) {
-			return false
+			empty = false
+			return errStopScan
 		}
-	}
-	return true
+		return nil
+	})
+	return empty
 }

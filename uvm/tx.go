@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/batos-dev/batos/uvm/store"
 )
 
 // Tx is a transaction on an Image: a consistent snapshot plus the changes
@@ -15,7 +15,7 @@ import (
 // Update and must not be used from several goroutines at once.
 type Tx struct {
 	im      *Image
-	txn     *badger.Txn
+	txn     store.Txn
 	update  bool
 	done    bool
 	objects map[OID]*Object
@@ -72,7 +72,7 @@ func (tx *Tx) OnCommit(fn func()) {
 	}
 }
 
-func newTx(im *Image, txn *badger.Txn, update bool) *Tx {
+func newTx(im *Image, txn store.Txn, update bool) *Tx {
 	return &Tx{im: im, txn: txn, update: update, objects: map[OID]*Object{}}
 }
 
@@ -100,16 +100,12 @@ func (tx *Tx) check(write bool) error {
 // get reads a key, copying the value out of Badger. A missing key returns
 // (nil, nil). Reading registers the key for conflict detection.
 func (tx *Tx) get(key []byte) ([]byte, error) {
-	item, err := tx.txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	v, _, found, err := tx.txn.Get(key, nil)
+	if err != nil {
+		return nil, readError(key, err)
+	}
+	if !found {
 		return nil, nil
-	}
-	if err != nil {
-		return nil, readError(key, err)
-	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
-		return nil, readError(key, err)
 	}
 	if v == nil {
 		v = []byte{} // present but empty: unframe reports it as corrupt
@@ -123,21 +119,23 @@ func (tx *Tx) get(key []byte) ([]byte, error) {
 // changed in place), else from the store. The map is shared: copy from it.
 func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 	mkey := methKey(oid, b)
-	item, err := tx.txn.Get(mkey)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	var cachedRaw []byte
+	var cachedMeths map[string]any
+	raw, ver, found, err := tx.txn.Get(mkey, func(ver uint64) bool {
+		var ok bool
+		cachedRaw, cachedMeths, ok = tx.im.buckets.get(bucketKey{oid: oid, b: b, version: ver})
+		return ver != 0 && ok
+	})
+	if err != nil {
+		return nil, nil, readError(mkey, err)
+	}
+	if !found {
 		return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Reason: "a methods part of the object is missing"}
 	}
-	if err != nil {
-		return nil, nil, readError(mkey, err)
+	if raw == nil && cachedMeths != nil {
+		return cachedRaw, cachedMeths, nil
 	}
-	ck := bucketKey{oid: oid, b: b, version: item.Version()}
-	if raw, meths, ok := tx.im.buckets.get(ck); ok {
-		return raw, meths, nil
-	}
-	raw, err := item.ValueCopy(nil)
-	if err != nil {
-		return nil, nil, readError(mkey, err)
-	}
+	ck := bucketKey{oid: oid, b: b, version: ver}
 	if raw == nil {
 		raw = []byte{}
 	}
@@ -150,7 +148,9 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 			return nil, nil, &CorruptError{Key: printableKey(mkey), OID: oid, Slot: n, Reason: "not a method of this bucket"}
 		}
 	}
-	tx.im.buckets.put(ck, raw, meths)
+	if ver != 0 {
+		tx.im.buckets.put(ck, raw, meths)
+	}
 	return raw, meths, nil
 }
 
@@ -158,7 +158,7 @@ func (tx *Tx) bucket(oid OID, b int) ([]byte, map[string]any, error) {
 // sees every write: two transactions that write the same key never both
 // commit blind.
 func (tx *Tx) set(key, val []byte) error {
-	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+	if _, _, _, err := tx.txn.Get(key, skipValue); err != nil {
 		return readError(key, err)
 	}
 	if err := tx.txn.Set(key, val); err != nil {
@@ -167,8 +167,11 @@ func (tx *Tx) set(key, val []byte) error {
 	return nil
 }
 
+// skipValue makes a Get that only registers the read.
+func skipValue(uint64) bool { return true }
+
 func (tx *Tx) del(key []byte) error {
-	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+	if _, _, _, err := tx.txn.Get(key, skipValue); err != nil {
 		return readError(key, err)
 	}
 	if err := tx.txn.Delete(key); err != nil {
@@ -190,6 +193,12 @@ func (tx *Tx) Object(oid OID) (*Object, error) {
 		return o, nil
 	}
 	key := objKey(oid)
+	if p, ok := tx.txn.(store.Prefetcher); ok {
+		// One round trip for the data part and every methods part.
+		if err := p.Prefetch(key, methPrefix(oid)); err != nil {
+			return nil, readError(key, err)
+		}
+	}
 	raw, err := tx.get(key)
 	if err != nil {
 		return nil, err
@@ -332,21 +341,17 @@ func (tx *Tx) Roots() (map[string]OID, error) {
 		return nil, err
 	}
 	out := map[string]OID{}
-	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pfxRoot}, PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.KeyCopy(nil)
-		raw, err := item.ValueCopy(nil)
-		if err != nil {
-			return nil, readError(key, err)
-		}
+	err := tx.txn.Scan([]byte{pfxRoot}, true, func(key, raw []byte) error {
 		p, cerr := unframe(key, raw)
 		if cerr != nil {
-			return nil, cerr
+			return cerr
 		}
 		oid, _ := binary.Uvarint(p)
 		out[string(key[1:])] = OID(oid)
+		return nil
+	})
+	if err != nil {
+		return nil, scanErr(err)
 	}
 	return out, nil
 }
@@ -449,7 +454,7 @@ func (tx *Tx) commit() error {
 		}
 	}
 	if err := tx.txn.Commit(); err != nil {
-		if errors.Is(err, badger.ErrConflict) {
+		if errors.Is(err, store.ErrConflict) {
 			return err // Update retries on this
 		}
 		return fmt.Errorf("uvm: commit: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/batos-dev/batos/examples/batos/internal/imageview"
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/store/pgstore"
 	"github.com/spf13/cobra"
 )
 
@@ -116,7 +117,7 @@ policy approve: batos pending, approve, reject and edit decide it).`,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.image, "image", "", "image directory (default $"+envImage+", else ./"+defaultImage+")")
+	pf.StringVar(&a.image, "image", "", "image directory or postgres:// URL (default $"+envImage+", else ./"+defaultImage+")")
 	pf.StringVar(&a.model, "model", "", "model spec for every persona, e.g. ollama:qwen2.5-coder:7b or scripted:FILE (default $"+envModel+", else the offline script in this binary)")
 	pf.StringVar(&a.policy, "policy", "", "execution policy of generated methods, recorded when the image is awakened: isolated or inprocess (default isolated)")
 	pf.BoolVar(&a.json, "json", false, "machine-readable output (JSON)")
@@ -240,7 +241,7 @@ func (e lockedError) Unwrap() error { return e.err }
 // openImage opens an existing image for reading (inspect, log); a missing
 // image is an error, not a new one.
 func (a *app) openImage() (*uvm.Image, error) {
-	if _, err := os.Stat(a.image); err != nil {
+	if _, err := os.Stat(a.image); err != nil && !pgstore.IsLocation(a.image) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no image at %s (give --image DIR; a send or serve creates one): %w", a.image, fs.ErrNotExist)
 		}

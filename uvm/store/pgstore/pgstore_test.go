@@ -1,0 +1,80 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/batos-dev/batos/uvm/store"
+	"github.com/batos-dev/batos/uvm/store/pgstore"
+	"github.com/batos-dev/batos/uvm/store/pgstore/pgtest"
+	"github.com/batos-dev/batos/uvm/store/storetest"
+	"github.com/stretchr/testify/require"
+)
+
+// cluster is the test binary's one server (nil without PostgreSQL).
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) {
+	if url := os.Getenv(holderEnv); url != "" {
+		holdLease(url) // a kernel process of TestLeaseHolderKilled
+		return
+	}
+	c, err := pgtest.Start()
+	switch {
+	case errors.Is(err, pgtest.ErrNoServer):
+		fmt.Println(pgtest.Hint)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	default:
+		cluster = c
+	}
+	code := m.Run()
+	if cluster != nil {
+		cluster.Stop()
+	}
+	os.Exit(code)
+}
+
+func needPG(t testing.TB) {
+	if cluster == nil {
+		t.Skip(pgtest.Hint)
+	}
+}
+
+func open(t testing.TB, url string) *pgstore.Store {
+	s, err := pgstore.Open(context.Background(), url)
+	require.NoError(t, err)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	needPG(t)
+	urls := map[store.Store]string{}
+	storetest.Run(t, storetest.Harness{
+		Open: func(t testing.TB) store.Store {
+			url := cluster.NewDatabase(t)
+			s := open(t, url)
+			urls[s] = url
+			return s
+		},
+		Reopen: func(t testing.TB, s store.Store) store.Store {
+			require.NoError(t, s.Close())
+			return open(t, urls[s])
+		},
+	})
+}
+
+func TestSchemaVersion(t *testing.T) {
+	needPG(t)
+	url := cluster.NewDatabase(t)
+	s := open(t, url)
+	_, err := s.Pool().Exec(context.Background(), `UPDATE batos_meta SET value = 99 WHERE name = 'schema'`)
+	require.NoError(t, err)
+	s.Close()
+	_, err = pgstore.Open(context.Background(), url)
+	require.ErrorIs(t, err, pgstore.ErrSchema)
+}
