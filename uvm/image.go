@@ -90,6 +90,8 @@ type Image struct {
 
 	buckets bucketCache // decoded method buckets
 
+	durable *groupSync // nil when commits are not synced (NoSync, InMemory)
+
 	// Close waits for running operations (inflight) to end; an operation
 	// started after Close began gets ErrClosed. A plain RWMutex would
 	// deadlock a transaction that opens a nested one while Close waits.
@@ -148,7 +150,7 @@ func Open(dir string, opts Options) (*Image, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		WithSyncWrites(!opts.NoSync && !opts.InMemory).
+		WithSyncWrites(false). // commits are synced in groups (groupsync.go)
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
@@ -179,6 +181,10 @@ func Open(dir string, opts Options) (*Image, error) {
 	}
 	im := &Image{db: db, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
 	im.idle = sync.NewCond(&im.mu)
+	if !opts.NoSync && !opts.InMemory {
+		synced := syncedLogs{}
+		im.durable = newGroupSync(func() error { return im.syncLogs(synced) })
+	}
 	if err := im.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
@@ -236,7 +242,7 @@ func (im *Image) Close() error {
 	if im.seq != nil {
 		errs = append(errs, im.seq.Release())
 	}
-	errs = append(errs, im.db.Close())
+	errs = append(errs, im.db.Close(), im.durable.failed())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("uvm: close: %w", err)
 	}

@@ -25,6 +25,7 @@ type Tx struct {
 	hooks   []func()
 	restart error // set by Restart
 	values  map[any]any
+	wrote   bool // a write reached Badger: the commit must be synced
 }
 
 // SetValue keeps a value with this attempt of the transaction, for a
@@ -161,6 +162,7 @@ func (tx *Tx) set(key, val []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return readError(key, err)
 	}
+	tx.wrote = true
 	if err := tx.txn.Set(key, val); err != nil {
 		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
 	}
@@ -171,6 +173,7 @@ func (tx *Tx) del(key []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return readError(key, err)
 	}
+	tx.wrote = true
 	if err := tx.txn.Delete(key); err != nil {
 		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)
 	}
@@ -404,6 +407,7 @@ func (tx *Tx) commit() error {
 		key := objKey(oid)
 		if o.deleted {
 			if !o.isNew {
+				tx.wrote = true
 				if err := tx.txn.Delete(key); err != nil {
 					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
 				}
@@ -427,6 +431,7 @@ func (tx *Tx) commit() error {
 		if !o.marked {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
+		tx.wrote = true
 		// Each part was read when the object loaded (or is new, or is known
 		// to be absent from the data part's marker), so Badger checks it for
 		// conflicts: no blind writes.
@@ -448,6 +453,9 @@ func (tx *Tx) commit() error {
 			}
 		}
 	}
+	if err := tx.im.durable.failed(); err != nil {
+		return fmt.Errorf("uvm: commit refused: %w", err)
+	}
 	if err := tx.txn.Commit(); err != nil {
 		if errors.Is(err, badger.ErrConflict) {
 			return err // Update retries on this
@@ -456,6 +464,11 @@ func (tx *Tx) commit() error {
 	}
 	for _, fn := range tx.hooks {
 		fn()
+	}
+	if tx.wrote {
+		if err := tx.im.durable.wait(); err != nil {
+			return fmt.Errorf("uvm: commit: %w", err)
+		}
 	}
 	return nil
 }
