@@ -39,7 +39,9 @@ import (
 //     covers everything it will ever hold. A superseded log already gone
 //     has been flushed: its memtable is in a level-0 table that Badger
 //     msynced and recorded in the fsynced MANIFEST before deleting the
-//     log, exactly as with SyncWrites on.
+//     log, exactly as with SyncWrites on. (Badger publishes a new log
+//     only after creating its file, so the newest file listed is never
+//     older than the log DB.Sync synced.)
 //
 // The durability argument: Update acknowledges a commit (returns nil)
 // only after a sync that started after Badger had written the commit to
@@ -118,27 +120,35 @@ func (g *groupSync) wait() error {
 	return g.err
 }
 
-// syncedLogs remembers the superseded log files a flush has fsynced, so
-// that each is synced once. Only the goroutine running a flush touches
-// it.
-type syncedLogs map[string]bool
+// logSyncer is the second step of an on-disk image's flush: it finds
+// the log files superseded since the last flush and fsyncs each once.
+// Only the goroutine running a flush touches it.
+type logSyncer struct {
+	dir    string
+	synced map[string]bool // superseded logs fsynced since they were superseded
+}
 
-// syncLogs is an on-disk image's flush: Badger's own sync of the active
-// logs, then one fsync of each log file superseded since the last flush.
-func (im *Image) syncLogs(synced syncedLogs) error {
-	if err := im.db.Sync(); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(im.dir)
+func newLogSyncer(dir string) *logSyncer {
+	return &logSyncer{dir: dir, synced: map[string]bool{}}
+}
+
+// sync fsyncs, once, every log file that is not the newest of its kind.
+//
+// It lists the directory every time: no cheaper sign of a rotation is
+// sound. (The file after the newest known being absent does not do: it
+// may have been created, flushed and deleted since, with a later
+// memtable, not yet flushed, in between.)
+func (l *logSyncer) sync() error {
+	ents, err := os.ReadDir(l.dir)
 	if err != nil {
 		return err
 	}
 	type log struct {
-		name string
-		id   int
+		name, ext string
+		id        int
 	}
-	newest := map[string]int{}
 	var logs []log
+	newest := map[string]int{}
 	present := map[string]bool{}
 	for _, e := range ents {
 		ext := filepath.Ext(e.Name())
@@ -150,31 +160,38 @@ func (im *Image) syncLogs(synced syncedLogs) error {
 			continue
 		}
 		present[e.Name()] = true
-		logs = append(logs, log{e.Name(), id})
-		if id > newest[ext] {
-			newest[ext] = id
-		}
+		logs = append(logs, log{e.Name(), ext, id})
+		newest[ext] = max(newest[ext], id)
 	}
-	for name := range synced {
+	for name := range l.synced {
 		if !present[name] {
-			delete(synced, name) // flushed or collected since
+			delete(l.synced, name) // flushed or collected since
 		}
 	}
 	var errs []error
-	for _, l := range logs {
-		if l.id == newest[filepath.Ext(l.name)] || synced[l.name] {
+	for _, x := range logs {
+		if x.id == newest[x.ext] || l.synced[x.name] {
 			continue
 		}
-		if err := fsyncFile(filepath.Join(im.dir, l.name)); err != nil {
+		if err := fsyncFile(filepath.Join(l.dir, x.name)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // flushed to a table, or collected, meanwhile
 			}
 			errs = append(errs, err)
 			continue
 		}
-		synced[l.name] = true
+		l.synced[x.name] = true
 	}
 	return errors.Join(errs...)
+}
+
+// syncLogs is an on-disk image's flush: Badger's own sync of the active
+// logs, then one fsync of each log file superseded since the last flush.
+func (im *Image) syncLogs(logs *logSyncer) error {
+	if err := im.db.Sync(); err != nil {
+		return err
+	}
+	return logs.sync()
 }
 
 // fsyncFile opens a file and fsyncs it: on Linux that writes back the

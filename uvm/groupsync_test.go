@@ -201,15 +201,17 @@ func TestGroupSyncSyncsSupersededLogsOnce(t *testing.T) {
 	for _, name := range old {
 		require.NoError(t, os.WriteFile(name, []byte("superseded"), 0o644))
 	}
-	synced := syncedLogs{}
-	require.NoError(t, im.syncLogs(synced))
-	require.Equal(t, syncedLogs{"00000.mem": true, "000000.vlog": true}, synced, "superseded logs synced")
-	for name := range synced {
-		require.False(t, strings.HasPrefix(name, "00001"), "newest log %s is DB.Sync's", name)
-	}
+	logs := newLogSyncer(dir)
+	require.NoError(t, im.syncLogs(logs))
+	require.Equal(t, map[string]bool{"00000.mem": true, "000000.vlog": true}, logs.synced, "superseded logs synced; the newest are DB.Sync's")
+
+	// A rotation: a newer memtable log supersedes 00001.mem.
+	next := filepath.Join(dir, "00002.mem")
+	require.NoError(t, os.WriteFile(next, nil, 0o644))
 	require.NoError(t, os.Remove(old[0]))
-	require.NoError(t, im.syncLogs(synced))
-	require.Equal(t, syncedLogs{"000000.vlog": true}, synced, "a log gone is forgotten")
+	require.NoError(t, im.syncLogs(logs))
+	require.Equal(t, map[string]bool{"00001.mem": true, "000000.vlog": true}, logs.synced, "the superseded log synced, a log gone forgotten")
+	require.NoError(t, os.Remove(next))
 	require.NoError(t, os.Remove(old[1]))
 }
 

@@ -25,7 +25,8 @@ type Options struct {
 	// InMemory keeps the image in memory only (for tests); dir must be "".
 	InMemory bool
 	// NoSync turns off the fsync of every commit. The default (false) makes
-	// each commit durable before Update returns.
+	// each commit durable before Update returns; concurrent commits share
+	// their syncs (see Durability in the package documentation).
 	NoSync bool
 	// Logger receives conflict retries and Badger's own messages. Nil discards.
 	Logger *slog.Logger
@@ -182,8 +183,8 @@ func Open(dir string, opts Options) (*Image, error) {
 	im := &Image{db: db, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
 	im.idle = sync.NewCond(&im.mu)
 	if !opts.NoSync && !opts.InMemory {
-		synced := syncedLogs{}
-		im.durable = newGroupSync(func() error { return im.syncLogs(synced) })
+		logs := newLogSyncer(dir)
+		im.durable = newGroupSync(func() error { return im.syncLogs(logs) })
 	}
 	if err := im.checkFormat(); err != nil {
 		db.Close()
