@@ -174,7 +174,7 @@ func (im *Image) raiseSequence(floor uint64) error {
 	}
 	// The batches written before it and this transaction are durable
 	// once a sync has covered them (groupsync.go).
-	if err := im.durable.wait(); err != nil {
+	if err := im.durable.wait(true); err != nil {
 		return fmt.Errorf("uvm: restore: %w", err)
 	}
 	return nil

@@ -116,16 +116,18 @@
 // committing goroutine then waits for a sync that started after that
 // write, leading one when none is running; the commits that complete
 // while one sync runs wait for the next, which covers them all. A sync
-// msyncs the active memtable log and the newest value log (Badger's
-// DB.Sync), then fsyncs, once, each log a newer one has superseded since
-// (DB.Sync leaves those out; a superseded log no longer on disk was
-// flushed into a table Badger made durable before deleting it). The logs
-// are append-only, so a sync covers every byte written before it began;
-// what an acknowledged commit read was written before it and is covered
-// too. After a crash Badger replays the logs and drops a transaction
-// whose entries are incomplete, so a commit not yet acknowledged is
-// either whole or absent. A transaction that writes nothing waits for no
-// sync.
+// lists the image's directory and syncs the active memtable log, the
+// newest value log if a commit since wrote a value large enough to be
+// kept there, and, once, each log a newer one has superseded since (a
+// superseded log no longer changes; one no longer on disk was flushed
+// into a table Badger made durable before deleting it). The logs are
+// append-only, so a sync covers every byte written before it began, and
+// the log holding an acknowledged commit was either synced after the
+// commit or flushed. What an acknowledged commit read was written before
+// it and is covered too. After a crash Badger replays the logs and drops
+// a transaction whose entries are incomplete, so a commit not yet
+// acknowledged is either whole or absent. A transaction that writes
+// nothing waits for no sync. (The full argument is in groupsync.go.)
 //
 // A failed sync is sticky, as PostgreSQL treats a failed fsync: the
 // commits that waited for it and every later write transaction fail with

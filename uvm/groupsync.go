@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Group commit.
@@ -22,36 +23,41 @@ import (
 // syncs at a time; the commits that complete while it syncs wait
 // together for the next one, which covers them all.
 //
-// What one sync does (groupSync.flush, Image.syncLogs):
+// What one sync does (groupSync.flush, logSyncer.sync): it lists the
+// image's directory and fdatasyncs the memtable logs (.mem) and value
+// logs (.vlog) that may hold writes not yet on disk:
 //
-//  1. badger.DB.Sync: msync of the active memtable's log (.mem) and of
-//     the newest value log (.vlog). Both are append-only and written
-//     through mmap, so a sync covers every byte written before it
-//     started, whichever commit wrote it.
-//  2. A commit whose memtable filled up may have been written to a
-//     memtable that Badger has since made immutable (a new .mem file is
-//     the active one now), and DB.Sync does not touch that older log.
-//     So the sync then lists the image's directory and fsyncs, once,
-//     every .mem and .vlog file that is not the newest of its kind: a
-//     file stops receiving writes when the next one is created (by the
-//     one writer goroutine, which creates the next file after its last
-//     write to the previous), so one fsync after it was seen superseded
-//     covers everything it will ever hold. A superseded log already gone
-//     has been flushed: its memtable is in a level-0 table that Badger
-//     msynced and recorded in the fsynced MANIFEST before deleting the
-//     log, exactly as with SyncWrites on. (Badger publishes a new log
-//     only after creating its file, so the newest file listed is never
-//     older than the log DB.Sync synced.)
+//   - the newest memtable log, always: it is the active one, or was when
+//     the listing was taken;
+//   - the newest value log when a commit since the last sync wrote a
+//     value of ValueThreshold bytes or more (Badger keeps smaller values
+//     in the memtable log; uvm sets the threshold itself);
+//   - every other log once, after it was first seen superseded by a
+//     newer one: Badger's one writer goroutine creates the next log after
+//     its last write to the previous, so a log stops changing when it is
+//     superseded, and one sync then covers everything it will ever hold.
+//
+// The logs are append-only files written through mmap; an fdatasync of
+// the file writes back the pages dirtied through the mapping too (it is
+// what msync does on Linux), so a sync covers every byte written before
+// it started. It does not take Badger's lock, so reads and writes go on
+// while it runs (badger.DB.Sync holds the DB's lock during the msync,
+// and every read waits behind the writer that waits for it).
 //
 // The durability argument: Update acknowledges a commit (returns nil)
-// only after a sync that started after Badger had written the commit to
-// its logs has completed, and that sync covered the log holding it (step
-// 1 if it is the newest, step 2 if not) or the commit is in a durable
-// table. A power loss then loses no acknowledged commit. A commit not
-// yet acknowledged may be lost, or survive; Badger's replay drops a
-// transaction whose entries are incomplete (a torn tail), so none is
-// half applied. Anything an acknowledged commit read was written before
-// it, and is covered by the same sync.
+// only after a sync that started after Badger had written the commit has
+// completed. The log that holds the commit existed when that sync listed
+// the directory: if still listed, it was synced then (newest) or has
+// been synced since it was superseded; if gone, its memtable was flushed
+// into a level-0 table that Badger msynced and recorded in the fsynced
+// MANIFEST before deleting the log, exactly as with SyncWrites on. Either
+// way the commit is on disk, and a power loss loses no acknowledged
+// commit. A commit not yet acknowledged may be lost, or survive; Badger's
+// replay drops a transaction whose entries are incomplete (a torn tail),
+// so none is half applied. Anything an acknowledged commit read was
+// written before it, and is covered by the same sync. New log files and
+// tables are made durable in their directory by Badger when it creates
+// them (it syncs the directory).
 //
 // A failed sync is sticky, as in PostgreSQL after a failed fsync: the
 // commits waiting for it fail with ErrNotDurable, and so does every later
@@ -59,9 +65,25 @@ import (
 // after a failed fsync the kernel may have dropped the dirty pages it
 // could not write, so a later successful sync proves nothing.
 
+// valueThreshold is the value size from which Badger keeps a value in
+// the value log rather than in the memtable log (badger.Options
+// ValueThreshold, which Open sets to it).
+const valueThreshold = 1 << 20
+
+// writing notes that the transaction writes val to Badger: its commit
+// must be synced, and the value log too for a large value.
+func (tx *Tx) writing(val []byte) {
+	tx.wrote = true
+	if len(val) >= valueThreshold {
+		tx.valueLog = true
+	}
+}
+
 // groupSync makes commits durable in groups: see above.
 type groupSync struct {
-	flush func() error // makes durable every write completed before it was called
+	flush func(valueLog bool) error // makes durable every write completed before it was called
+
+	valueLog atomic.Bool // a commit wrote to the value log since the last flush began
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -71,7 +93,7 @@ type groupSync struct {
 	err     error  // the first failed flush; sticky
 }
 
-func newGroupSync(flush func() error) *groupSync {
+func newGroupSync(flush func(valueLog bool) error) *groupSync {
 	g := &groupSync{flush: flush}
 	g.cond = sync.NewCond(&g.mu)
 	return g
@@ -90,10 +112,14 @@ func (g *groupSync) failed() error {
 
 // wait returns once a flush that started after wait was called has
 // ended, leading that flush itself when none is running. It returns the
-// sticky error if that or an earlier flush failed.
-func (g *groupSync) wait() error {
+// sticky error if that or an earlier flush failed. valueLog says the
+// caller's commit wrote to the value log.
+func (g *groupSync) wait(valueLog bool) error {
 	if g == nil {
 		return nil
+	}
+	if valueLog {
+		g.valueLog.Store(true) // before the flush that covers the caller starts
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -108,7 +134,7 @@ func (g *groupSync) wait() error {
 		g.syncing = true
 		g.started++
 		g.mu.Unlock()
-		err := g.flush()
+		err := g.flush(g.valueLog.Swap(false))
 		g.mu.Lock()
 		g.syncing = false
 		g.done = g.started
@@ -120,25 +146,26 @@ func (g *groupSync) wait() error {
 	return g.err
 }
 
-// logSyncer is the second step of an on-disk image's flush: it finds
-// the log files superseded since the last flush and fsyncs each once.
-// Only the goroutine running a flush touches it.
+// logSyncer is an on-disk image's flush: it syncs the log files that
+// may hold writes not yet on disk (see above). Only the goroutine
+// running a flush touches it.
 type logSyncer struct {
 	dir    string
-	synced map[string]bool // superseded logs fsynced since they were superseded
+	synced map[string]bool // superseded logs synced since they were superseded
 }
 
 func newLogSyncer(dir string) *logSyncer {
 	return &logSyncer{dir: dir, synced: map[string]bool{}}
 }
 
-// sync fsyncs, once, every log file that is not the newest of its kind.
+// sync syncs the newest memtable log, the newest value log if valueLog,
+// and, once, every log that is not the newest of its kind.
 //
 // It lists the directory every time: no cheaper sign of a rotation is
 // sound. (The file after the newest known being absent does not do: it
 // may have been created, flushed and deleted since, with a later
 // memtable, not yet flushed, in between.)
-func (l *logSyncer) sync() error {
+func (l *logSyncer) sync(valueLog bool) error {
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
 		return err
@@ -170,38 +197,35 @@ func (l *logSyncer) sync() error {
 	}
 	var errs []error
 	for _, x := range logs {
-		if x.id == newest[x.ext] || l.synced[x.name] {
+		superseded := x.id != newest[x.ext]
+		switch {
+		case superseded && l.synced[x.name]:
+			continue
+		case !superseded && x.ext == ".vlog" && !valueLog:
 			continue
 		}
-		if err := fsyncFile(filepath.Join(l.dir, x.name)); err != nil {
+		if err := syncFile(filepath.Join(l.dir, x.name)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // flushed to a table, or collected, meanwhile
 			}
 			errs = append(errs, err)
 			continue
 		}
-		l.synced[x.name] = true
+		if superseded {
+			l.synced[x.name] = true
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// syncLogs is an on-disk image's flush: Badger's own sync of the active
-// logs, then one fsync of each log file superseded since the last flush.
-func (im *Image) syncLogs(logs *logSyncer) error {
-	if err := im.db.Sync(); err != nil {
-		return err
-	}
-	return logs.sync()
-}
-
-// fsyncFile opens a file and fsyncs it: on Linux that writes back the
-// pages Badger dirtied through its own mmap of the file too.
-func fsyncFile(name string) error {
+// syncFile opens a file and syncs its data (datasync): that writes back
+// the pages Badger dirtied through its own mmap of the file too.
+func syncFile(name string) error {
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	err = f.Sync()
+	err = datasync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

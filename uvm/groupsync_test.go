@@ -23,18 +23,18 @@ func TestGroupSyncWaitsForASyncThatStartedLater(t *testing.T) {
 	var flushes atomic.Int32
 	release := make(chan struct{})
 	entered := make(chan int32, 4)
-	g := newGroupSync(func() error {
+	g := newGroupSync(func(bool) error {
 		n := flushes.Add(1)
 		entered <- n
 		<-release
 		return nil
 	})
 	first := make(chan error, 1)
-	go func() { first <- g.wait() }()
+	go func() { first <- g.wait(false) }()
 	require.Equal(t, int32(1), <-entered, "the first waiter leads flush 1")
 
 	second := make(chan error, 1)
-	go func() { second <- g.wait() }() // arrives while flush 1 runs
+	go func() { second <- g.wait(false) }() // arrives while flush 1 runs
 	time.Sleep(20 * time.Millisecond)
 	release <- struct{}{} // flush 1 ends
 	require.NoError(t, <-first)
@@ -57,10 +57,10 @@ func TestGroupSyncSharesSyncs(t *testing.T) {
 	defer im.Close()
 	var flushes atomic.Int32
 	flush := im.durable.flush
-	im.durable.flush = func() error {
+	im.durable.flush = func(valueLog bool) error {
 		flushes.Add(1)
 		time.Sleep(2 * time.Millisecond) // a slow disk: commits pile up meanwhile
-		return flush()
+		return flush(valueLog)
 	}
 	const senders, each = 8, 10
 	var wg sync.WaitGroup
@@ -113,7 +113,7 @@ func TestGroupSyncSkipsCommitsWithoutWrites(t *testing.T) {
 	}))
 	var flushes atomic.Int32
 	flush := im.durable.flush
-	im.durable.flush = func() error { flushes.Add(1); return flush() }
+	im.durable.flush = func(valueLog bool) error { flushes.Add(1); return flush(valueLog) }
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, err := tx.Object(oid)
 		if err != nil {
@@ -149,7 +149,7 @@ func TestGroupSyncFailureIsSticky(t *testing.T) {
 		}
 		return o.Set("n", int64(1))
 	}))
-	im.durable.flush = func() error { return errors.New("input/output error") }
+	im.durable.flush = func(bool) error { return errors.New("input/output error") }
 	set := func(n int64) error {
 		return im.Update(ctx, func(tx *Tx) error {
 			o, err := tx.Object(oid)
@@ -188,8 +188,8 @@ func TestGroupSyncFailureIsSticky(t *testing.T) {
 	require.Equal(t, int64(4), read())
 }
 
-// A sync fsyncs each superseded log once, and forgets it once it is
-// gone; the newest log of each kind is Badger's own sync's.
+// A sync syncs each superseded log once, and forgets it once it is
+// gone.
 func TestGroupSyncSyncsSupersededLogsOnce(t *testing.T) {
 	dir := t.TempDir()
 	im, err := Open(dir, Options{})
@@ -202,14 +202,14 @@ func TestGroupSyncSyncsSupersededLogsOnce(t *testing.T) {
 		require.NoError(t, os.WriteFile(name, []byte("superseded"), 0o644))
 	}
 	logs := newLogSyncer(dir)
-	require.NoError(t, im.syncLogs(logs))
-	require.Equal(t, map[string]bool{"00000.mem": true, "000000.vlog": true}, logs.synced, "superseded logs synced; the newest are DB.Sync's")
+	require.NoError(t, logs.sync(false))
+	require.Equal(t, map[string]bool{"00000.mem": true, "000000.vlog": true}, logs.synced, "superseded logs synced (the newest every time)")
 
 	// A rotation: a newer memtable log supersedes 00001.mem.
 	next := filepath.Join(dir, "00002.mem")
 	require.NoError(t, os.WriteFile(next, nil, 0o644))
 	require.NoError(t, os.Remove(old[0]))
-	require.NoError(t, im.syncLogs(logs))
+	require.NoError(t, logs.sync(false))
 	require.Equal(t, map[string]bool{"00001.mem": true, "000000.vlog": true}, logs.synced, "the superseded log synced, a log gone forgotten")
 	require.NoError(t, os.Remove(next))
 	require.NoError(t, os.Remove(old[1]))
@@ -260,4 +260,25 @@ func TestGroupSyncAcrossMemtableRotations(t *testing.T) {
 		})
 	}))
 	require.Equal(t, senders*each, n, "records after reopen")
+}
+
+// A commit of a value Badger keeps in the value log has the value log
+// synced too; one of small values only does not.
+func TestGroupSyncSyncsTheValueLogForLargeValues(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	defer im.Close()
+	var got []bool
+	flush := im.durable.flush
+	im.durable.flush = func(valueLog bool) error {
+		got = append(got, valueLog)
+		return flush(valueLog)
+	}
+	for _, size := range []int{100, valueThreshold + 1} {
+		require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+			return tx.PutRecord("big", fmt.Sprint(size), make([]byte, size))
+		}))
+	}
+	require.Equal(t, []bool{false, true}, got, "value log synced, by commit")
 }

@@ -152,6 +152,7 @@ func Open(dir string, opts Options) (*Image, error) {
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
 		WithSyncWrites(false). // commits are synced in groups (groupsync.go)
+		WithValueThreshold(valueThreshold).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
@@ -183,8 +184,7 @@ func Open(dir string, opts Options) (*Image, error) {
 	im := &Image{db: db, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
 	im.idle = sync.NewCond(&im.mu)
 	if !opts.NoSync && !opts.InMemory {
-		logs := newLogSyncer(dir)
-		im.durable = newGroupSync(func() error { return im.syncLogs(logs) })
+		im.durable = newGroupSync(newLogSyncer(dir).sync)
 	}
 	if err := im.checkFormat(); err != nil {
 		db.Close()

@@ -25,7 +25,9 @@ type Tx struct {
 	hooks   []func()
 	restart error // set by Restart
 	values  map[any]any
-	wrote   bool // a write reached Badger: the commit must be synced
+	// What the transaction writes to Badger (Tx.writing): its commit
+	// must be synced, and the value log too for a large value.
+	wrote, valueLog bool
 }
 
 // SetValue keeps a value with this attempt of the transaction, for a
@@ -162,7 +164,7 @@ func (tx *Tx) set(key, val []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return readError(key, err)
 	}
-	tx.wrote = true
+	tx.writing(val)
 	if err := tx.txn.Set(key, val); err != nil {
 		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
 	}
@@ -173,7 +175,7 @@ func (tx *Tx) del(key []byte) error {
 	if _, err := tx.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
 		return readError(key, err)
 	}
-	tx.wrote = true
+	tx.writing(nil)
 	if err := tx.txn.Delete(key); err != nil {
 		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)
 	}
@@ -407,7 +409,7 @@ func (tx *Tx) commit() error {
 		key := objKey(oid)
 		if o.deleted {
 			if !o.isNew {
-				tx.wrote = true
+				tx.writing(nil)
 				if err := tx.txn.Delete(key); err != nil {
 					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
 				}
@@ -431,7 +433,10 @@ func (tx *Tx) commit() error {
 		if !o.marked {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
-		tx.wrote = true
+		tx.writing(data)
+		for _, part := range meth {
+			tx.writing(part)
+		}
 		// Each part was read when the object loaded (or is new, or is known
 		// to be absent from the data part's marker), so Badger checks it for
 		// conflicts: no blind writes.
@@ -466,7 +471,7 @@ func (tx *Tx) commit() error {
 		fn()
 	}
 	if tx.wrote {
-		if err := tx.im.durable.wait(); err != nil {
+		if err := tx.im.durable.wait(tx.valueLog); err != nil {
 			return fmt.Errorf("uvm: commit: %w", err)
 		}
 	}
