@@ -1,10 +1,13 @@
 package psm_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/require"
+	"github.com/tmc/langchaingo/llms"
 )
 
 // BenchmarkCycle runs full cognitive cycles on a durable on-disk image:
@@ -72,4 +76,97 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
 		})
 	}
+}
+
+// selectorModel answers at once, for cycles that run concurrently: BRICK
+// gets a plan, any other persona the source src returns for the selector
+// the synthesis prompt names.
+type selectorModel struct {
+	src   func(sel string) string
+	calls atomic.Int64
+}
+
+var missionSelector = regexp.MustCompile(`received the message "([A-Za-z0-9_]+)"`)
+
+func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
+	s.calls.Add(1)
+	reply := func(text string) *llms.ContentResponse {
+		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
+	}
+	if persona.PersonaFrom(ctx) == "BRICK" {
+		return reply(`{"queries": ["answering a question"]}`), nil
+	}
+	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
+	if m == nil {
+		return reply("I do not know which method you want."), nil
+	}
+	return reply(code(s.src(m[1]))), nil
+}
+
+func (s *selectorModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
+}
+
+// answerSrc is a method for sel that answers its own name.
+func answerSrc(sel string) string {
+	return fmt.Sprintf(`package m
+
+import "batos"
+
+// %[1]s answers its own name.
+func %[1]s(self batos.Self, args []any) (any, error) {
+	return %[1]q, nil
+}`, sel)
+}
+
+// BenchmarkParallelCycles runs rounds of 8 cycles on distinct selectors
+// of genesis on a durable on-disk image with an instant model: each
+// round once one cycle at a time, then all 8 at once. It reports the
+// cycles per second of each and the speed-up of running them at once.
+func BenchmarkParallelCycles(b *testing.B) {
+	const width = 8
+	model := &selectorModel{src: answerSrc}
+	m, err := psm.Open(ctx, b.TempDir(), psm.Options{Model: model, Policy: psm.Policy{AllowNearMisses: true}, Live: live.Options{Workers: width, Policy: os.Getenv("BENCH_POLICY")}})
+	require.NoError(b, err)
+	defer m.Close()
+	_, err = m.Send(ctx, m.Genesis(), "warm_up") // starts the workers, warms the interpreter
+	require.NoError(b, err)
+	round := 0
+	run := func(parallel bool) time.Duration {
+		round++
+		sels := make([]string, width)
+		for i := range sels {
+			sels[i] = fmt.Sprintf("par_%d_%d", round, i)
+		}
+		start := time.Now()
+		if !parallel {
+			for _, sel := range sels {
+				v, err := m.Send(ctx, m.Genesis(), sel)
+				require.NoError(b, err)
+				require.Equal(b, sel, v)
+			}
+			return time.Since(start)
+		}
+		results := make([]<-chan sendResult, width)
+		for i, sel := range sels {
+			results[i] = sendAsync(ctx, m, sel)
+		}
+		for i, ch := range results {
+			r := <-ch
+			require.NoError(b, r.err, sels[i])
+			require.Equal(b, sels[i], r.v)
+		}
+		return time.Since(start)
+	}
+	var serial, parallel time.Duration
+	b.ResetTimer()
+	for range b.N {
+		serial += run(false)
+		parallel += run(true)
+	}
+	b.StopTimer()
+	n := float64(b.N * width)
+	b.ReportMetric(n/parallel.Seconds(), "cycles/s")
+	b.ReportMetric(n/serial.Seconds(), "serial-cycles/s")
+	b.ReportMetric(serial.Seconds()/parallel.Seconds(), "speed-up")
 }

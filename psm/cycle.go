@@ -311,6 +311,12 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		method, err = meth, nil
 		return
 	}
+	release, terr := m.turns.take(ctx, key)
+	if terr != nil {
+		err = terr
+		return
+	}
+	defer release()
 	var c *cycle
 	if c, err = m.runCycle(ctx, mission, persona, nil, key); err == nil {
 		method = c.work.method
@@ -563,7 +569,7 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	all := append(w.pending, c)
 	ended := time.Now().UTC()
 	outcomes := make([]Event, len(all))
-	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+	err := m.installCommit(ctx, c, func(tx *uvm.Tx) error {
 		for i, x := range all {
 			target, err := tx.Object(x.mission.Target)
 			if err != nil {
@@ -693,9 +699,27 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 	if err := verdict("compile", err); err != nil {
 		return nil, err
 	}
+	if err := m.tryCandidate(ctx, c, cand, attempt); err != nil {
+		return nil, err
+	}
+	return cand, nil
+}
+
+// tryCandidate dry-runs a compiled candidate on the target, with the
+// mission's arguments, then with each of its examples, each in a
+// transaction that is always discarded.
+func (m *Mind) tryCandidate(ctx context.Context, c *cycle, cand candidate, attempt int) error {
+	verdict := func(stage string, err error) error {
+		if err != nil {
+			c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage, Error: err.Error()})
+			return fmt.Errorf("%s: %w", stage, err)
+		}
+		c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage + ": ok"})
+		return nil
+	}
 	var answer any
 	var runErr error
-	err = m.im.Update(ctx, func(tx *uvm.Tx) error {
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		target, err := tx.Object(c.mission.Target)
 		if err != nil {
 			return err
@@ -713,18 +737,15 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		return errDryRun
 	})
 	if !errors.Is(err, errDryRun) {
-		return nil, verdict("dry run", err)
+		return verdict("dry run", err)
 	}
 	if runErr != nil {
-		return nil, verdict("dry run", runErr)
+		return verdict("dry run", runErr)
 	}
 	c.work.dryAnswer = describe(answer)
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
 	verdict("dry run", nil)
-	if err := m.checkExamples(ctx, c, cand, attempt); err != nil {
-		return nil, err
-	}
-	return cand, nil
+	return m.checkExamples(ctx, c, cand, attempt)
 }
 
 // describe renders a plain-data answer briefly for the record.

@@ -210,7 +210,15 @@
 // # Concurrency and nesting
 //
 // Two sends of the same unknown selector to the same object run one cycle;
-// the second waits for it. A generated method that sends a message nobody
+// the second waits for it. Cycles for other selectors or objects run at
+// the same time, up to Options.MaxConcurrentCycles top-level cycles (the
+// others wait for a turn, as long as their senders' contexts allow).
+// Nothing is locked while they run: two cycles whose installs touch the
+// same objects meet at COMPLETE, where one commits and the other's
+// commit conflicts. The latter validates the same method again on a
+// fresh snapshot (dry runs and examples, no model call) and commits
+// again, at most Options.MaxInstallRetries times; the record lists each
+// conflict with what the install wrote (Record.Conflicts). A generated method that sends a message nobody
 // understands during its dry run starts a nested cycle, up to
 // Options.MaxNesting deep and Options.MaxNestedCycles per cycle; beyond
 // them the send fails with ErrNestingLimit.

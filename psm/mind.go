@@ -79,6 +79,19 @@ type Options struct {
 	// may start in all (a candidate sending one unknown message after
 	// another). Zero means 8.
 	MaxNestedCycles int
+	// MaxConcurrentCycles bounds the top-level cycles that run at once
+	// (a nested cycle runs in its outer cycle's turn); a cycle beyond it
+	// waits for a turn as long as its sender's context allows. Zero
+	// means 8; negative means no bound. Cycles that dry-run isolated
+	// (the default) each hold a worker while they do: Live.Workers
+	// workers are kept warm, and more are started (up to
+	// Live.MaxWorkers) and stopped again as needed.
+	MaxConcurrentCycles int
+	// MaxInstallRetries bounds how often COMPLETE validates its method
+	// again on a fresh snapshot and commits it again after its install
+	// conflicted with a concurrent commit (the model is not asked
+	// again). Zero means 3; negative means none.
+	MaxInstallRetries int
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -122,6 +135,15 @@ func (o *Options) fill() {
 	}
 	if o.MaxNestedCycles <= 0 {
 		o.MaxNestedCycles = 8
+	}
+	if o.MaxConcurrentCycles == 0 {
+		o.MaxConcurrentCycles = 8
+	}
+	if o.MaxInstallRetries == 0 {
+		o.MaxInstallRetries = 3
+	}
+	if o.MaxInstallRetries < 0 {
+		o.MaxInstallRetries = 0
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -168,6 +190,7 @@ type Mind struct {
 
 	bus      *bus
 	flights  flights
+	turns    turns // bounds the top-level cycles at once (parallel.go)
 	cycleIDs atomic.Uint64 // numbers the cycles this Mind starts
 	closers  []func() error
 
@@ -185,7 +208,7 @@ func newMind(opts Options) *Mind {
 	if opts.AuditLog != nil {
 		auditLogger = slog.New(slog.NewJSONHandler(opts.AuditLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	m := &Mind{opts: opts, bus: newBus(auditLogger)}
+	m := &Mind{opts: opts, bus: newBus(auditLogger), turns: newTurns(opts.MaxConcurrentCycles)}
 	m.idle = sync.NewCond(&m.mu)
 	return m
 }

@@ -111,6 +111,10 @@ type Record struct {
 	// (generation policy GenerateApprove); Decision once it was taken.
 	Approval *Approval `json:"approval,omitempty"`
 	Decision *Decision `json:"decision,omitempty"`
+	// Conflicts are the tries of COMPLETE whose commit conflicted with a
+	// concurrent one; each was followed by a new validation of the same
+	// source and a new try (see Options.MaxInstallRetries).
+	Conflicts []Conflict `json:"conflicts,omitempty"`
 }
 
 // update changes the cycle's record under its lock: the one way the
