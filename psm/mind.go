@@ -190,7 +190,7 @@ type Mind struct {
 
 	bus      *bus
 	flights  flights
-	turns    turns // bounds the top-level cycles at once (parallel.go)
+	turns    turns         // bounds the top-level cycles at once (parallel.go)
 	cycleIDs atomic.Uint64 // numbers the cycles this Mind starts
 	closers  []func() error
 
