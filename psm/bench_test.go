@@ -126,7 +126,7 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 func BenchmarkParallelCycles(b *testing.B) {
 	const width = 8
 	model := &selectorModel{src: answerSrc}
-	m, err := psm.Open(ctx, b.TempDir(), psm.Options{Model: model, Policy: psm.Policy{AllowNearMisses: true}, Live: live.Options{Workers: width, Policy: os.Getenv("BENCH_POLICY")}})
+	m, err := psm.Open(ctx, b.TempDir(), psm.Options{Model: model, Policy: psm.Policy{AllowNearMisses: true}, Live: live.Options{Workers: width}})
 	require.NoError(b, err)
 	defer m.Close()
 	_, err = m.Send(ctx, m.Genesis(), "warm_up") // starts the workers, warms the interpreter
