@@ -1,13 +1,10 @@
 package psm_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/require"
-	"github.com/tmc/langchaingo/llms"
 )
 
 // BenchmarkCycle runs full cognitive cycles on a durable on-disk image:
@@ -78,35 +74,6 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 	}
 }
 
-// selectorModel answers at once, for cycles that run concurrently: BRICK
-// gets a plan, any other persona the source src returns for the selector
-// the synthesis prompt names.
-type selectorModel struct {
-	src   func(sel string) string
-	calls atomic.Int64
-}
-
-var missionSelector = regexp.MustCompile(`received the message "([A-Za-z0-9_]+)"`)
-
-func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
-	s.calls.Add(1)
-	reply := func(text string) *llms.ContentResponse {
-		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
-	}
-	if persona.PersonaFrom(ctx) == "BRICK" {
-		return reply(`{"queries": ["answering a question"]}`), nil
-	}
-	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
-	if m == nil {
-		return reply("I do not know which method you want."), nil
-	}
-	return reply(code(s.src(m[1]))), nil
-}
-
-func (s *selectorModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
-	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
-}
-
 // answerSrc is a method for sel that answers its own name.
 func answerSrc(sel string) string {
 	return fmt.Sprintf(`package m
@@ -123,6 +90,9 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 // of genesis on a durable on-disk image with an instant model: each
 // round once one cycle at a time, then all 8 at once. It reports the
 // cycles per second of each and the speed-up of running them at once.
+// Dry runs are isolated (the default policy), so the runtime keeps as
+// many workers warm as cycles run at once (Live.Workers): with the
+// default two, the others would start a worker process each.
 func BenchmarkParallelCycles(b *testing.B) {
 	const width = 8
 	model := &selectorModel{src: answerSrc}
