@@ -46,9 +46,14 @@ type cycleWork struct {
 	attempt  int // the synthesis attempt, from 1
 	queries  []string
 	snippets []string // what memory said
-	skills   []string // similar installed methods
+	skills   []string // similar installed methods, described
+	similar  []skill  // and as found (reuse.go)
 	source   string   // the latest source the persona wrote
 	feedback string   // why the last attempt was rejected
+
+	reuse      *reuseProposal // a similar method to try before the model (reuse.go)
+	reuseTried bool
+	reused     *Reuse // the reuse that passed VALIDATING
 
 	trying    candidate // the candidate under dry run, reached by recursive sends
 	validated string    // the source that last passed VALIDATING
@@ -461,14 +466,17 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 	c.enter(ctx, s, strings.Join(w.queries, " | "))
 	var err error
 	if c.replay != nil {
-		w.snippets, w.skills = c.replay.context(c)
+		w.snippets, w.skills, w.similar = c.replay.context(c)
 	} else if w.snippets, err = m.knowledge.Recall(ctx, w.queries); err != nil {
 		return 0, fmt.Errorf("memory search: %w", err)
-	} else if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
+	} else if w.similar, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
 		return 0, fmt.Errorf("skill search: %w", err)
+	} else {
+		w.skills = describeSkills(w.similar)
 	}
 	c.update(func(r *Record) { r.Snippets, r.Skills = w.snippets, w.skills })
 	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(w.snippets), len(w.skills))})
+	m.proposeReuse(ctx, c)
 	return stepNext, nil
 }
 
@@ -476,6 +484,9 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 // reply without code is asked again while attempts remain.
 func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) {
 	w := &c.work
+	if m.reusing(ctx, c, s) {
+		return stepNext, nil // a similar method first, without a model call
+	}
 	w.attempt++
 	attempt := w.attempt
 	c.update(func(r *Record) { r.Attempts = attempt })
@@ -507,10 +518,14 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 	cand, err := m.validate(ctx, c, w.source, w.attempt)
 	if err == nil {
 		w.validated, w.passed = w.source, cand
+		m.reuseValidated(ctx, c)
 		return stepNext, nil
 	}
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
+	}
+	if m.reuseRejected(ctx, c, err) {
+		return stepRetry, nil
 	}
 	if w.attempt >= m.opts.MaxAttempts {
 		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", w.attempt, err)
@@ -590,7 +605,7 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 				if err := m.knowledge.Learn(ctx, tx, x.mission.Target, installed); err != nil {
 					return fmt.Errorf("learn %s: %w", x.key, err)
 				}
-				if err := putNote(tx, x.mission.Target, installed, versionNote{Model: x.model, Args: x.mission.Args}); err != nil {
+				if err := putNote(tx, x.mission.Target, installed, x.note()); err != nil {
 					return err
 				}
 			}

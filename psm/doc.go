@@ -50,10 +50,12 @@
 //	    unreadable plan gets one repair request, then queries derived from
 //	    the selector and intent (the record says so).
 //	  - DELEGATING: the queries search memory; the skill index is searched
-//	    for similar methods.
+//	    for similar methods. One at least Options.ReuseThreshold similar
+//	    is proposed for reuse (see Reuse before regenerate below).
 //	  - SYNTHESIZING: the target's persona (found through its delegation
 //	    chain, ALFRED by default) writes the method, with the contract, the
-//	    covenant and the retrieved context in the prompt.
+//	    covenant and the retrieved context in the prompt. A reuse DELEGATING
+//	    proposed is tried first, without asking the model.
 //	  - VALIDATING: one compile (guardian audit, the runtime's checks,
 //	    Yaegi) makes a candidate, which a dry run tries with the mission's
 //	    arguments, isolated, in a transaction that is always discarded;
@@ -190,6 +192,25 @@
 // mission) and a verdict per example and attempt. [SameAnswer] defines
 // when answers are the same: numbers by value (int64 2 is float64 2.0),
 // nil as any empty container, maps in any order.
+//
+// # Reuse before regenerate
+//
+// A model call avoided is worth more than any millisecond. When the skill
+// index finds an installed method at least Options.ReuseThreshold similar
+// to the mission, SYNTHESIZING proposes source that reuses it instead of
+// asking the model, and VALIDATING tries it like any source: audit,
+// compile, a dry run with the mission's arguments and each of its
+// examples. Reused source that passes is installed; the record says what
+// was reused ([Record.Reused]) and counts the model call saved
+// (Record.ModelCallsAvoided), and the version's history says "reused …".
+// Source that fails is dropped, and the cycle asks the model as if
+// nothing had been tried. The contract lets a method send only to its
+// own receiver, so a method the receiver reaches by lookup is reused by
+// delegation ([ReuseDelegate]: a method that sends its selector with the
+// same arguments, and so follows its later versions), any other by a copy
+// of its source with the entry function renamed ([ReuseCopy]). Examples
+// ([Mind.SetExamples], [WithExamples]) are what tells a reuse that merely
+// looks alike from one that answers the mission.
 //
 // # Record and replay
 //

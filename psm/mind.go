@@ -92,6 +92,13 @@ type Options struct {
 	// conflicted with a concurrent commit (the model is not asked
 	// again). Zero means 3; negative means none.
 	MaxInstallRetries int
+	// ReuseThreshold is the similarity (0 to 1, as the skill index
+	// measures it with Memory's embedder) from which an installed method
+	// is tried as the answer to a mission before the model is asked (see
+	// Reuse). Zero means 0.85, which with the offline embedder takes
+	// methods of the same or nearly the same selector; negative turns
+	// reuse off.
+	ReuseThreshold float64
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -138,6 +145,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxConcurrentCycles == 0 {
 		o.MaxConcurrentCycles = 8
+	}
+	if o.ReuseThreshold == 0 {
+		o.ReuseThreshold = 0.85
 	}
 	if o.MaxInstallRetries == 0 {
 		o.MaxInstallRetries = 3
