@@ -99,6 +99,10 @@ type Options struct {
 	// methods of the same or nearly the same selector; negative turns
 	// reuse off.
 	ReuseThreshold float64
+	// Retention is how long cycle records are kept (see Mind.Prune):
+	// Open prunes with it, and so does Mind.Prune given zero options.
+	// The zero value keeps every record.
+	Retention PruneOptions
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -115,7 +119,8 @@ type Options struct {
 	// file already absorbed is not read again). "" means none.
 	AdapterDir string
 	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
-	// means no audit file (records in the image are still written).
+	// means no audit file (records in the image are still written). The
+	// writer is the host's, and so is its rotation.
 	AuditLog io.Writer
 	// Logger receives operational messages, and those of the personas,
 	// memory and the live runtime where Personas.Logger, Memory.Logger or

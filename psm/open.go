@@ -61,6 +61,12 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Mind, err error) {
 	if err := m.start(ctx); err != nil {
 		return nil, err
 	}
+	if !m.opts.Retention.zero() {
+		if _, err := m.Prune(ctx, PruneOptions{}); err != nil {
+			// The audit trail keeps growing; the mind works.
+			m.opts.Logger.Error("psm: open: pruning cycle records", "error", err)
+		}
+	}
 	return m, nil
 }
 
