@@ -98,3 +98,70 @@ func benchSelector(i int) string {
 	h := sha256.Sum256([]byte(strconv.Itoa(i)))
 	return "answer_" + hex.EncodeToString(h[:6])
 }
+
+// answerSrc is a method for sel that answers its own name.
+func answerSrc(sel string) string {
+	return fmt.Sprintf(`package m
+
+import "batos"
+
+// %[1]s answers its own name.
+func %[1]s(self batos.Self, args []any) (any, error) {
+	return %[1]q, nil
+}`, sel)
+}
+
+// BenchmarkParallelCycles runs rounds of 8 cycles on distinct selectors
+// of genesis on a durable on-disk image with an instant model: each
+// round once one cycle at a time, then all 8 at once. It reports the
+// cycles per second of each and the speed-up of running them at once.
+// Dry runs are isolated (the default policy), so the runtime keeps as
+// many workers warm as cycles run at once (Live.Workers): with the
+// default two, the others would start a worker process each.
+func BenchmarkParallelCycles(b *testing.B) {
+	const width = 8
+	model := &selectorModel{src: answerSrc}
+	m, err := psm.Open(ctx, b.TempDir(), psm.Options{Model: model, Policy: psm.Policy{AllowNearMisses: true}, Live: live.Options{Workers: width}})
+	require.NoError(b, err)
+	defer m.Close()
+	_, err = m.Send(ctx, m.Genesis(), "warm_up") // starts the workers, warms the interpreter
+	require.NoError(b, err)
+	round := 0
+	run := func(parallel bool) time.Duration {
+		round++
+		sels := make([]string, width)
+		for i := range sels {
+			sels[i] = fmt.Sprintf("par_%d_%d", round, i)
+		}
+		start := time.Now()
+		if !parallel {
+			for _, sel := range sels {
+				v, err := m.Send(ctx, m.Genesis(), sel)
+				require.NoError(b, err)
+				require.Equal(b, sel, v)
+			}
+			return time.Since(start)
+		}
+		results := make([]<-chan sendResult, width)
+		for i, sel := range sels {
+			results[i] = sendAsync(ctx, m, sel)
+		}
+		for i, ch := range results {
+			r := <-ch
+			require.NoError(b, r.err, sels[i])
+			require.Equal(b, sels[i], r.v)
+		}
+		return time.Since(start)
+	}
+	var serial, parallel time.Duration
+	b.ResetTimer()
+	for range b.N {
+		serial += run(false)
+		parallel += run(true)
+	}
+	b.StopTimer()
+	n := float64(b.N * width)
+	b.ReportMetric(n/parallel.Seconds(), "cycles/s")
+	b.ReportMetric(n/serial.Seconds(), "serial-cycles/s")
+	b.ReportMetric(serial.Seconds()/parallel.Seconds(), "speed-up")
+}

@@ -41,8 +41,9 @@ type knowledge interface {
 	// Search answers the knowledge catalog's search primitive: at most k
 	// results as plain data.
 	Search(ctx context.Context, query string, k int) ([]any, error)
-	// Skills describes installed methods similar to query.
-	Skills(ctx context.Context, query string) ([]string, error)
+	// Skills returns installed methods similar to query, most similar
+	// first.
+	Skills(ctx context.Context, query string) ([]skill, error)
 	// Learn indexes a method installed on target, inside the install's tx.
 	Learn(ctx context.Context, tx *uvm.Tx, target uvm.OID, m uvm.Method) error
 	// IngestCodex adds the codex to a new image, in the awakening's tx.

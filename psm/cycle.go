@@ -48,9 +48,14 @@ type cycleWork struct {
 	attempt  int // the synthesis attempt, from 1
 	queries  []string
 	snippets []string // what memory said
-	skills   []string // similar installed methods
+	skills   []string // similar installed methods, described
+	similar  []skill  // and as found (reuse.go)
 	source   string   // the latest source the persona wrote
 	feedback string   // why the last attempt was rejected
+
+	reuse      *reuseProposal // a similar method to try before the model (reuse.go)
+	reuseTried bool
+	reused     *Reuse // the reuse that passed VALIDATING
 
 	trying    candidate // the candidate under dry run, reached by recursive sends
 	validated string    // the source that last passed VALIDATING
@@ -309,6 +314,12 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		method, err = meth, nil
 		return
 	}
+	release, terr := m.turns.take(ctx, key)
+	if terr != nil {
+		err = terr
+		return
+	}
+	defer release()
 	var c *cycle
 	if c, err = m.runCycle(ctx, mission, persona, nil, key); err == nil {
 		method = c.work.method
@@ -463,14 +474,17 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 	c.enter(ctx, s, strings.Join(w.queries, " | "))
 	var err error
 	if c.replay != nil {
-		w.snippets, w.skills = c.replay.context(c)
+		w.snippets, w.skills, w.similar = c.replay.context(c)
 	} else if w.snippets, err = m.knowledge.Recall(ctx, w.queries); err != nil {
 		return 0, fmt.Errorf("memory search: %w", err)
-	} else if w.skills, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
+	} else if w.similar, err = m.knowledge.Skills(ctx, c.mission.Selector+" "+c.mission.Intent); err != nil {
 		return 0, fmt.Errorf("skill search: %w", err)
+	} else {
+		w.skills = describeSkills(w.similar)
 	}
 	c.update(func(r *Record) { r.Snippets, r.Skills = w.snippets, w.skills })
 	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%d memory snippets, %d related skills", len(w.snippets), len(w.skills))})
+	m.proposeReuse(ctx, c)
 	return stepNext, nil
 }
 
@@ -478,6 +492,9 @@ func (m *Mind) delegate(ctx context.Context, c *cycle, s State) (step, error) {
 // reply without code is asked again while attempts remain.
 func (m *Mind) synthesize(ctx context.Context, c *cycle, s State) (step, error) {
 	w := &c.work
+	if m.reusing(ctx, c, s) {
+		return stepNext, nil // a similar method first, without a model call
+	}
 	w.attempt++
 	attempt := w.attempt
 	c.update(func(r *Record) { r.Attempts = attempt })
@@ -509,10 +526,14 @@ func (m *Mind) validateState(ctx context.Context, c *cycle, s State) (step, erro
 	cand, err := m.validate(ctx, c, w.source, w.attempt)
 	if err == nil {
 		w.validated, w.passed = w.source, cand
+		m.reuseValidated(ctx, c)
 		return stepNext, nil
 	}
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
+	}
+	if m.reuseRejected(ctx, c, err) {
+		return stepRetry, nil
 	}
 	if w.attempt >= m.opts.MaxAttempts {
 		return 0, fmt.Errorf("no valid method after %d attempts; last error: %w", w.attempt, err)
@@ -571,7 +592,7 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	all := append(w.pending, c)
 	ended := time.Now().UTC()
 	outcomes := make([]Event, len(all))
-	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+	err := m.installCommit(ctx, c, func(tx *uvm.Tx) error {
 		for i, x := range all {
 			target, err := tx.Object(x.mission.Target)
 			if err != nil {
@@ -592,7 +613,7 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 				if err := m.knowledge.Learn(ctx, tx, x.mission.Target, installed); err != nil {
 					return fmt.Errorf("learn %s: %w", x.key, err)
 				}
-				if err := putNote(tx, x.mission.Target, installed, versionNote{Model: x.model, Args: x.mission.Args}); err != nil {
+				if err := putNote(tx, x.mission.Target, installed, x.note()); err != nil {
 					return err
 				}
 			}
@@ -703,9 +724,27 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 	if err := verdict("compile", err); err != nil {
 		return nil, err
 	}
+	if err := m.tryCandidate(ctx, c, cand, attempt); err != nil {
+		return nil, err
+	}
+	return cand, nil
+}
+
+// tryCandidate dry-runs a compiled candidate on the target, with the
+// mission's arguments, then with each of its examples, each in a
+// transaction that is always discarded.
+func (m *Mind) tryCandidate(ctx context.Context, c *cycle, cand candidate, attempt int) error {
+	verdict := func(stage string, err error) error {
+		if err != nil {
+			c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage, Error: err.Error()})
+			return fmt.Errorf("%s: %w", stage, err)
+		}
+		c.event(ctx, Event{Kind: EventVerdict, Attempt: attempt, Text: stage + ": ok"})
+		return nil
+	}
 	var answer any
 	var runErr error
-	err = m.im.Update(ctx, func(tx *uvm.Tx) error {
+	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		target, err := tx.Object(c.mission.Target)
 		if err != nil {
 			return err
@@ -723,18 +762,15 @@ func (m *Mind) validate(ctx context.Context, c *cycle, src string, attempt int) 
 		return errDryRun
 	})
 	if !errors.Is(err, errDryRun) {
-		return nil, verdict("dry run", err)
+		return verdict("dry run", err)
 	}
 	if runErr != nil {
-		return nil, verdict("dry run", runErr)
+		return verdict("dry run", runErr)
 	}
 	c.work.dryAnswer = describe(answer)
 	c.event(ctx, Event{Kind: EventNote, Attempt: attempt, Text: fmt.Sprintf("dry run answered %s", describe(answer))})
 	verdict("dry run", nil)
-	if err := m.checkExamples(ctx, c, cand, attempt); err != nil {
-		return nil, err
-	}
-	return cand, nil
+	return m.checkExamples(ctx, c, cand, attempt)
 }
 
 // describe renders a plain-data answer briefly for the record.

@@ -144,7 +144,7 @@ func (fakeKnowledge) Search(ctx context.Context, q string, n int) ([]any, error)
 	return []any{map[string]any{"text": "memory says hi about " + q}}, nil
 }
 
-func (fakeKnowledge) Skills(ctx context.Context, q string) ([]string, error) { return nil, nil }
+func (fakeKnowledge) Skills(ctx context.Context, q string) ([]skill, error) { return nil, nil }
 
 func (fakeKnowledge) Learn(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.Method) error {
 	return tx.PutRecord("learned", m.Selector, []byte(m.Source))

@@ -51,10 +51,12 @@
 //	    is asked again), then queries derived from the selector and intent
 //	    (the record says so); a reply over the size cap falls back at once.
 //	  - DELEGATING: the queries search memory; the skill index is searched
-//	    for similar methods.
+//	    for similar methods. One at least Options.ReuseThreshold similar
+//	    is proposed for reuse (see Reuse before regenerate below).
 //	  - SYNTHESIZING: the target's persona (found through its delegation
 //	    chain, ALFRED by default) writes the method, with the contract, the
-//	    covenant and the retrieved context in the prompt.
+//	    covenant and the retrieved context in the prompt. A reuse DELEGATING
+//	    proposed is tried first, without asking the model.
 //	  - VALIDATING: one compile (guardian audit, the runtime's checks,
 //	    Yaegi) makes a candidate, which a dry run tries with the mission's
 //	    arguments, isolated, in a transaction that is always discarded;
@@ -204,6 +206,25 @@
 // when answers are the same: numbers by value (int64 2 is float64 2.0),
 // nil as any empty container, maps in any order.
 //
+// # Reuse before regenerate
+//
+// A model call avoided is worth more than any millisecond. When the skill
+// index finds an installed method at least Options.ReuseThreshold similar
+// to the mission, SYNTHESIZING proposes source that reuses it instead of
+// asking the model, and VALIDATING tries it like any source: audit,
+// compile, a dry run with the mission's arguments and each of its
+// examples. Reused source that passes is installed; the record says what
+// was reused ([Record.Reused]) and counts the model call saved
+// (Record.ModelCallsAvoided), and the version's history says "reused …".
+// Source that fails is dropped, and the cycle asks the model as if
+// nothing had been tried. The contract lets a method send only to its
+// own receiver, so a method the receiver reaches by lookup is reused by
+// delegation ([ReuseDelegate]: a method that sends its selector with the
+// same arguments, and so follows its later versions), any other by a copy
+// of its source with the entry function renamed ([ReuseCopy]). Examples
+// ([Mind.SetExamples], [WithExamples]) are what tells a reuse that merely
+// looks alike from one that answers the mission.
+//
 // # Record and replay
 //
 // A record holds everything a cycle was told: the mission (numbers keep
@@ -223,7 +244,15 @@
 // # Concurrency and nesting
 //
 // Two sends of the same unknown selector to the same object run one cycle;
-// the second waits for it. A generated method that sends a message nobody
+// the second waits for it. Cycles for other selectors or objects run at
+// the same time, up to Options.MaxConcurrentCycles top-level cycles (the
+// others wait for a turn, as long as their senders' contexts allow).
+// Nothing is locked while they run: two cycles whose installs touch the
+// same objects meet at COMPLETE, where one commits and the other's
+// commit conflicts. The latter validates the same method again on a
+// fresh snapshot (dry runs and examples, no model call) and commits
+// again, at most Options.MaxInstallRetries times; the record lists each
+// conflict with what the install wrote (Record.Conflicts). A generated method that sends a message nobody
 // understands during its dry run starts a nested cycle, up to
 // Options.MaxNesting deep and Options.MaxNestedCycles per cycle; beyond
 // them the send fails with ErrNestingLimit.

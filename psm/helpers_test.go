@@ -2,8 +2,10 @@ package psm_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -312,4 +314,33 @@ func (r *routeModel) GenerateContent(ctx context.Context, msgs []llms.MessageCon
 
 func (r *routeModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
 	return llms.GenerateFromSinglePrompt(ctx, r, prompt, options...)
+}
+
+// selectorModel answers at once, for cycles that run concurrently: BRICK
+// gets a plan, any other persona the source src returns for the selector
+// the synthesis prompt names.
+type selectorModel struct {
+	src   func(sel string) string
+	calls atomic.Int64
+}
+
+var missionSelector = regexp.MustCompile(`received the message "([A-Za-z0-9_]+)"`)
+
+func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
+	s.calls.Add(1)
+	reply := func(text string) *llms.ContentResponse {
+		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
+	}
+	if persona.PersonaFrom(ctx) == "BRICK" {
+		return reply(`{"queries": ["answering a question"]}`), nil
+	}
+	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
+	if m == nil {
+		return reply("I do not know which method you want."), nil
+	}
+	return reply(code(s.src(m[1]))), nil
+}
+
+func (s *selectorModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
 }

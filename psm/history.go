@@ -154,8 +154,8 @@ func versionOf(tx *uvm.Tx, o *uvm.Object, meth uvm.Method) (Version, error) {
 		if b, err := tx.GetRecord(recordNS, v.CycleID); err == nil {
 			var rec Record
 			if json.Unmarshal(b, &rec) == nil {
-				if v.Model == "" {
-					v.Model = rec.Model
+				if v.Model == "" && rec.Reused == nil {
+					v.Model = rec.Model // a reused method had none
 				}
 				if v.Args == nil && n.By == "" {
 					v.Args = rec.Mission.Args

@@ -75,7 +75,7 @@ func TestMindInstallRefuses(t *testing.T) {
 		{name: "audit", stage: "audit", is: guardian.ErrRejected, says: `"os"`,
 			src: "package m\n\nimport (\n\t\"batos\"\n\t\"os\"\n)\n\nfunc tick(self batos.Self, args []any) (any, error) {\n\treturn os.Getpid(), nil\n}"},
 		{name: "covenant", stage: "audit", is: guardian.ErrRejected, says: "MarkChanged", src: tickUnmarked},
-		{name: "compile", stage: "compile", is: live.ErrCompile, says: "nowhere",
+		{name: "type error", stage: "audit", is: guardian.ErrRejected, says: "undefined: nowhere",
 			src: "package m\n\nimport \"batos\"\n\nfunc tick(self batos.Self, args []any) (any, error) {\n\treturn nowhere, nil\n}"},
 		{name: "an error", stage: "dry run", says: "no ticks today",
 			src: "package m\n\nimport (\n\t\"batos\"\n\t\"errors\"\n)\n\nfunc tick(self batos.Self, args []any) (any, error) {\n\treturn nil, errors.New(\"no ticks today\")\n}"},

@@ -92,6 +92,30 @@ type Options struct {
 	// Zero means DefaultMaxInferCalls (4); negative means none: generated
 	// methods may not call a model at all.
 	MaxInferCalls int
+	// MaxConcurrentCycles bounds the top-level cycles that run at once
+	// (a nested cycle runs in its outer cycle's turn); a cycle beyond it
+	// waits for a turn as long as its sender's context allows. Zero
+	// means 8; negative means no bound. Cycles that dry-run isolated
+	// (the default) each hold a worker while they do: Live.Workers
+	// workers are kept warm, and more are started (up to
+	// Live.MaxWorkers) and stopped again as needed.
+	MaxConcurrentCycles int
+	// MaxInstallRetries bounds how often COMPLETE validates its method
+	// again on a fresh snapshot and commits it again after its install
+	// conflicted with a concurrent commit (the model is not asked
+	// again). Zero means 3; negative means none.
+	MaxInstallRetries int
+	// ReuseThreshold is the similarity (0 to 1, as the skill index
+	// measures it with Memory's embedder) from which an installed method
+	// is tried as the answer to a mission before the model is asked (see
+	// Reuse). Zero means 0.85, which with the offline embedder takes
+	// methods of the same or nearly the same selector; negative turns
+	// reuse off.
+	ReuseThreshold float64
+	// Retention is how long cycle records are kept (see Mind.Prune):
+	// Open prunes with it, and so does Mind.Prune given zero options.
+	// The zero value keeps every record.
+	Retention PruneOptions
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has
 	// its own deadline, from Personas.Limits).
@@ -108,7 +132,8 @@ type Options struct {
 	// file already absorbed is not read again). "" means none.
 	AdapterDir string
 	// AuditLog receives every cycle event as a JSON line (log/slog). Nil
-	// means no audit file (records in the image are still written).
+	// means no audit file (records in the image are still written). The
+	// writer is the host's, and so is its rotation.
 	AuditLog io.Writer
 	// Logger receives operational messages, and those of the personas,
 	// memory and the live runtime where Personas.Logger, Memory.Logger or
@@ -135,6 +160,18 @@ func (o *Options) fill() {
 	}
 	if o.MaxNestedCycles <= 0 {
 		o.MaxNestedCycles = 8
+	}
+	if o.MaxConcurrentCycles == 0 {
+		o.MaxConcurrentCycles = 8
+	}
+	if o.ReuseThreshold == 0 {
+		o.ReuseThreshold = 0.85
+	}
+	if o.MaxInstallRetries == 0 {
+		o.MaxInstallRetries = 3
+	}
+	if o.MaxInstallRetries < 0 {
+		o.MaxInstallRetries = 0
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -181,6 +218,7 @@ type Mind struct {
 
 	bus      *bus
 	flights  flights
+	turns    turns         // bounds the top-level cycles at once (parallel.go)
 	cycleIDs atomic.Uint64 // numbers the cycles this Mind starts
 	closers  []func() error
 
@@ -198,7 +236,7 @@ func newMind(opts Options) *Mind {
 	if opts.AuditLog != nil {
 		auditLogger = slog.New(slog.NewJSONHandler(opts.AuditLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	m := &Mind{opts: opts, bus: newBus(auditLogger)}
+	m := &Mind{opts: opts, bus: newBus(auditLogger), turns: newTurns(opts.MaxConcurrentCycles)}
 	m.idle = sync.NewCond(&m.mu)
 	return m
 }

@@ -64,6 +64,12 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Mind, err error) {
 	if _, err := m.closeAbandoned(ctx); err != nil {
 		return nil, err
 	}
+	if !m.opts.Retention.zero() {
+		if _, err := m.Prune(ctx, PruneOptions{}); err != nil {
+			// The audit trail keeps growing; the mind works.
+			m.opts.Logger.Error("psm: open: pruning cycle records", "error", err)
+		}
+	}
 	return m, nil
 }
 

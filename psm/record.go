@@ -117,6 +117,16 @@ type Record struct {
 	// (generation policy GenerateApprove); Decision once it was taken.
 	Approval *Approval `json:"approval,omitempty"`
 	Decision *Decision `json:"decision,omitempty"`
+	// Conflicts are the tries of COMPLETE whose commit conflicted with a
+	// concurrent one; each was followed by a new validation of the same
+	// source and a new try (see Options.MaxInstallRetries).
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Reused is set when the cycle installed a method reusing one the
+	// skill index found, rather than one a model wrote (see Options
+	// ReuseThreshold); ModelCallsAvoided counts the model calls that
+	// saved.
+	Reused            *Reuse `json:"reused,omitempty"`
+	ModelCallsAvoided int    `json:"model_calls_avoided,omitempty"`
 }
 
 // update changes the cycle's record under its lock: the one way the

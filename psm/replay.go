@@ -166,16 +166,17 @@ func (r *replaying) ask(ctx context.Context, persona, prompt string) (string, er
 }
 
 // context returns what DELEGATING found in the recorded cycle that c
-// reruns: the first recorded cycle of the same mission not yet matched.
-func (r *replaying) context(c *cycle) (snippets, skills []string) {
+// reruns: the first recorded cycle of the same mission not yet matched;
+// of the similar methods, only the one it reused, if it reused one.
+func (r *replaying) context(c *cycle) (snippets, skills []string, similar []skill) {
 	for i, rec := range r.recorded {
 		if r.used[i] || rec.Mission.Selector != c.mission.Selector || rec.Mission.Target != c.mission.Target || (i == 0) != (c.parent == nil) {
 			continue
 		}
 		r.used[i] = true
-		return rec.Snippets, rec.Skills
+		return rec.Snippets, rec.Skills, recordedReuse(rec)
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // complete ends a rerun cycle that validated its method (and the nested

@@ -3,7 +3,6 @@ package psm
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/batos-dev/batos/memory"
@@ -102,14 +101,14 @@ func (k catalogKnowledge) Search(ctx context.Context, query string, n int) ([]an
 	return out, nil
 }
 
-func (k catalogKnowledge) Skills(ctx context.Context, query string) ([]string, error) {
+func (k catalogKnowledge) Skills(ctx context.Context, query string) ([]skill, error) {
 	matches, err := k.catalog.SearchSkills(ctx, query, 3)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(matches))
+	out := make([]skill, 0, len(matches))
 	for _, s := range matches {
-		out = append(out, fmt.Sprintf("%s (object %d, v%d): %s", s.Selector, s.OID, s.Version, s.Intent))
+		out = append(out, skill{OID: s.OID, Selector: s.Selector, Version: s.Version, Intent: s.Intent, Similarity: s.Similarity})
 	}
 	return out, nil
 }

@@ -123,6 +123,7 @@ func TestYield(t *testing.T) {
 	m := memMind(t, book, func(o *psm.Options) {
 		o.MaxAttempts = maxAttempts
 		o.Live.Policy = psm.PolicyInProcess // the dry run is isolated all the same
+		o.ReuseThreshold = -1               // every case is a synthesis, not a reuse of a similar one
 	})
 	oids := make([]uvm.OID, len(cases))
 	require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {

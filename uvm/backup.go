@@ -134,7 +134,8 @@ func (im *Image) Restore(ctx context.Context, r io.Reader) error {
 	return im.raiseSequence(seqFloor)
 }
 
-// raiseSequence makes the OID sequence continue at or above floor.
+// raiseSequence makes the OID sequence continue at or above floor, and
+// everything written until then durable.
 func (im *Image) raiseSequence(floor uint64) error {
 	im.seqMu.Lock()
 	defer im.seqMu.Unlock()
@@ -157,6 +158,11 @@ func (im *Image) raiseSequence(floor uint64) error {
 	}
 	if im.seq, err = im.st.Sequence(keyOIDSeq, 256); err != nil {
 		return fmt.Errorf("uvm: restore: oid sequence: %w", err)
+	}
+	// The batches written before it and this transaction are durable
+	// once a sync has covered them (groupsync.go).
+	if err := im.durable.wait(true); err != nil {
+		return fmt.Errorf("uvm: restore: %w", err)
 	}
 	return nil
 }

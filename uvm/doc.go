@@ -107,6 +107,33 @@
 // is written. [Tx.CheckCovenant] asks the same question without
 // committing.
 //
+// # Durability
+//
+// On disk, and unless [Options.NoSync], Update returns nil only once its
+// commit is durable: a power failure after that loses none of it.
+// Concurrent commits share the syncs that make them so (group commit):
+// Badger writes each commit to its logs without syncing, and the
+// committing goroutine then waits for a sync that started after that
+// write, leading one when none is running; the commits that complete
+// while one sync runs wait for the next, which covers them all. A sync
+// lists the image's directory and syncs the active memtable log, the
+// newest value log if a commit since wrote a value large enough to be
+// kept there, and, once, each log a newer one has superseded since (a
+// superseded log no longer changes; one no longer on disk was flushed
+// into a table Badger made durable before deleting it). The logs are
+// append-only, so a sync covers every byte written before it began, and
+// the log holding an acknowledged commit was either synced after the
+// commit or flushed. What an acknowledged commit read was written before
+// it and is covered too. After a crash Badger replays the logs and drops
+// a transaction whose entries are incomplete, so a commit not yet
+// acknowledged is either whole or absent. A transaction that writes
+// nothing waits for no sync. (The full argument is in groupsync.go.)
+//
+// A failed sync is sticky, as PostgreSQL treats a failed fsync: the
+// commits that waited for it and every later write transaction fail with
+// [ErrNotDurable] (the later ones before committing), and so does Close;
+// reopen the image.
+//
 // # Methods and versions
 //
 // A [Method] is Go source with its metadata, stored in a slot like any
@@ -194,4 +221,9 @@
 //     in several transactions.
 //   - Deleting an object does not touch references to it; following one
 //     returns ErrNotFound.
+//   - A commit is visible to other transactions as soon as Badger has
+//     written it, a sync before it is durable and its Update returns: a
+//     reader can see, for that moment, a commit that a power failure
+//     would still undo. Any commit that depends on what it read is
+//     synced after it, so nothing acknowledged builds on a lost commit.
 package uvm

@@ -51,6 +51,12 @@ var (
 	// ErrRestart is returned by a send whose transaction was marked with
 	// Tx.Restart; View and Update run the transaction again on their own.
 	ErrRestart = errors.New("uvm: transaction restarts on a fresh snapshot")
+	// ErrNotDurable is returned by a commit when the image could not be
+	// made durable (an fsync failed): that commit, and any since the last
+	// good sync, may be lost on a power failure, although the running
+	// image shows them. It is sticky: every later write transaction fails
+	// with it, before committing, until the image is closed and reopened.
+	ErrNotDurable = errors.New("uvm: image not durable: a sync to disk failed; reopen the image")
 	// ErrConflict is returned when a transaction still conflicts with
 	// concurrent commits after the retry budget is spent.
 	ErrConflict = errors.New("uvm: transaction conflict")

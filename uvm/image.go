@@ -28,7 +28,8 @@ type Options struct {
 	// InMemory keeps the image in memory only (for tests); dir must be "".
 	InMemory bool
 	// NoSync turns off the fsync of every commit. The default (false) makes
-	// each commit durable before Update returns.
+	// each commit durable before Update returns; concurrent commits share
+	// their syncs (see Durability in the package documentation).
 	NoSync bool
 	// Logger receives conflict retries and Badger's own messages. Nil discards.
 	Logger *slog.Logger
@@ -95,6 +96,8 @@ type Image struct {
 
 	buckets bucketCache // decoded method buckets
 
+	durable *groupSync // nil when commits are not synced (NoSync, InMemory)
+
 	// Close waits for running operations (inflight) to end; an operation
 	// started after Close began gets ErrClosed. A plain RWMutex would
 	// deadlock a transaction that opens a nested one while Close waits.
@@ -144,7 +147,7 @@ func Open(dir string, opts Options) (*Image, error) {
 		if err != nil {
 			return nil, fmt.Errorf("uvm: open: %w", err)
 		}
-		return openStore(st, opts, "")
+		return openStore(st, opts, "", nil)
 	}
 	if opts.InMemory && dir != "" {
 		return nil, fmt.Errorf("uvm: open: an in-memory image takes no directory (got %q)", dir)
@@ -165,7 +168,8 @@ func Open(dir string, opts Options) (*Image, error) {
 	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		WithSyncWrites(!opts.NoSync && !opts.InMemory).
+		WithSyncWrites(false). // commits are synced in groups (groupsync.go)
+		WithValueThreshold(valueThreshold).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMemTableSize(opts.MemTableSize).
 		WithNumVersionsToKeep(1).
@@ -194,7 +198,11 @@ func Open(dir string, opts Options) (*Image, error) {
 		}
 		return nil, fmt.Errorf("uvm: open %s: %w", dir, err)
 	}
-	im, err := openStore(st, opts, dir)
+	var durable *groupSync
+	if !opts.NoSync && !opts.InMemory {
+		durable = newGroupSync(newLogSyncer(dir).sync)
+	}
+	im, err := openStore(st, opts, dir, durable)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +218,11 @@ func Open(dir string, opts Options) (*Image, error) {
 // one transaction).
 func OpenStore(st store.Store, opts Options) (*Image, error) {
 	opts.fill()
-	return openStore(st, opts, "")
+	return openStore(st, opts, "", nil)
 }
 
-func openStore(st store.Store, opts Options, dir string) (*Image, error) {
-	im := &Image{st: st, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}}
+func openStore(st store.Store, opts Options, dir string, durable *groupSync) (*Image, error) {
+	im := &Image{st: st, opts: opts, dir: dir, primitives: map[string]PrimitiveFunc{}, durable: durable}
 	im.idle = sync.NewCond(&im.mu)
 	if err := im.checkFormat(); err != nil {
 		st.Close()
@@ -289,7 +297,7 @@ func (im *Image) Close() error {
 	if im.seq != nil {
 		errs = append(errs, im.seq.Release())
 	}
-	errs = append(errs, im.st.Close())
+	errs = append(errs, im.st.Close(), im.durable.failed())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("uvm: close: %w", err)
 	}

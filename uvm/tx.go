@@ -25,6 +25,9 @@ type Tx struct {
 	hooks   []func()
 	restart error // set by Restart
 	values  map[any]any
+	// What the transaction writes to Badger (Tx.writing): its commit
+	// must be synced, and the value log too for a large value.
+	wrote, valueLog bool
 }
 
 // SetValue keeps a value with this attempt of the transaction, for a
@@ -161,6 +164,7 @@ func (tx *Tx) set(key, val []byte) error {
 	if _, _, _, err := tx.txn.Get(key, skipValue); err != nil {
 		return readError(key, err)
 	}
+	tx.writing(val)
 	if err := tx.txn.Set(key, val); err != nil {
 		return fmt.Errorf("uvm: write %s: %w", printableKey(key), err)
 	}
@@ -174,6 +178,7 @@ func (tx *Tx) del(key []byte) error {
 	if _, _, _, err := tx.txn.Get(key, skipValue); err != nil {
 		return readError(key, err)
 	}
+	tx.writing(nil)
 	if err := tx.txn.Delete(key); err != nil {
 		return fmt.Errorf("uvm: delete %s: %w", printableKey(key), err)
 	}
@@ -409,6 +414,7 @@ func (tx *Tx) commit() error {
 		key := objKey(oid)
 		if o.deleted {
 			if !o.isNew {
+				tx.writing(nil)
 				if err := tx.txn.Delete(key); err != nil {
 					return fmt.Errorf("uvm: delete object %d: %w", oid, err)
 				}
@@ -432,6 +438,10 @@ func (tx *Tx) commit() error {
 		if !o.marked {
 			return &CovenantError{OID: oid, Slot: o.changedSlot(), Method: o.toucher}
 		}
+		tx.writing(data)
+		for _, part := range meth {
+			tx.writing(part)
+		}
 		// Each part was read when the object loaded (or is new, or is known
 		// to be absent from the data part's marker), so Badger checks it for
 		// conflicts: no blind writes.
@@ -453,6 +463,9 @@ func (tx *Tx) commit() error {
 			}
 		}
 	}
+	if err := tx.im.durable.failed(); err != nil {
+		return fmt.Errorf("uvm: commit refused: %w", err)
+	}
 	if err := tx.txn.Commit(); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return err // Update retries on this
@@ -461,6 +474,11 @@ func (tx *Tx) commit() error {
 	}
 	for _, fn := range tx.hooks {
 		fn()
+	}
+	if tx.wrote {
+		if err := tx.im.durable.wait(tx.valueLog); err != nil {
+			return fmt.Errorf("uvm: commit: %w", err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,279 @@
+package psm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+
+	"github.com/batos-dev/batos/uvm"
+)
+
+// Reuse before regenerate.
+//
+// DELEGATING searches the skill index for installed methods similar to
+// the mission. When the most similar one is at least
+// Options.ReuseThreshold similar, the cycle tries it before asking the
+// model: SYNTHESIZING proposes, instead of a model's reply, source that
+// reuses it, and VALIDATING checks that source like any other (audit,
+// compile, a dry run with the mission's arguments, then each of its
+// examples). If it passes, the cycle installs it and the model is never
+// asked for this method; if not, the cycle asks the model as usual, with
+// its attempts intact.
+//
+// The contract lets a method send messages to its own receiver only
+// (Self.Send), so the reuse takes one of two forms:
+//
+//   - delegate: when the similar method is reachable from the mission's
+//     receiver (it holds it, or inherits it from a parent, and a lookup
+//     of its selector there finds that very method), a method that sends
+//     the similar selector with the same arguments; it follows the
+//     similar method's later versions.
+//   - copy: otherwise, the similar method's current source, its entry
+//     function renamed to the mission's selector. It runs on the
+//     receiver as the original runs on its own object.
+//
+// The record says what was reused (Record.Reused) and counts the model
+// call saved (Record.ModelCallsAvoided); the version's history says
+// "reused …" as the reason.
+
+// Ways to reuse a method (Reuse.How).
+const (
+	ReuseDelegate = "delegate"
+	ReuseCopy     = "copy"
+)
+
+// Reuse is an installed method a cycle reused instead of asking a model
+// to write one.
+type Reuse struct {
+	Object     uvm.OID `json:"object"` // the object holding the reused method
+	Selector   string  `json:"selector"`
+	Version    int     `json:"version"`
+	Similarity float32 `json:"similarity"`
+	How        string  `json:"how"` // ReuseDelegate or ReuseCopy
+}
+
+func (r Reuse) String() string {
+	how := "delegates to it"
+	if r.How == ReuseCopy {
+		how = "a copy of its source"
+	}
+	return fmt.Sprintf("reused %s v%d from object %d (similarity %.2f): %s", r.Selector, r.Version, r.Object, r.Similarity, how)
+}
+
+// skill is an installed method the skill index found similar to a
+// mission.
+type skill struct {
+	OID        uvm.OID
+	Selector   string
+	Version    int
+	Intent     string
+	Similarity float32
+}
+
+// String describes the skill as the synthesis prompt lists it.
+func (s skill) String() string {
+	return fmt.Sprintf("%s (object %d, v%d): %s", s.Selector, s.OID, s.Version, s.Intent)
+}
+
+func describeSkills(ss []skill) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s.String())
+	}
+	return out
+}
+
+// reuseProposal is source that reuses a similar method, for SYNTHESIZING
+// to propose instead of asking the model.
+type reuseProposal struct {
+	Reuse
+	source string
+}
+
+// proposeReuse (in DELEGATING) looks, among the similar methods found,
+// best first, for one similar enough to try, and keeps source reusing
+// it for SYNTHESIZING.
+func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
+	w := &c.work
+	w.reuse = nil
+	if m.opts.ReuseThreshold < 0 {
+		return
+	}
+	for _, s := range w.similar {
+		if float64(s.Similarity) < m.opts.ReuseThreshold {
+			continue
+		}
+		p, err := m.reuseSource(ctx, c.mission, s)
+		if err != nil {
+			c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%s on object %d is similar (%.2f) but cannot be reused: %v", s.Selector, s.OID, s.Similarity, err)})
+			continue
+		}
+		w.reuse = p
+		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%s v%d on object %d is similar (%.2f): trying it (%s) before asking the model", s.Selector, p.Version, s.OID, s.Similarity, p.How)})
+		return
+	}
+}
+
+// errNotReusable says why a similar method cannot be reused.
+var errNotReusable = errors.New("not reusable")
+
+// reuseSource reads the similar method s from the image and writes the
+// source that reuses it for mission.
+func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill) (*reuseProposal, error) {
+	var p *reuseProposal
+	err := m.im.View(ctx, func(tx *uvm.Tx) error {
+		target, err := tx.Object(mission.Target)
+		if err != nil {
+			return err
+		}
+		holder, err := tx.Object(s.OID)
+		if err != nil {
+			return err
+		}
+		meth, ok := ownMethod(holder, s.Selector)
+		if !ok {
+			return fmt.Errorf("%w: object %d no longer holds it", errNotReusable, s.OID)
+		}
+		r := Reuse{Object: s.OID, Selector: s.Selector, Version: meth.Version, Similarity: s.Similarity}
+		if f, err := tx.Lookup(target, s.Selector); err == nil && f.Holder.OID() == s.OID {
+			if s.Selector == mission.Selector {
+				return fmt.Errorf("%w: the receiver already answers it", errNotReusable)
+			}
+			r.How = ReuseDelegate
+			p = &reuseProposal{Reuse: r, source: delegateSource(mission.Selector, r)}
+			return nil
+		}
+		src, err := renameEntry(meth.Source, s.Selector, mission.Selector)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errNotReusable, err)
+		}
+		r.How = ReuseCopy
+		p = &reuseProposal{Reuse: r, source: src}
+		return nil
+	})
+	return p, err
+}
+
+// delegateSource is a method for selector that sends r's selector to its
+// receiver with the same arguments.
+func delegateSource(selector string, r Reuse) string {
+	return fmt.Sprintf(`package reuse
+
+import "batos"
+
+// %[1]s answers as %[2]s does: the skill index found %[2]s (object %[3]d)
+// similar, and a dry run confirmed it, so %[1]s delegates to it.
+func %[1]s(self batos.Self, args []any) (any, error) {
+	return self.Send(%[2]q, args...)
+}
+`, selector, r.Selector, r.Object)
+}
+
+// renameEntry renames the entry function of src from old to selector,
+// with the references to it (a recursive method's calls).
+func renameEntry(src, old, selector string) (string, error) {
+	if old == selector {
+		return src, nil
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "method.go", src, parser.ParseComments)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == selector {
+			return "", fmt.Errorf("it already declares a function %s", selector)
+		}
+	}
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(x.X, func(n ast.Node) bool { // x.Sel is a field or method, not the function
+				if id, ok := n.(*ast.Ident); ok && id.Name == old {
+					id.Name = selector
+				}
+				return true
+			})
+			return false
+		case *ast.Ident:
+			if x.Name == old {
+				x.Name, found = selector, true
+			}
+		}
+		return true
+	})
+	if !found {
+		return "", fmt.Errorf("no function %s in its source", old)
+	}
+	var b bytes.Buffer
+	if err := format.Node(&b, fset, f); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// reusing (in SYNTHESIZING) puts the source DELEGATING proposed in place
+// of a model's reply, once; it reports whether it did.
+func (m *Mind) reusing(ctx context.Context, c *cycle, s State) bool {
+	w := &c.work
+	if w.reuse == nil || w.reuseTried {
+		return false
+	}
+	w.reuseTried = true
+	c.enter(ctx, s, fmt.Sprintf("reusing %s v%d from object %d (%s) instead of asking the model", w.reuse.Selector, w.reuse.Version, w.reuse.Object, w.reuse.How))
+	w.source, w.validated, w.passed = w.reuse.source, "", nil
+	src := w.source
+	c.update(func(r *Record) { r.Source = src })
+	return true
+}
+
+// reuseValidated (in VALIDATING) records the reuse once its source
+// passed.
+func (m *Mind) reuseValidated(ctx context.Context, c *cycle) {
+	w := &c.work
+	if w.reuse == nil || w.source != w.reuse.source {
+		return
+	}
+	r := w.reuse.Reuse
+	w.reused = &r
+	c.update(func(rec *Record) { rec.Reused, rec.ModelCallsAvoided = &r, 1 })
+	c.event(ctx, Event{Kind: EventNote, Text: r.String() + "; no model call"})
+}
+
+// reuseRejected (in VALIDATING) drops reused source that failed: the
+// cycle goes on to ask the model, with its attempts intact. It reports
+// whether the failed source was the reuse.
+func (m *Mind) reuseRejected(ctx context.Context, c *cycle, err error) bool {
+	w := &c.work
+	if w.reuse == nil || w.source != w.reuse.source {
+		return false
+	}
+	c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("not reused: %s v%d from object %d failed validation (%v); asking the model", w.reuse.Selector, w.reuse.Version, w.reuse.Object, err)})
+	w.reuse, w.source, w.feedback = nil, "", ""
+	return true
+}
+
+// note is what a version's history keeps about how its cycle wrote it.
+func (c *cycle) note() versionNote {
+	n := versionNote{Model: c.model, Args: c.mission.Args}
+	if r := c.work.reused; r != nil {
+		n.Model, n.Why = "", r.String()
+	}
+	return n
+}
+
+// recordedReuse turns what a record reused back into the one similar
+// method DELEGATING found, for a rerun (see Mind.Replay).
+func recordedReuse(rec Record) []skill {
+	if rec.Reused == nil {
+		return nil
+	}
+	r := rec.Reused
+	return []skill{{OID: r.Object, Selector: r.Selector, Version: r.Version, Similarity: r.Similarity}}
+}
