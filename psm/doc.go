@@ -31,8 +31,9 @@
 //   - what gets written: [Mind.Policy] and [Mind.SetPolicy] (see
 //     Generation policy below), [Mind.Pending], [Mind.Approve],
 //     [Mind.Reject] and [Mind.Edit];
-//   - the audit trail: [Mind.Cycle], [Mind.Cycles], [Mind.Subscribe], and
-//     [Mind.Fingerprint], which leaves it out.
+//   - the audit trail: [Mind.Cycle], [Mind.Cycles], [Mind.Subscribe],
+//     [Mind.Prune] (see Retention below), and [Mind.Fingerprint], which
+//     leaves it out.
 //
 // uvm.Tx.InstallMethod remains the low-level escape hatch: it installs
 // source unaudited, and records no one's decision.
@@ -174,6 +175,19 @@
 // prompt and reply, every verdict and the outcome ([Mind.Cycle],
 // [Mind.Cycles]). Every event also goes, as it happens, to the JSON-lines
 // audit log (Options.AuditLog) and to subscribers ([Mind.Subscribe]).
+//
+// # Retention
+//
+// Records grow with every cycle. [Mind.Prune] removes those of cycles
+// that ended longer than PruneOptions.MaxAge ago, or beyond the newest
+// PruneOptions.MaxRecords, and reports what it removed and what it kept;
+// Options.Retention is applied by Open, and by Prune given zero options.
+// It never removes the record of a cycle still running or awaiting
+// approval, of one that installed a method's current version, of one an
+// older version's history still reads (versions older than their
+// notes), nor any cycle nested in, or holding, one it keeps. Method
+// versions and their notes are never pruned. The audit log is the
+// host's io.Writer: rotating it is the host's business.
 //
 // # Examples as specifications
 //
