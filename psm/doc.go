@@ -31,8 +31,9 @@
 //   - what gets written: [Mind.Policy] and [Mind.SetPolicy] (see
 //     Generation policy below), [Mind.Pending], [Mind.Approve],
 //     [Mind.Reject] and [Mind.Edit];
-//   - the audit trail: [Mind.Cycle], [Mind.Cycles], [Mind.Subscribe], and
-//     [Mind.Fingerprint], which leaves it out.
+//   - the audit trail: [Mind.Cycle], [Mind.Cycles], [Mind.Subscribe],
+//     [Mind.Prune] (see Retention below), and [Mind.Fingerprint], which
+//     leaves it out.
 //
 // uvm.Tx.InstallMethod remains the low-level escape hatch: it installs
 // source unaudited, and records no one's decision.
@@ -137,7 +138,8 @@
 //     whose method already awaits approval (an index in the image), a
 //     near miss, or a receiver whose policy is GenerateNever.
 //  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
-//     other senders wait for it. live.Suspend stops the wall clock of the
+//     other senders wait for it. The leader waits for a turn (turns.take,
+//     Options.MaxConcurrentCycles). live.Suspend stops the wall clock of the
 //     generated method that sent, and live.Detach drops live's call from
 //     the context (its active isolated call and its in-process budget,
 //     both context values of uvm/live), so the cycle's dry runs get
@@ -146,7 +148,9 @@
 //     the machine read from the image (loadMachine): accept,
 //     decompose and synthesize (personas: the persona package's
 //     Router.Ask, ParsePlan, ExtractCodeFor), delegate (knowledge: the memory
-//     package's Catalog.Search, Catalog.SearchSkills).
+//     package's Catalog.Search, Catalog.SearchSkills; then
+//     Mind.proposeReuse reads a similar method from the image, and
+//     synthesize proposes its reuse before asking a persona).
 //  5. validate: compiler → live Runner.Compile → guardian.Audit (through
 //     live.Options.Audit), the runtime's checks, and a compile in a
 //     worker → a *live.Candidate, which keeps the audit's report.
@@ -160,9 +164,11 @@
 //     the Approval and ends the run with an *ApprovalError instead. Else
 //     live Candidate.Install → uvm Tx.InstallMethod, with knowledge's
 //     Catalog.IndexSkill, the version's note (the model, the arguments)
-//     and the cycle's record, in one Update; a nested cycle's candidate
-//     waits in its outer cycle's work and installs in the same
-//     transaction.
+//     and the cycle's record, in one Update (Mind.installCommit, under
+//     the install locks of its targets until it commits; a conflict
+//     validates the candidate again with tryCandidate and retries); a
+//     nested cycle's candidate waits in its outer cycle's work and
+//     installs in the same transaction.
 //  8. Mind.notUnderstood returns uvm Tx.Restart's error: the sender's
 //     Update runs its function again (step 1), and this time uvm
 //     Tx.Send's lookup finds the method: uvm Tx.activate → live
@@ -187,6 +193,19 @@
 // it died in; the next Open closes every such record as FAILED
 // ("abandoned: the process ended during SYNTHESIZING"), in one
 // transaction.
+//
+// # Retention
+//
+// Records grow with every cycle. [Mind.Prune] removes those of cycles
+// that ended longer than PruneOptions.MaxAge ago, or beyond the newest
+// PruneOptions.MaxRecords, and reports what it removed and what it kept;
+// Options.Retention is applied by Open, and by Prune given zero options.
+// It never removes the record of a cycle still running or awaiting
+// approval, of one that installed a method's current version, of one an
+// older version's history still reads (versions older than their
+// notes), nor any cycle nested in, or holding, one it keeps. Method
+// versions and their notes are never pruned. The audit log is the
+// host's io.Writer: rotating it is the host's business.
 //
 // # Examples as specifications
 //

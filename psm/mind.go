@@ -216,11 +216,12 @@ type Mind struct {
 	knowledge knowledge
 	compiler  compiler
 
-	bus      *bus
-	flights  flights
-	turns    turns         // bounds the top-level cycles at once (parallel.go)
-	cycleIDs atomic.Uint64 // numbers the cycles this Mind starts
-	closers  []func() error
+	bus          *bus
+	flights      flights
+	turns        turns         // bounds the top-level cycles at once (parallel.go)
+	installLocks installLocks  // installs on one object take turns (parallel.go)
+	cycleIDs     atomic.Uint64 // numbers the cycles this Mind starts
+	closers      []func() error
 
 	mu       sync.Mutex
 	idle     *sync.Cond

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batos-dev/batos/uvm"
@@ -15,13 +17,21 @@ import (
 // Cycles for different receivers or selectors run concurrently, each on
 // its sender's goroutine, up to Options.MaxConcurrentCycles top-level
 // cycles at a time (turns); a nested cycle runs inside its outer cycle's
-// turn. Nothing else is locked while a cycle runs: two cycles that
-// change the same objects meet only at COMPLETE, where the image's
-// optimistic transactions let one commit and make the other conflict. A
-// conflicting install is not retried blindly: the cycle validates the
-// same candidate again (its dry runs and examples) on a fresh snapshot,
-// without asking the model again, and commits it then, at most
-// Options.MaxInstallRetries times, each try in the record (Conflicts).
+// turn. Nothing is locked while a cycle asks, searches or validates: two
+// cycles that change the same objects meet only at COMPLETE.
+//
+// There, the installs of one mind on one object take turns (installLocks,
+// taken in OID order, so that two installs on several objects never wait
+// for each other; each is held from the install transaction's start to
+// its commit, not during the sync to disk that follows). Without them,
+// two installs of different selectors on one object would always
+// conflict, since each reads the whole object. Any other concurrent
+// commit to what an install read (a method's run, a person's install,
+// another process) still makes it conflict. A conflicting install is not
+// retried blindly: the cycle validates the same candidate again (its dry
+// runs and examples) on a fresh snapshot, without asking the model again,
+// and commits it then, at most Options.MaxInstallRetries times, each try
+// in the record (Conflicts).
 
 // turns bounds the top-level cycles that run at once.
 type turns chan struct{}
@@ -54,8 +64,9 @@ func (t turns) take(ctx context.Context, key flightKey) (release func(), err err
 
 // Conflict is one try of COMPLETE whose commit conflicted with a
 // concurrent one. The image does not say which keys conflicted; Wrote
-// lists what the install wrote (objects and slots, as uvm.Change
-// describes them), among which the conflicting writes are.
+// lists the methods the install wrote ("object 3: greet"; with each, its
+// version note, its skill in memory and the cycle's record), among which
+// the conflicting writes are.
 type Conflict struct {
 	Try   int       `json:"try"`
 	At    time.Time `json:"at"`
@@ -71,10 +82,19 @@ var errInstallConflict = errors.New("psm: install conflicted")
 // validated again on a fresh snapshot and install committed again, up to
 // Options.MaxInstallRetries times; each conflict is in the record.
 func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm.Tx) error) error {
+	targets := []uvm.OID{c.mission.Target}
+	wrote := []string{c.key.slot()}
+	for _, p := range c.work.pending {
+		targets = append(targets, p.mission.Target)
+		wrote = append(wrote, p.key.slot())
+	}
 	for try := 1; ; try++ {
-		var wrote []string
 		runs := 0
-		err := m.im.Update(ctx, func(tx *uvm.Tx) error {
+		unlock, err := m.installLocks.lock(ctx, targets)
+		if err != nil {
+			return err
+		}
+		err = m.im.Update(ctx, func(tx *uvm.Tx) error {
 			// uvm runs the function again after a conflict: stop there,
 			// and validate before trying again.
 			if runs++; runs > 1 {
@@ -83,12 +103,10 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 			if err := install(tx); err != nil {
 				return err
 			}
-			wrote = wrote[:0]
-			for _, ch := range tx.Changes() {
-				wrote = append(wrote, ch.String())
-			}
+			tx.OnCommit(unlock) // committed: the next install may read it
 			return nil
 		})
+		unlock()
 		if !errors.Is(err, errInstallConflict) {
 			return err
 		}
@@ -122,6 +140,59 @@ func (m *Mind) revalidate(ctx context.Context, c *cycle) error {
 		return fmt.Errorf("%w: the dry run on a fresh snapshot needed a new method", uvm.ErrConflict)
 	}
 	return nil
+}
+
+// slot names the method slot k stands for, as uvm.Change does.
+func (k flightKey) slot() string { return fmt.Sprintf("object %d: %s", k.oid, k.sel) }
+
+// installLocks lets the installs of one mind on one object take turns
+// (see above).
+type installLocks struct {
+	mu sync.Mutex
+	m  map[uvm.OID]chan struct{} // held while present; closed on release
+}
+
+// lock takes the locks of oids, in OID order, waiting as long as ctx
+// allows, and returns the function that releases them (once, however
+// often it is called).
+func (l *installLocks) lock(ctx context.Context, oids []uvm.OID) (unlock func(), err error) {
+	oids = slices.Clone(oids)
+	slices.Sort(oids)
+	oids = slices.Compact(oids)
+	var held []uvm.OID
+	release := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, oid := range held {
+			close(l.m[oid])
+			delete(l.m, oid)
+		}
+		held = nil
+	}
+	for _, oid := range oids {
+		for {
+			l.mu.Lock()
+			if l.m == nil {
+				l.m = map[uvm.OID]chan struct{}{}
+			}
+			busy, ok := l.m[oid]
+			if !ok {
+				l.m[oid] = make(chan struct{})
+				held = append(held, oid)
+				l.mu.Unlock()
+				break
+			}
+			l.mu.Unlock()
+			select {
+			case <-busy:
+			case <-ctx.Done():
+				release()
+				return nil, fmt.Errorf("waiting to install on object %d: %w", oid, ctx.Err())
+			}
+		}
+	}
+	var once sync.Once
+	return func() { once.Do(release) }, nil
 }
 
 func orNothing(xs []string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,4 +158,56 @@ func TestTurnsBoundCycles(t *testing.T) {
 	require.NoError(t, <-got, "a turn given back goes to the waiter")
 	r2()
 	require.Nil(t, newTurns(-1), "no bound")
+}
+
+// Installs that lock the same objects in any order never wait for each
+// other for ever; a waiter gives up with its context.
+func TestInstallLocks(t *testing.T) {
+	var l installLocks
+	ctx := context.Background()
+	done := make(chan struct{})
+	var inside atomic.Int32
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 200 {
+					oids := []uvm.OID{1, 2, 3}
+					if (g+i)%2 == 0 {
+						oids = []uvm.OID{3, 2, 1, 2}
+					}
+					unlock, err := l.lock(ctx, oids)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if n := inside.Add(1); n != 1 {
+						t.Errorf("%d holders of the same objects at once", n)
+					}
+					inside.Add(-1)
+					unlock()
+					unlock() // twice is once
+				}
+			})
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "install locks deadlocked")
+	}
+
+	unlock, err := l.lock(ctx, []uvm.OID{7})
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = l.lock(short, []uvm.OID{5, 7})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	unlock()
+	again, err := l.lock(ctx, []uvm.OID{5, 7})
+	require.NoError(t, err, "object 5, taken by the waiter that gave up, was given back")
+	again()
+	require.Empty(t, l.m, "nothing held")
 }

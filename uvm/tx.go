@@ -68,7 +68,9 @@ func (tx *Tx) Restarting() bool { return tx.restart != nil }
 // OnCommit registers fn to run after this transaction commits successfully
 // (not after a discarded attempt, nor after one that Update retries). Layers
 // that keep in-memory indexes in step with the image use it. fn runs on the
-// committing goroutine after the commit and must not block for long.
+// committing goroutine after the commit, before Update waits for the commit
+// to be durable (see Durability in the package documentation), and must not
+// block for long.
 func (tx *Tx) OnCommit(fn func()) {
 	if fn != nil && !tx.done {
 		tx.hooks = append(tx.hooks, fn)
