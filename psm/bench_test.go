@@ -51,7 +51,7 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 			log, err := os.Create(filepath.Join(b.TempDir(), "audit.jsonl"))
 			require.NoError(b, err)
 			defer log.Close()
-			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Live: live.Options{Policy: policy}})
+			m, err := psm.Open(ctx, dir, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Live: live.Options{Policy: policy}, Policy: psm.Policy{AllowNearMisses: true}})
 			require.NoError(b, err)
 			defer m.Close()
 			// One cycle outside the timer warms the worker pool and the interpreter.
