@@ -39,7 +39,8 @@ import (
 //
 // The record says what was reused (Record.Reused) and counts the model
 // call saved (Record.ModelCallsAvoided); the version's history says
-// "reused …" as the reason.
+// "reused …" as the reason. A replay reuses what its record reused, and
+// nothing else; a fork asks its model.
 
 // Ways to reuse a method (Reuse.How).
 const (
@@ -101,8 +102,8 @@ type reuseProposal struct {
 func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 	w := &c.work
 	w.reuse = nil
-	if m.opts.ReuseThreshold < 0 {
-		return
+	if m.opts.ReuseThreshold < 0 || (c.replay != nil && c.replay.model != nil) {
+		return // off, or a fork: its model is asked
 	}
 	for _, s := range w.similar {
 		if float64(s.Similarity) < m.opts.ReuseThreshold {

@@ -179,6 +179,10 @@ func TestGroupSyncFailureIsSticky(t *testing.T) {
 	err = set(3)
 	require.ErrorIs(t, err, ErrNotDurable, "a later commit")
 	require.Equal(t, int64(2), read(), "a later commit is refused before it commits")
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		_, err := tx.Object(oid)
+		return err
+	}), "an Update that writes nothing commits nothing, and is not refused")
 	require.ErrorIs(t, im.Close(), ErrNotDurable, "Close reports it")
 
 	im, err = Open(dir, Options{})

@@ -465,8 +465,10 @@ func (tx *Tx) commit() error {
 			}
 		}
 	}
-	if err := tx.im.durable.failed(); err != nil {
-		return fmt.Errorf("uvm: commit refused: %w", err)
+	if tx.wrote {
+		if err := tx.im.durable.failed(); err != nil {
+			return fmt.Errorf("uvm: commit refused: %w", err)
+		}
 	}
 	if err := tx.txn.Commit(); err != nil {
 		if errors.Is(err, store.ErrConflict) {
