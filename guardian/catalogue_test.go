@@ -148,36 +148,6 @@ func checkOutput(t *testing.T, rep *guardian.Report, selector string) {
 	require.NoError(t, typeCheck(rep.Source), "instrumented source does not type-check:\n%s", rep.Source)
 }
 
-// hostSource declares the host package as the runtime exports it to
-// interpreted code (uvm.Self, uvm.Ref, and the meter of uvm/live).
-const hostSource = `package batos
-
-type OID uint64
-
-type Ref struct{ OID OID }
-
-type Self interface {
-	OID() uint64
-	Get(slot string) any
-	Has(slot string) bool
-	Set(slot string, value any) error
-	Delete(slot string) error
-	Send(selector string, args ...any) (any, error)
-	MarkChanged()
-}
-
-type Meter struct {
-	Fuel int
-	b    *int
-}
-
-func Enter(self Self) *Meter    { return &Meter{} }
-func (m *Meter) Enter()          {}
-func (m *Meter) Leave()          {}
-func (m *Meter) Refuel()         {}
-func (m *Meter) Alloc(n int) int { return n }
-`
-
 var (
 	importerOnce sync.Once
 	testImporter types.Importer
@@ -202,7 +172,7 @@ func (h *hostImporter) Import(path string) (*types.Package, error) {
 func sharedImporter() (types.Importer, error) {
 	importerOnce.Do(func() {
 		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, "batos.go", hostSource, 0)
+		f, err := parser.ParseFile(fset, "batos.go", guardian.HostSource(), 0) // the declaration the guardian checks against, which uvm/live tests against the runtime
 		if err != nil {
 			importerErr = err
 			return
