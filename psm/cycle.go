@@ -266,6 +266,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 				continue
 			}
 		}
+		if errors.Is(fl.err, errOtherKernel) || (errors.Is(fl.err, ErrLeaseLost) && ctx.Err() == nil) {
+			// Another kernel ran (or runs) the cycle: send again, to its
+			// method, its approval, or a cycle of this kernel's own.
+			return nil, msg.Tx.Restart(fmt.Sprintf("another kernel's cycle for %s ended", key))
+		}
 		if fl.err != nil {
 			msg.Tx.SetValue(failedCycleKey{}, fl.err)
 			return nil, fl.err
@@ -314,14 +319,27 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		method, err = meth, nil
 		return
 	}
-	release, terr := m.turns.take(ctx, key)
+	// On an image other kernels share, one of them runs the cycle.
+	lctx, unlease, lerr := m.cycleLease(ctx, key)
+	if lerr != nil {
+		err = lerr
+		return
+	}
+	defer unlease()
+	if m.kernel != nil { // it may have been installed before the lease was free
+		if meth, ok, cerr := m.committedMethod(ctx, key); cerr != nil || ok {
+			method, err = meth, cerr
+			return
+		}
+	}
+	release, terr := m.turns.take(lctx, key)
 	if terr != nil {
 		err = terr
 		return
 	}
 	defer release()
 	var c *cycle
-	if c, err = m.runCycle(ctx, mission, persona, nil, key); err == nil {
+	if c, err = m.runCycle(lctx, mission, persona, nil, key); err == nil {
 		method = c.work.method
 	}
 }
@@ -361,6 +379,9 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 	c.rec = Record{ID: c.id, Mission: mission, Persona: persona, Model: c.model, Started: time.Now().UTC(), Events: []Event{}, Depth: c.depth}
 	if outer != nil {
 		c.rec.Parent = outer.id
+	}
+	if m.kernel != nil {
+		c.rec.Kernel = m.kernel.name
 	}
 	c.adoptReplay(ctx)
 	ctx = context.WithValue(ctx, cycleKey{}, c)
@@ -408,8 +429,8 @@ func (m *Mind) runMachine(ctx context.Context, mach machine, c *cycle) (state St
 
 // fail runs the failure state's behaviour and returns the *CycleError.
 func (m *Mind) fail(ctx context.Context, c *cycle, mach machine, state State, err error) error {
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		err = fmt.Errorf("%w (%v)", cause, err) // why the cycle was cancelled: a deadline, a lost lease
 	}
 	c.work.failedIn, c.work.failErr = state, err
 	if def, ok := mach[Failed]; ok {
@@ -593,6 +614,9 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 	ended := time.Now().UTC()
 	outcomes := make([]Event, len(all))
 	err := m.installCommit(ctx, c, func(tx *uvm.Tx) error {
+		if err := m.checkLease(ctx, tx); err != nil {
+			return err
+		}
 		for i, x := range all {
 			target, err := tx.Object(x.mission.Target)
 			if err != nil {

@@ -14,11 +14,20 @@ import (
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/psm/psmtest"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
 )
 
-func TestMain(m *testing.M) { psmtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(kernelChildEnv) != "" { // a child kernel (kernels_test.go)
+		os.Exit(kernelChild())
+	}
+	live.ServeIfWorker()
+	code := m.Run()
+	stopCluster()
+	os.Exit(code)
+}
 
 var ctx = context.Background()
 

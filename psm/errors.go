@@ -14,6 +14,14 @@ var (
 	// ErrCycleFailed is returned (wrapped in a *CycleError) when a cycle ends
 	// in FAILED. The image is as it was before the cycle.
 	ErrCycleFailed = errors.New("psm: cognitive cycle failed")
+	// ErrLeaseLost is returned (as a *LeaseLostError, wrapped in the
+	// cycle's *CycleError) when, on an image several kernels share, a
+	// cycle's kernel found its cycle lease held by another kernel, which
+	// took the cycle over: this kernel's cycle stops and installs nothing.
+	ErrLeaseLost = errors.New("psm: cycle lease lost")
+	// ErrKernelInUse is returned by Open when Options.Kernel names a
+	// kernel that another open Mind on the same shared image is.
+	ErrKernelInUse = errors.New("psm: kernel name in use")
 	// ErrNestingLimit is returned when a generated method's unknown message
 	// would start a cycle deeper than Options.MaxNesting.
 	ErrNestingLimit = errors.New("psm: nested cycle limit reached")
@@ -152,3 +160,20 @@ var (
 // ErrReplayExhausted is returned in a replayed cycle (Mind.Replay) that
 // sends more prompts than its record holds replies.
 var ErrReplayExhausted = errors.New("psm: replay has no recorded reply left")
+
+// LeaseLostError reports a cycle lease that another kernel took over.
+type LeaseLostError struct {
+	Kernel string // the kernel that lost it
+	Lease  string // the lease, "psm/cycle/<object>/<selector>"
+	Holder string // who holds it now ("" when nobody does)
+}
+
+func (e *LeaseLostError) Error() string {
+	if e.Holder == "" {
+		return fmt.Sprintf("psm: kernel %s no longer holds %s", e.Kernel, e.Lease)
+	}
+	return fmt.Sprintf("psm: kernel %s lost %s to kernel %s, which runs the cycle now", e.Kernel, e.Lease, e.Holder)
+}
+
+// Is reports whether target is ErrLeaseLost.
+func (e *LeaseLostError) Is(target error) bool { return target == ErrLeaseLost }

@@ -126,6 +126,19 @@ type Options struct {
 	// traits; the zero value keeps it. Objects may hold policies of their
 	// own (Mind.SetPolicy).
 	Policy Policy
+	// Kernel names this Mind among the kernels that share its image (one
+	// in a database several processes open; see uvm.Image.Shared): its
+	// leases and its cycle records carry it. Two open Minds must not share
+	// a name (Open fails with ErrKernelInUse). "" means the host name, the
+	// process id and a random tail. An image no other process shares
+	// ignores it.
+	Kernel string
+	// LeaseTTL is how long a kernel's leases (its own, and that of each
+	// cycle it runs) last without renewal; they are renewed every third
+	// of it. A kernel that dies holds up the cycles it was running for at
+	// most this long before another kernel takes them over. Zero means
+	// DefaultLeaseTTL (10 s). An image no other process shares ignores it.
+	LeaseTTL time.Duration
 	// AdapterDir names a folder of LoRA adapters staged for the image (see
 	// persona/adapter.Absorb for its layout). The awakening absorbs them,
 	// in its transaction; every later open absorbs those staged since (a
@@ -172,6 +185,12 @@ func (o *Options) fill() {
 	}
 	if o.MaxInstallRetries < 0 {
 		o.MaxInstallRetries = 0
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.Kernel == "" {
+		o.Kernel = defaultKernelName()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -221,6 +240,7 @@ type Mind struct {
 	turns        turns         // bounds the top-level cycles at once (parallel.go)
 	installLocks installLocks  // installs on one object take turns (parallel.go)
 	cycleIDs     atomic.Uint64 // numbers the cycles this Mind starts
+	kernel       *kernel       // on an image other kernels share (kernels.go)
 	closers      []func() error
 
 	mu       sync.Mutex

@@ -61,6 +61,9 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Mind, err error) {
 	if err := m.start(ctx); err != nil {
 		return nil, err
 	}
+	if err := m.joinKernels(ctx); err != nil {
+		return nil, err
+	}
 	if _, err := m.closeAbandoned(ctx); err != nil {
 		return nil, err
 	}

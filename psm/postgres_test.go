@@ -2,12 +2,10 @@ package psm_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
-	"github.com/batos-dev/batos/uvm/store/pgstore/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,13 +14,7 @@ import (
 // one database (two kernels) share the image: a method installed by one
 // answers in the other at its next send.
 func TestOpenOnPostgres(t *testing.T) {
-	c, err := pgtest.Start()
-	if errors.Is(err, pgtest.ErrNoServer) {
-		t.Skip(pgtest.Hint)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Stop() }) // after the minds close
-	url := c.NewDatabase(t)
+	url := kernelCluster(t)
 	ctx := context.Background()
 	open := func() *psm.Mind {
 		m, err := psm.Open(ctx, url, psm.Options{Model: persona.NewScripted(nil)})

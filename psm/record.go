@@ -86,6 +86,7 @@ func jsonSafe(v any) any {
 // work was rolled back.
 type Record struct {
 	ID       string    `json:"id"`
+	Kernel   string    `json:"kernel,omitempty"` // the kernel that ran it, on an image kernels share
 	Parent   string    `json:"parent,omitempty"` // the cycle whose dry run started this one
 	Depth    int       `json:"depth"`
 	Mission  Mission   `json:"mission"`

@@ -141,3 +141,27 @@ func (im *Image) Follow(ctx context.Context, fn func(seq uint64)) error {
 	}
 	return w.Watch(ctx, fn)
 }
+
+// Lease reads the lease name as this transaction sees it: its holder and
+// expiry, and whether it is recorded at all (an expired lease may still
+// be). The read is part of the transaction, so an update that read a
+// lease conflicts with a commit that took it over meanwhile: a holder
+// checks that it still holds its lease in the transaction that does the
+// leased work.
+func (tx *Tx) Lease(name string) (holder string, expires time.Time, found bool, err error) {
+	if err := tx.check(false); err != nil {
+		return "", time.Time{}, false, err
+	}
+	if name == "" {
+		return "", time.Time{}, false, &NameError{Name: name, Reason: "a lease needs a name"}
+	}
+	v, err := tx.get(leaseKey(name))
+	if err != nil || v == nil {
+		return "", time.Time{}, false, err
+	}
+	h, exp, derr := decodeLease(v)
+	if derr != nil {
+		return "", time.Time{}, false, &CorruptError{Key: printableKey(leaseKey(name)), Reason: "unreadable lease"}
+	}
+	return h, time.Unix(0, exp), true, nil
+}
