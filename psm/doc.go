@@ -138,7 +138,11 @@
 //     whose method already awaits approval (an index in the image), a
 //     near miss, or a receiver whose policy is GenerateNever.
 //  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
-//     other senders wait for it. The leader waits for a turn (turns.take,
+//     other senders wait for it. On an image other kernels share, the
+//     leader first takes the cycle lease (Mind.cycleLease, kernels.go): if
+//     another kernel holds it, it waits for that kernel's release, or takes
+//     the cycle over once the lease lapses, and every sender of the flight
+//     sends again (Tx.Restart). The leader waits for a turn (turns.take,
 //     Options.MaxConcurrentCycles). live.Suspend stops the wall clock of the
 //     generated method that sent, and live.Detach drops live's call from
 //     the context (its active isolated call and its in-process budget,
@@ -193,6 +197,25 @@
 // it died in; the next Open closes every such record as FAILED
 // ("abandoned: the process ended during SYNTHESIZING"), in one
 // transaction.
+//
+// # Many kernels, one mind
+//
+// Open takes a postgres:// location as well as a directory: several
+// processes (kernels) then share one image, each a Mind named by
+// Options.Kernel. A method one installs answers in the others at their
+// next send (each transaction reads the committed image; what a kernel
+// caches is keyed by the store's versions or follows the others'
+// commits). The same unknown message sent to several kernels runs one
+// cycle between them: the kernel that takes the message's cycle lease
+// runs it, the others' senders wait and then answer with its method. A
+// kernel killed mid-cycle stops renewing its leases; after
+// Options.LeaseTTL another kernel waiting on the message takes the cycle
+// over, closes the dead kernel's record ("abandoned: kernel K stopped
+// during SYNTHESIZING; kernel J took the cycle over") and runs it. A
+// cycle whose lease another kernel took fails with ErrLeaseLost and
+// installs nothing. Each record names the kernel that ran it
+// (Record.Kernel), and Open closes as abandoned only the open records of
+// kernels that are gone.
 //
 // # Retention
 //

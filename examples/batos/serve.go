@@ -32,6 +32,7 @@ type serveConfig struct {
 	queue       int
 	maxBody     int64
 	sendTimeout time.Duration
+	name        string // among the kernels sharing a postgres:// image
 }
 
 func addServeFlags(fs *pflag.FlagSet, c *serveConfig, token *string) {
@@ -44,6 +45,7 @@ func addServeFlags(fs *pflag.FlagSet, c *serveConfig, token *string) {
 	fs.IntVar(&c.queue, "queue", d.Queue, "sends that may wait for a worker; one more answers 503")
 	fs.Int64Var(&c.maxBody, "max-body", d.MaxBody, "largest request body, in bytes")
 	fs.DurationVar(&c.sendTimeout, "send-timeout", 0, "bound on one send, cycle included (0: none)")
+	fs.StringVar(&c.name, "name", "", "this kernel's name among the kernels serving one postgres:// image; unique per process (default: host, pid and a random tail)")
 }
 
 // check refuses a configuration the kernel must not start with.
@@ -113,6 +115,7 @@ func (a *app) serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	opts.Kernel = cfg.name
 	mind, err := psm.Open(ctx, a.image, opts)
 	if errors.Is(err, uvm.ErrLocked) {
 		return lockedError{a.image, err}
