@@ -195,7 +195,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	defer m.leave()
 
 	// The sender's snapshot may predate a method another cycle has
-	// installed since.
+	// installed since. (A top-level sender's transaction gives back its
+	// store connection while it reads in another: see Park below.)
+	if outer == nil {
+		msg.Tx.Park()
+	}
 	if meth, ok, err := m.committedMethod(ctx, key); err != nil {
 		return nil, err
 	} else if ok {
@@ -214,7 +218,7 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	} else if ok {
 		mission.Intent = intent
 	}
-	if err := m.screen(ctx, msg, mission.Intent); err != nil {
+	if err := m.screen(ctx, msg, mission.Intent, outer == nil); err != nil {
 		return nil, err
 	}
 	exs, err := missionExamples(msg, outer == nil)
@@ -248,6 +252,12 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	}
 	defer resume()
 
+	// The sender's transaction waits for other transactions now (the
+	// cycle's, or another sender's or kernel's): it gives back its store
+	// connection meanwhile (uvm.Tx.Park; the reads above took one again),
+	// so that waiting senders cannot hold every connection the cycles
+	// need.
+	msg.Tx.Park()
 	for {
 		fl, leader := m.flights.join(key)
 		if leader {

@@ -428,3 +428,26 @@ func TestKernelsLeaseLost(t *testing.T) {
 	assert.Len(t, versionsOn(t, a, proto, "stolen"), 1, "a installed nothing")
 	assert.Equal(t, int64(1), stalled.syntheses.Load())
 }
+
+// TestKernelsManySendersSmallPool: on PostgreSQL every open transaction
+// holds a connection, and a send that starts a cycle waits for the
+// cycle's own transactions. More senders than connections still all get
+// their answers: a waiting sender gives its connection back meanwhile.
+func TestKernelsManySendersSmallPool(t *testing.T) {
+	url := kernelCluster(t) + "&pool_max_conns=4"
+	ctx := context.Background()
+	m := openKernel(t, url, "small-pool", &kernelModel{delay: 20 * time.Millisecond})
+	proto, err := m.New(ctx)
+	require.NoError(t, err)
+	sels := []string{"weather", "inventory", "greeting", "temperature", "humidity", "pressure",
+		"location", "elevation", "sunrise", "sunset", "forecast", "visibility"}
+	var results []<-chan sendResult
+	for _, sel := range sels {
+		results = append(results, sendAsyncTo(ctx, m, proto, sel))
+	}
+	for i, ch := range results {
+		r := await(t, 60*time.Second, sels[i], ch)
+		require.NoError(t, r.err, sels[i])
+		assert.Equal(t, sels[i], r.v)
+	}
+}

@@ -291,27 +291,43 @@ func editDistance(a, b string, limit int) int {
 // when a method for it awaits approval already, when the selector is a
 // near miss (and not a facet, whose intent says it is meant), or when
 // the receiver's generation policy is GenerateNever. A near miss is
-// named under any policy: "did you mean" helps more than "never".
-func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string) error {
+// named under any policy: "did you mean" helps more than "never". The
+// sender's transaction is read first; a top-level sender's is parked
+// (uvm.Tx.Park) before the approval index is read in another.
+func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string, topLevel bool) error {
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
+	refused, err := screenPolicy(msg, intent)
+	if err != nil {
+		return err
+	}
+	if topLevel {
+		msg.Tx.Park()
+	}
 	if id, ok, err := m.pendingCycle(ctx, key); err != nil {
 		return err
 	} else if ok {
 		return &ApprovalError{CycleID: id, Receiver: key.oid, Selector: key.sel}
 	}
+	return refused
+}
+
+// screenPolicy is screen's part read in the sender's transaction: the
+// refusal under the receiver's policy (a *NotUnderstoodError), if any.
+func screenPolicy(msg *uvm.Message, intent string) (refused, err error) {
+	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	p, err := policyOf(msg.Tx, msg.Receiver)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !p.AllowNearMisses && intent == "" {
 		if near := nearMisses(msg.Tx, msg.Receiver, msg.Selector); len(near) > 0 {
-			return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation, DidYouMean: near}
+			return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation, DidYouMean: near}, nil
 		}
 	}
 	if p.Generation == GenerateNever {
-		return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation}
+		return &NotUnderstoodError{Receiver: key.oid, Selector: key.sel, Policy: p.Generation}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // typoCost is what typing x instead of y costs: nothing for the same

@@ -86,6 +86,21 @@ func (tx *Tx) end() {
 	tx.txn.Discard()
 }
 
+// Park lets the transaction give back what its store holds for it (a
+// PostgreSQL connection) while the caller waits for other transactions
+// to commit: a DoesNotUnderstand hook waiting for the cycle that writes
+// the method. The transaction goes on after it, as one transaction: its
+// commit conflicts (and Update runs its function again) if anything it
+// read before has changed since. On a Badger image it does nothing.
+func (tx *Tx) Park() {
+	if tx.done {
+		return
+	}
+	if p, ok := tx.txn.(store.Parker); ok {
+		p.Park()
+	}
+}
+
 // Image returns the image this transaction belongs to.
 func (tx *Tx) Image() *Image { return tx.im }
 

@@ -78,6 +78,19 @@ type Prefetcher interface {
 	Prefetch(prefixes ...[]byte) error
 }
 
+// Parker is implemented by a Txn that holds a scarce resource (a server
+// connection) for as long as it is open. Park gives the resource back
+// while the caller waits for other transactions (a send whose receiver
+// does not understand it, waiting for the cycle that writes the method);
+// the next read or the commit takes one again. It stays one transaction:
+// its commit fails with ErrConflict if anything it read before Park has
+// changed since. Park reports false, and keeps the resource, when it
+// cannot keep that promise (a read-only transaction, or one that scanned
+// a range it could not check again).
+type Parker interface {
+	Park() bool
+}
+
 // Sequence hands out increasing numbers.
 type Sequence interface {
 	// Next returns the next number.

@@ -46,12 +46,21 @@ var schema = []string{
 	`INSERT INTO batos_meta (name, value) VALUES ('schema', 1) ON CONFLICT (name) DO NOTHING`,
 }
 
+// DefaultMaxConns is the size of a Store's connection pool when its URL
+// sets none (pool_max_conns): enough for a kernel's senders and the
+// cycles they wait for, well under PostgreSQL's default of 100
+// connections for a few kernels.
+const DefaultMaxConns = 24
+
 // Open connects to the database at url (a postgres:// URL or a
 // key=value connection string) and creates the batos tables if missing.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -122,12 +131,15 @@ func mapErr(err error) error {
 
 // Begin implements store.Store. No statement is sent yet: BEGIN goes with
 // the first read, or with the writes and COMMIT.
+//
+// A transaction takes a connection from the pool at its first query and
+// holds it until it ends or parks (store.Parker). The pool's size is the
+// URL's pool_max_conns (DefaultMaxConns when it names none).
 func (s *Store) Begin(ctx context.Context, update bool) (store.Txn, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: begin: %w", err)
 	}
-	return &txn{ctx: ctx, conn: conn, update: update, reads: map[string]entry{}}, nil
+	return &txn{ctx: ctx, pool: s.pool, update: update, reads: map[string]entry{}}, nil
 }
 
 type entry struct {
@@ -143,13 +155,126 @@ type write struct {
 
 type txn struct {
 	ctx     context.Context
-	conn    *pgxpool.Conn
+	pool    *pgxpool.Pool
+	conn    *pgxpool.Conn // nil before the first query and while parked
 	update  bool
 	begun   bool // BEGIN sent
 	done    bool
 	reads   map[string]entry
 	fetched [][]byte // prefixes read whole into reads
 	writes  map[string]write
+	scanned bool // a Scan ran: Park cannot check its range again
+	parked  bool // reads happened in an earlier server transaction: check them at commit
+}
+
+// acquire takes a connection for the transaction if it has none.
+func (t *txn) acquire() error {
+	if t.conn != nil {
+		return nil
+	}
+	conn, err := t.pool.Acquire(t.ctx)
+	if err != nil {
+		return fmt.Errorf("pgstore: connection: %w", err)
+	}
+	t.conn = conn
+	return nil
+}
+
+// Park implements store.Parker: it rolls the server transaction back and
+// returns its connection to the pool. Writes are kept in the transaction
+// (they are sent at commit anyway), and reads are checked again at commit.
+func (t *txn) Park() bool {
+	if t.done || !t.update || t.scanned {
+		return false
+	}
+	if t.conn == nil {
+		return true
+	}
+	if t.begun {
+		if _, err := t.conn.Exec(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil {
+			t.conn.Conn().Close(context.Background())
+		}
+		t.begun = false
+		t.parked = t.parked || len(t.reads) > 0
+	}
+	t.conn.Release()
+	t.conn = nil
+	return true
+}
+
+// recheck runs, in the current server transaction, the reads made before
+// the transaction parked, and fails with store.ErrConflict if any of them
+// would now read differently: a key's version, its presence, or the keys
+// under a prefix read whole.
+func (t *txn) recheck() error {
+	var keys [][]byte
+	for k := range t.reads {
+		if !t.prefetched([]byte(k)) {
+			keys = append(keys, []byte(k))
+		}
+	}
+	changed := func(k string) error {
+		return fmt.Errorf("%w: %q changed while the transaction was parked", store.ErrConflict, k)
+	}
+	if len(keys) > 0 {
+		now := map[string]uint64{}
+		err := t.query(func(r pgx.Rows) error {
+			var k []byte
+			var ver uint64
+			if err := r.Scan(&k, &ver); err != nil {
+				return err
+			}
+			now[string(k)] = ver
+			return nil
+		}, `SELECT k, ver FROM batos_kv WHERE k = ANY($1)`, keys)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			e := t.reads[string(k)]
+			ver, found := now[string(k)]
+			if found != e.found || (found && ver != e.ver) {
+				return changed(string(k))
+			}
+		}
+	}
+	for _, p := range t.fetched {
+		var n int
+		var bad string
+		cond, args := "k >= $1", []any{p}
+		if end := store.PrefixEnd(p); end != nil {
+			cond, args = cond+" AND k < $2", append(args, end)
+		}
+		err := t.query(func(r pgx.Rows) error {
+			var k []byte
+			var ver uint64
+			if err := r.Scan(&k, &ver); err != nil {
+				return err
+			}
+			n++
+			if e, ok := t.reads[string(k)]; (!ok || !e.found || e.ver != ver) && bad == "" {
+				bad = string(k)
+			}
+			return nil
+		}, `SELECT k, ver FROM batos_kv WHERE `+cond, args...)
+		if err != nil {
+			return err
+		}
+		if bad != "" {
+			return changed(bad)
+		}
+		had := 0
+		for k, e := range t.reads {
+			if e.found && bytes.HasPrefix([]byte(k), p) {
+				had++
+			}
+		}
+		if had != n {
+			return changed(string(p) + "…")
+		}
+	}
+	t.parked = false
+	return nil
 }
 
 func (t *txn) beginSQL() string {
@@ -164,6 +289,9 @@ func (t *txn) beginSQL() string {
 func (t *txn) query(fn func(pgx.Rows) error, sql string, args ...any) error {
 	if t.done {
 		return errors.New("pgstore: transaction ended")
+	}
+	if err := t.acquire(); err != nil {
+		return err
 	}
 	b := &pgx.Batch{}
 	first := !t.begun
@@ -305,6 +433,7 @@ func (t *txn) Delete(key []byte) error {
 const scanPage = 512
 
 func (t *txn) Scan(prefix []byte, values bool, fn func(key, val []byte) error) error {
+	t.scanned = true
 	end := store.PrefixEnd(prefix)
 	cols := "k, NULL::bytea"
 	if values {
@@ -400,6 +529,16 @@ func (t *txn) Commit() error {
 		t.finish(err == nil)
 		return mapErr(err)
 	}
+	if t.parked {
+		if err := t.recheck(); err != nil {
+			t.finish(false)
+			return fmt.Errorf("pgstore: commit: %w", mapErr(err))
+		}
+	}
+	if err := t.acquire(); err != nil {
+		t.finish(false)
+		return err
+	}
 	b := &pgx.Batch{}
 	if !t.begun {
 		b.Queue(t.beginSQL())
@@ -431,12 +570,16 @@ func (t *txn) finish(ok bool) {
 		return
 	}
 	t.done = true
+	if t.conn == nil {
+		return
+	}
 	if !ok && t.begun {
 		if _, err := t.conn.Exec(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil {
 			t.conn.Conn().Close(context.Background())
 		}
 	}
 	t.conn.Release()
+	t.conn = nil
 }
 
 func (t *txn) Discard() {
