@@ -261,9 +261,6 @@ func (c *Catalog) refresh(ctx context.Context) error {
 			c.docs[f.id] = indexed{gen: f.rec.Gen, sum: f.sum}
 		case f.texts == nil:
 			// Damaged chunks or vectors (logged): keep what the index holds.
-		case ok && cur.gen == f.rec.Gen && cur.chunks > 0:
-			cur.sum = f.sum // the same generation, written in another form
-			c.docs[f.id] = cur
 		default:
 			c.unindex(f.id, cur)
 			c.index(f.id, f.rec.Gen, f.rec.Kind, chunkMeta(f.id, f.rec), f.texts, f.vecs)
