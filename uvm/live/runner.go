@@ -157,15 +157,15 @@ func (r *Runner) policyFor(ctx context.Context, tx *uvm.Tx, m *uvm.Method) (stri
 // makes a concurrent change of policy conflict with the send.
 func (r *Runner) imagePolicy(ctx context.Context, tx *uvm.Tx) (string, error) {
 	im := tx.Image()
-	if im.Shared() {
-		return ImagePolicy(tx)
-	}
 	key := weak.Make(im)
 	r.mu.Lock()
 	p, ok := r.policies[key]
 	r.mu.Unlock()
 	if ok {
-		return p, nil
+		return p, nil // never cached for a shared image
+	}
+	if im.Shared() {
+		return ImagePolicy(tx)
 	}
 	err := im.View(ctx, func(tx *uvm.Tx) error {
 		var err error
