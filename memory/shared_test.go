@@ -217,6 +217,43 @@ func TestSharedOpenConcurrently(t *testing.T) {
 	}
 }
 
+// TestSharedReembedOnce: kernels opening a shared image at once with a new
+// embedder (and Reembed) all succeed, and the image is re-embedded once;
+// a kernel still on the old embedder learns of the switch at its next
+// search.
+func TestSharedReembedOnce(t *testing.T) {
+	ctx := context.Background()
+	url := sharedDB(t)
+	im := kernel(t, url)
+	old := openCatalog(t, im, memory.Options{})
+	add(t, old, im, animals...)
+
+	cnt := newCounting(memory.OfflineEmbedder(128))
+	const n = 3
+	ims := make([]*uvm.Image, n)
+	for i := range ims {
+		ims[i] = kernel(t, url)
+	}
+	cats := make([]*memory.Catalog, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			cats[i], err = memory.Open(ctx, ims[i], memory.Options{Embedder: cnt.embedder(), OnEmbedderChange: memory.Reembed})
+			assert.NoError(t, err, "open %d", i)
+		})
+	}
+	wg.Wait()
+	require.False(t, t.Failed())
+	assert.Equal(t, int64(len(animals)), cnt.texts.Load(), "texts embedded by three opens, want each once")
+	for i, c := range cats {
+		assert.Equal(t, 128, c.Stats().Dimensions, "catalog %d", i)
+		assert.Equal(t, []string{"bees"}, docIDs(search(t, c, "nectar honey wax", 1, nil)), "catalog %d", i)
+	}
+	_, err := old.Search(ctx, "nectar honey wax", 1, nil)
+	assert.ErrorIs(t, err, memory.ErrEmbedderMismatch, "the kernel on the old embedder")
+}
+
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {
 	mu sync.Mutex
