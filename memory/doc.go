@@ -89,9 +89,11 @@
 //     index is updated by the commit hook, on the committing goroutine).
 //     On a shared image each search costs one more round trip to the
 //     database (the change sequence), and a refresh when another process
-//     committed since: about 2 ms for 1,000 documents with one changed
-//     (BenchmarkShared); with nothing changed, a Refresh of 10,000 chunks
-//     on Badger takes about 8 ms (BenchmarkRefresh10k).
+//     committed anything since (any commit to the image moves the
+//     sequence): about 2 ms for 1,000 documents, changed or not
+//     (BenchmarkShared). Follow takes most refreshes off the searches'
+//     path. With nothing changed, a Refresh of 10,000 chunks on Badger
+//     takes about 10 ms, a fifteenth of a rebuild (BenchmarkRefresh10k).
 //   - Stats reports what the index holds, without refreshing.
 //   - Search is exhaustive (chromem-go compares the query with every chunk of
 //     the kinds searched): about 3 ms for 10,000 chunks of 384 dimensions on
