@@ -115,10 +115,12 @@ func (c *Catalog) exclusive(ctx context.Context, needed func(context.Context) (b
 // the same process, or after the image was changed behind the catalog's
 // back (a restore).
 //
-// A document whose records are damaged keeps what the index held of it,
-// and is logged. If another process has switched the image to another
-// embedder, Refresh fails with an *EmbedderMismatchError: open the
-// catalog again.
+// A changed document whose records cannot be read (damaged, or chunks or
+// vectors missing) keeps what the index held of it, and is logged; a
+// damaged record that stops the scan of the document records fails
+// Refresh (Open repairs the catalog). If another process has switched the
+// image to another embedder, Refresh fails with an *EmbedderMismatchError:
+// open the catalog again.
 func (c *Catalog) Refresh(ctx context.Context) error {
 	if c.shared {
 		return c.follow(ctx)
@@ -224,20 +226,22 @@ func (c *Catalog) refresh(ctx context.Context) error {
 			return err
 		}
 		c.mu.RLock()
-		if seen < len(c.docs) {
+		missing := seen < len(c.docs)
+		c.mu.RUnlock()
+		if missing {
 			// Some documents the index holds are not in the image (or
 			// were indexed by a hook after the snapshot): list them.
 			in := map[string]bool{}
-			err = tx.RecordKeys(c.ns.doc, "", func(id string) error { in[id] = true; return nil })
+			if err := tx.RecordKeys(c.ns.doc, "", func(id string) error { in[id] = true; return nil }); err != nil {
+				return err
+			}
+			c.mu.RLock()
 			for id := range c.docs {
 				if !in[id] {
 					gone = append(gone, id)
 				}
 			}
-		}
-		c.mu.RUnlock()
-		if err != nil {
-			return err
+			c.mu.RUnlock()
 		}
 		return c.readChanged(tx, dims, changed)
 	})
