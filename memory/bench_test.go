@@ -194,3 +194,105 @@ func BenchmarkIngestCodex(b *testing.B) {
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(n), "ms/codex")
 	})
 }
+
+// fill adds n one-chunk documents through c, in transactions of 250.
+func fill(b *testing.B, c *memory.Catalog, im *uvm.Image, n int) []string {
+	b.Helper()
+	ctx := context.Background()
+	r := rand.New(rand.NewSource(1))
+	words := benchWords(r, 3000)
+	for lo := 0; lo < n; lo += 250 {
+		err := im.Update(ctx, func(tx *uvm.Tx) error {
+			for i := lo; i < min(lo+250, n); i++ {
+				if err := c.Add(ctx, tx, memory.Document{ID: fmt.Sprintf("doc/%05d", i), Text: benchSentence(r, words)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(b, err)
+	}
+	queries := make([]string, 64)
+	for i := range queries {
+		queries[i] = benchSentence(r, words)[:40]
+	}
+	return queries
+}
+
+// BenchmarkShared: catalogs of two kernels on one PostgreSQL database
+// holding 1,000 one-chunk documents. search-unchanged: kernel B searches
+// while nothing changes (each search reads the change sequence, one round
+// trip, and finds nothing to refresh); search-badger is the same search on
+// a Badger image, for comparison. search-after-other-commit: kernel A
+// commits something outside the catalog (not timed), so B's search
+// refreshes and finds nothing changed. refresh-after-one-change: kernel A
+// changes one document (not timed), then B refreshes: the change
+// sequence, one scan of the document records, the changed document's
+// chunk and vector.
+func BenchmarkShared(b *testing.B) {
+	ctx := context.Background()
+	const docs = 1000
+	search := func(b *testing.B, c *memory.Catalog, queries []string) {
+		i := 0
+		for b.Loop() {
+			rs, err := c.Search(ctx, queries[i%len(queries)], 5, nil)
+			require.NoError(b, err)
+			require.Len(b, rs, 5)
+			i++
+		}
+	}
+	b.Run("search-badger", func(b *testing.B) {
+		im := uvmtest.Mem(b, uvm.Options{})
+		c, err := memory.Open(ctx, im, memory.Options{})
+		require.NoError(b, err)
+		search(b, c, fill(b, c, im, docs))
+	})
+	url := sharedDB(b)
+	imA, imB := kernel(b, url), kernel(b, url)
+	a, err := memory.Open(ctx, imA, memory.Options{})
+	require.NoError(b, err)
+	queries := fill(b, a, imA, docs)
+	c, err := memory.Open(ctx, imB, memory.Options{})
+	require.NoError(b, err)
+	require.Equal(b, docs, c.Stats().Documents)
+	b.Run("search-unchanged", func(b *testing.B) { search(b, c, queries) })
+	b.Run("search-after-other-commit", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			require.NoError(b, imA.Update(ctx, func(tx *uvm.Tx) error { return tx.PutRecord("bench", "other", []byte{byte(i)}) }))
+			b.StartTimer()
+			rs, err := c.Search(ctx, queries[i%len(queries)], 5, nil)
+			require.NoError(b, err)
+			require.Len(b, rs, 5)
+			i++
+		}
+	})
+	b.Run("refresh-after-one-change", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			d := memory.Document{ID: fmt.Sprintf("doc/%05d", i%docs), Text: fmt.Sprintf("Changed %d times: %s", i, queries[i%len(queries)])}
+			require.NoError(b, imA.Update(ctx, func(tx *uvm.Tx) error { return a.Add(ctx, tx, d) }))
+			b.StartTimer()
+			require.NoError(b, c.Refresh(ctx))
+			i++
+		}
+		b.StopTimer()
+		require.Equal(b, a.Stats(), c.Stats())
+	})
+}
+
+// BenchmarkRefresh10k: Refresh with nothing changed on a Badger image
+// holding 10,000 chunks: one scan of the document records, compared by
+// hash with what the index holds.
+func BenchmarkRefresh10k(b *testing.B) {
+	ctx := context.Background()
+	im, _ := build10k(b)
+	c, err := memory.Open(ctx, im, memory.Options{})
+	require.NoError(b, err)
+	for b.Loop() {
+		require.NoError(b, c.Refresh(ctx))
+	}
+	require.Equal(b, 10000, c.Stats().Chunks)
+}

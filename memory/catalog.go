@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	chromem "github.com/philippgille/chromem-go"
 
@@ -173,15 +175,21 @@ type Stats struct {
 
 // Catalog is the knowledge catalog of one image. It is safe for concurrent
 // use. Writes go through the caller's transactions; searches see what has
-// been committed.
+// been committed, by this process or, on a shared image, by any.
 type Catalog struct {
-	im    *uvm.Image
-	opts  Options
-	emb   Embedder
-	ns    names
-	tag   string
-	log   *slog.Logger
-	cache *vecCache
+	im     *uvm.Image
+	opts   Options
+	emb    Embedder
+	ns     names
+	tag    string
+	log    *slog.Logger
+	cache  *vecCache
+	shared bool         // im.Shared(): other processes commit to the image
+	sums   maphash.Seed // for docRecord sums
+	holder string       // this catalog's name as a lease holder
+
+	refreshing sync.Mutex    // one Refresh at a time
+	seq        atomic.Uint64 // the image's change sequence the index is up to date with (shared images)
 
 	mu     sync.RWMutex // guards everything below
 	dims   int
@@ -190,20 +198,29 @@ type Catalog struct {
 	docs   map[string]indexed             // also deleted ones (gen only)
 	live   int
 	chunks int
+	hooks  uint64 // commit hooks applied so far
 }
 
 // indexed is what the index holds of a document.
 type indexed struct {
 	gen    uint64
 	kind   string
-	chunks int // 0 for a deleted document
+	chunks int    // 0 for a deleted document
+	sum    uint64 // maphash of the document's record as stored
+	hook   uint64 // c.hooks when a commit hook last set it; 0 when Open or Refresh did
 }
 
 // Open opens the catalog of an image: it records the embedder in the image
 // (or checks that it is the one recorded, see Options.OnEmbedderChange),
 // finishes interrupted work, rebuilds the search index from the image, and
-// seeds Options.Codex. Open one Catalog per image and namespace: a second
-// one would not see the first one's commits.
+// seeds Options.Codex.
+//
+// Open one Catalog per process, image and namespace. On a shared image
+// (uvm.Image.Shared: several processes on one PostgreSQL database) each
+// process opens its own, at the same time if need be: the work that
+// changes the image (re-embedding, cleaning up, seeding) is done by one
+// of them under a lease in the image while the others wait for it, and
+// each catalog follows the others' commits (see Refresh and Follow).
 func Open(ctx context.Context, im *uvm.Image, opts Options) (*Catalog, error) {
 	if im == nil {
 		return nil, fmt.Errorf("memory: open: nil image")
@@ -213,25 +230,28 @@ func Open(ctx context.Context, im *uvm.Image, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{
-		im:    im,
-		opts:  o,
-		emb:   o.Embedder,
-		ns:    newNames(o.Namespace),
-		tag:   embedderTag(o.Embedder.Name),
-		log:   o.Logger,
-		cache: newVecCache(o.CacheSize),
+		im:     im,
+		opts:   o,
+		emb:    o.Embedder,
+		ns:     newNames(o.Namespace),
+		tag:    embedderTag(o.Embedder.Name),
+		log:    o.Logger,
+		cache:  newVecCache(o.CacheSize),
+		shared: im.Shared(),
+		sums:   maphash.MakeSeed(),
+		holder: leaseHolder(),
 	}
-	stored, err := c.ensureMeta(ctx)
+	if err := c.ensureMeta(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.exclusive(ctx, c.needsUpkeep, c.upkeep); err != nil {
+		return nil, err
+	}
+	// The change sequence before the index's snapshot: commits after it
+	// make the first search refresh.
+	seq, err := c.im.ChangeSeq(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if stored.Tag != c.tag {
-		if err := c.reembed(ctx, stored); err != nil {
-			return nil, err
-		}
-	}
-	if err := c.cleanup(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("memory: open: %w", err)
 	}
 	if err := c.rebuild(ctx); err != nil {
 		// Vectors, chunks and the skill index are derived data: a damaged
@@ -247,28 +267,75 @@ func Open(ctx context.Context, im *uvm.Image, opts Options) (*Catalog, error) {
 			return nil, err
 		}
 	}
+	c.seq.Store(seq)
 	if o.Codex != nil {
-		if _, err := c.seed(ctx, o.Codex, o.CodexSource); err != nil {
+		needed := func(ctx context.Context) (bool, error) { return c.needsSeed(ctx, o.Codex, o.CodexSource) }
+		err := c.exclusive(ctx, needed, func(ctx context.Context) error {
+			_, err := c.seed(ctx, o.Codex, o.CodexSource)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if c.shared {
+		// Another process may have seeded while this one waited.
+		if err := c.follow(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
+// needsUpkeep reports whether the image's vectors are another embedder's
+// or old vectors wait for deletion.
+func (c *Catalog) needsUpkeep(ctx context.Context) (bool, error) {
+	var m metaRecord
+	err := c.im.View(ctx, func(tx *uvm.Tx) error {
+		var err error
+		m, _, err = c.ns.readMeta(tx)
+		return err
+	})
+	return m.Tag != c.tag || len(m.Cleanup) > 0, err
+}
+
+// upkeep finishes what a change of embedder left: it re-embeds the
+// catalog (see Options.OnEmbedderChange) and deletes the vectors of
+// embedders no longer used.
+func (c *Catalog) upkeep(ctx context.Context) error {
+	var m metaRecord
+	err := c.im.View(ctx, func(tx *uvm.Tx) error {
+		var err error
+		m, _, err = c.ns.readMeta(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if m.Tag != c.tag {
+		if c.opts.OnEmbedderChange != Reembed {
+			return &EmbedderMismatchError{Stored: m.Embedder, StoredDims: m.Dims,
+				Requested: c.emb.Name, RequestedDims: c.emb.Dimensions}
+		}
+		if err := c.reembed(ctx, m); err != nil {
+			return err
+		}
+	}
+	return c.cleanup(ctx)
+}
+
 // ensureMeta records the embedder in a new image, or checks the recorded
-// one. It returns the stored meta record (the new one for a new image).
-func (c *Catalog) ensureMeta(ctx context.Context) (metaRecord, error) {
-	var stored metaRecord
-	err := c.im.Update(ctx, func(tx *uvm.Tx) error {
+// one: another embedder is refused unless Options.OnEmbedderChange says
+// to re-embed (see upkeep).
+func (c *Catalog) ensureMeta(ctx context.Context) error {
+	return c.im.Update(ctx, func(tx *uvm.Tx) error {
 		m, ok, err := c.ns.readMeta(tx)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			stored = metaRecord{Embedder: c.emb.Name, Dims: c.emb.Dimensions, Tag: c.tag}
-			return c.ns.writeMeta(tx, stored)
+			return c.ns.writeMeta(tx, metaRecord{Embedder: c.emb.Name, Dims: c.emb.Dimensions, Tag: c.tag})
 		}
-		stored = m
 		sameDims := m.Dims == 0 || c.emb.Dimensions == 0 || m.Dims == c.emb.Dimensions
 		if m.Tag == c.tag && sameDims {
 			return nil
@@ -281,7 +348,6 @@ func (c *Catalog) ensureMeta(ctx context.Context) (metaRecord, error) {
 		}
 		return nil
 	})
-	return stored, err
 }
 
 // checkTx checks that tx is this image's and, for writes, writable.
@@ -320,6 +386,7 @@ func (c *Catalog) Add(ctx context.Context, tx *uvm.Tx, doc Document) error {
 type change struct {
 	id      string
 	gen     uint64
+	sum     uint64 // maphash of the document's record as written
 	deleted bool
 	kind    string
 	meta    map[string]string // chunk metadata without the chunk index
@@ -418,10 +485,11 @@ func (c *Catalog) add(ctx context.Context, tx *uvm.Tx, doc Document, whole bool)
 		return false, err
 	}
 	rec := docRecord{Gen: old.Gen + 1, Kind: doc.Kind, Source: doc.Source, Meta: doc.Metadata, Hash: hash, Chunks: len(texts)}
-	if err := tx.PutRecord(c.ns.doc, doc.ID, encodeJSON(rec)); err != nil {
+	raw := encodeJSON(rec)
+	if err := tx.PutRecord(c.ns.doc, doc.ID, raw); err != nil {
 		return false, err
 	}
-	ch := change{id: doc.ID, gen: rec.Gen, kind: doc.Kind, meta: chunkMeta(doc.ID, rec),
+	ch := change{id: doc.ID, gen: rec.Gen, sum: maphash.Bytes(c.sums, raw), kind: doc.Kind, meta: chunkMeta(doc.ID, rec),
 		texts: texts, vecs: vecs, dims: learnt}
 	tx.OnCommit(func() { c.apply(ch) })
 	return true, nil
@@ -457,11 +525,11 @@ func (c *Catalog) remove(_ context.Context, tx *uvm.Tx, id string) (bool, error)
 	}
 	// A tombstone keeps the generation counting, so that the index applies
 	// commits of one document in order even if their hooks run out of order.
-	rec := docRecord{Gen: old.Gen + 1, Deleted: true}
-	if err := tx.PutRecord(c.ns.doc, id, encodeJSON(rec)); err != nil {
+	raw := encodeJSON(docRecord{Gen: old.Gen + 1, Deleted: true})
+	if err := tx.PutRecord(c.ns.doc, id, raw); err != nil {
 		return false, err
 	}
-	ch := change{id: id, gen: rec.Gen, deleted: true}
+	ch := change{id: id, gen: old.Gen + 1, sum: maphash.Bytes(c.sums, raw), deleted: true}
 	tx.OnCommit(func() { c.apply(ch) })
 	return true, nil
 }
@@ -564,12 +632,16 @@ func (c *Catalog) apply(ch change) {
 	if ok && ch.gen <= cur.gen {
 		return
 	}
+	c.hooks++
 	c.unindex(ch.id, cur)
 	if ch.deleted {
-		c.docs[ch.id] = indexed{gen: ch.gen}
+		c.docs[ch.id] = indexed{gen: ch.gen, sum: ch.sum, hook: c.hooks}
 		return
 	}
 	c.index(ch.id, ch.gen, ch.kind, ch.meta, ch.texts, ch.vecs)
+	d := c.docs[ch.id]
+	d.sum, d.hook = ch.sum, c.hooks
+	c.docs[ch.id] = d
 }
 
 // unindex takes a document's chunks out of the index. c.mu is held.
@@ -641,12 +713,14 @@ func (c *Catalog) rebuild(ctx context.Context) error {
 		}
 		c.dims = meta.Dims
 		docs := map[string]docRecord{}
+		sums := map[string]uint64{}
 		err = tx.ScanRecords(c.ns.doc, "", func(key string, val []byte) error {
 			var d docRecord
 			if err := decodeJSON(c.ns.doc, key, val, &d); err != nil {
 				return err
 			}
 			docs[key] = d
+			sums[key] = maphash.Bytes(c.sums, val)
 			return nil
 		})
 		if err != nil {
@@ -707,7 +781,7 @@ func (c *Catalog) rebuild(ctx context.Context) error {
 		for _, id := range slices.Sorted(maps.Keys(docs)) {
 			d := docs[id]
 			if d.Deleted {
-				c.docs[id] = indexed{gen: d.Gen}
+				c.docs[id] = indexed{gen: d.Gen, sum: sums[id]}
 				continue
 			}
 			p := chunks[id]
@@ -719,6 +793,9 @@ func (c *Catalog) rebuild(ctx context.Context) error {
 				return corrupt(c.ns.doc, id, fmt.Sprintf("%d chunks stored, %d recorded", got, d.Chunks))
 			}
 			c.index(id, d.Gen, d.Kind, chunkMeta(id, d), p.texts, p.vecs)
+			e := c.docs[id]
+			e.sum = sums[id]
+			c.docs[id] = e
 		}
 		return nil
 	})
@@ -729,12 +806,22 @@ func (c *Catalog) rebuild(ctx context.Context) error {
 // for more than there are is not an error; an empty catalog answers nothing
 // without calling the embedder. A "kind" filter is cheap: each kind has its
 // own index.
+//
+// On a shared image (uvm.Image.Shared) Search first asks the image for its
+// change sequence, and refreshes the index (see Refresh) when another
+// process has committed since it was last brought up to date: a commit
+// acknowledged to any process is seen.
 func (c *Catalog) Search(ctx context.Context, query string, k int, filter map[string]string) ([]Result, error) {
 	if k < 1 {
 		return nil, ErrBadLimit
 	}
 	if blank(query) {
 		return nil, fmt.Errorf("%w: query", ErrEmptyText)
+	}
+	if c.shared {
+		if err := c.follow(ctx); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.RLock()
 	empty := c.chunks == 0
@@ -830,7 +917,8 @@ func toResult(r chromem.Result) Result {
 	}
 }
 
-// Stats reports what the index holds now.
+// Stats reports what the index holds now. On a shared image, call Refresh
+// first for the committed state of every process's commits.
 func (c *Catalog) Stats() Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -270,11 +270,9 @@ func (c *Catalog) removeStale(ctx context.Context, tx *uvm.Tx, entries []CodexEn
 // seedBatch is how many codex entries one seeding transaction adds.
 const seedBatch = 32
 
-// seed ingests a codex in transactions of its own, unless the image already
-// holds exactly this codex for source.
-func (c *Catalog) seed(ctx context.Context, codex []byte, source string) (IngestReport, error) {
-	opts := IngestOptions{Source: source}.withDefaults()
-	rep := IngestReport{Source: source}
+// needsSeed reports whether the image does not hold exactly this codex
+// for source yet.
+func (c *Catalog) needsSeed(ctx context.Context, codex []byte, source string) (bool, error) {
 	sum := textHash(string(codex))
 	var have bool
 	err := c.im.View(ctx, func(tx *uvm.Tx) error {
@@ -285,9 +283,15 @@ func (c *Catalog) seed(ctx context.Context, codex []byte, source string) (Ingest
 		have = err == nil && string(b) == sum
 		return err
 	})
-	if err != nil || have {
-		return rep, err
-	}
+	return !have, err
+}
+
+// seed ingests a codex in transactions of its own (see needsSeed for
+// when it is needed).
+func (c *Catalog) seed(ctx context.Context, codex []byte, source string) (IngestReport, error) {
+	opts := IngestOptions{Source: source}.withDefaults()
+	rep := IngestReport{Source: source}
+	sum := textHash(string(codex))
 	entries, err := c.parseCodex(bytes.NewReader(codex), opts, &rep)
 	if err != nil {
 		return rep, err

@@ -195,3 +195,29 @@ func ExampleOllamaEmbedder() {
 	// Output:
 	// ollama:nomic-embed-text 16 1
 }
+
+// Two catalogs of one image: the second learns the first one's commits by
+// Refresh, from the vectors stored in the image. (On a shared image, in
+// PostgreSQL, searches refresh by themselves, and Follow refreshes as
+// other processes commit.)
+func ExampleCatalog_Refresh() {
+	ctx := context.Background()
+	im, _ := uvm.Open("", uvm.Options{InMemory: true})
+	defer im.Close()
+	writer, _ := memory.Open(ctx, im, memory.Options{})
+	reader, _ := memory.Open(ctx, im, memory.Options{})
+
+	_ = im.Update(ctx, func(tx *uvm.Tx) error {
+		return writer.Add(ctx, tx, memory.Document{ID: "notes/tides", Text: "The tide rises twice a day, pulled by the moon."})
+	})
+	found, _ := reader.Search(ctx, "moon tide", 5, nil)
+	fmt.Println("before Refresh:", len(found))
+	if err := reader.Refresh(ctx); err != nil {
+		panic(err)
+	}
+	found, _ = reader.Search(ctx, "moon tide", 5, nil)
+	fmt.Println("after Refresh:", found[0].DocumentID)
+	// Output:
+	// before Refresh: 0
+	// after Refresh: notes/tides
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"go/parser"
 	"go/token"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,53 @@ func TestApplyOrder(t *testing.T) {
 	s = c.Stats()
 	assert.Equal(t, 1, s.Documents, "documents after re-adding")
 	assert.Equal(t, 1, s.Chunks, "chunks after re-adding")
+}
+
+// A commit hook remembers the hash of the record it wrote, so that a
+// Refresh after this process's own commits finds nothing changed and
+// indexes nothing again; a Refresh that finds a document changed behind
+// the index's back indexes it again.
+func TestRefreshSkipsOwnCommits(t *testing.T) {
+	ctx := context.Background()
+	im := uvmtest.Mem(t, uvm.Options{})
+	c, err := Open(ctx, im, Options{Embedder: OfflineEmbedder(8)})
+	require.NoError(t, err)
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		if err := c.Add(ctx, tx, Document{ID: "a", Text: "alpha"}); err != nil {
+			return err
+		}
+		if err := c.Add(ctx, tx, Document{ID: "b", Text: "beta"}); err != nil {
+			return err
+		}
+		return c.Delete(ctx, tx, "b")
+	})
+	uvmtest.View(t, im, func(tx *uvm.Tx) error {
+		for _, id := range []string{"a", "b"} {
+			raw, err := tx.GetRecord(c.ns.doc, id)
+			require.NoError(t, err)
+			assert.Equal(t, maphash.Bytes(c.sums, raw), c.docs[id].sum, "document %s", id)
+		}
+		return nil
+	})
+	before := c.docs["a"]
+	require.NoError(t, c.Refresh(ctx))
+	assert.Equal(t, before, c.docs["a"], "refreshed after its own commit: nothing to do")
+
+	// The same document rewritten behind the index (as another process
+	// would): the next Refresh indexes it again, from the stored vector.
+	uvmtest.Update(t, im, func(tx *uvm.Tx) error {
+		raw, err := tx.GetRecord(c.ns.doc, "a")
+		if err != nil {
+			return err
+		}
+		return tx.PutRecord(c.ns.doc, "a", append(raw[:len(raw)-1:len(raw)-1], []byte(`,"source":"elsewhere"}`)...))
+	})
+	require.NoError(t, c.Refresh(ctx))
+	rs, err := c.Search(ctx, "alpha", 1, nil)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, "elsewhere", rs[0].Source)
+	assert.Zero(t, c.docs["a"].hook, "set by Refresh, not by a hook")
 }
 
 // memory sits on uvm and imports no other package of the project.

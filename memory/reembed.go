@@ -105,6 +105,9 @@ func (c *Catalog) reembed(ctx context.Context, old metaRecord) error {
 		if err != nil {
 			return err
 		}
+		if ok && m.Tag == c.tag {
+			return nil // another process (whose lease expired) finished first
+		}
 		if !ok || m.Tag != old.Tag {
 			return fmt.Errorf("memory: re-embed: the catalog's embedder changed under us")
 		}
@@ -182,7 +185,12 @@ func (c *Catalog) cleanup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		m.Cleanup = nil
+		// Forget only the tags cleaned here: another process may have
+		// scheduled more since.
+		m.Cleanup = slices.DeleteFunc(m.Cleanup, func(t string) bool { return t == c.tag || slices.Contains(tags, t) })
+		if len(m.Cleanup) == 0 {
+			m.Cleanup = nil
+		}
 		return c.ns.writeMeta(tx, m)
 	})
 }

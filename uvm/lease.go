@@ -120,7 +120,8 @@ func (im *Image) Shared() bool {
 
 // ChangeSeq returns the image's change sequence, which moves forward with
 // every commit by any process sharing it; for an image only this process
-// opens it is 0. A cache stamped with it is stale once it has moved.
+// opens it is 0. A cache stamped with the value read before it was filled
+// is stale once it has moved.
 func (im *Image) ChangeSeq(ctx context.Context) (uint64, error) {
 	w, ok := im.st.(store.Watcher)
 	if !ok {

@@ -146,8 +146,11 @@
 //     against it, per user); nothing exported to interpreted code can start
 //     a process. In -race builds workers run without RLIMIT_AS, which the
 //     race detector's shadow memory cannot live with.
-//   - Runners cache an image's policy; change it with
-//     [Runner.SetImagePolicy] on the runner that runs the image.
+//   - A Runner caches the policy of an image only this process opens;
+//     change it with [Runner.SetImagePolicy] on the runner that runs the
+//     image. On a shared image (uvm.Image.Shared, PostgreSQL) it reads
+//     the policy in each sending transaction instead, so a change any
+//     kernel commits applies to every kernel's next send.
 //   - The stored source must be the source as written: the runtime refuses
 //     source that names the instrumentation (batos.Enter, batos.Meter,
 //     identifiers starting with "__").

@@ -139,7 +139,7 @@ func (r *Runner) policyFor(ctx context.Context, tx *uvm.Tx, m *uvm.Method) (stri
 		}
 		return m.Policy, nil
 	}
-	p, err := r.imagePolicy(ctx, tx.Image())
+	p, err := r.imagePolicy(ctx, tx)
 	if err != nil {
 		return "", err
 	}
@@ -149,15 +149,23 @@ func (r *Runner) policyFor(ctx context.Context, tx *uvm.Tx, m *uvm.Method) (stri
 	return r.opts.Policy, nil
 }
 
-// imagePolicy returns the image's committed policy, read once and cached
-// until SetImagePolicy changes it.
-func (r *Runner) imagePolicy(ctx context.Context, im *uvm.Image) (string, error) {
+// imagePolicy returns the image's policy. For an image only this process
+// opens it is the committed policy, read once and cached until
+// SetImagePolicy changes it. On a shared image another process may change
+// it at any commit, so it is read in the sender's transaction (one read
+// per transaction: the store keeps what a transaction read), which also
+// makes a concurrent change of policy conflict with the send.
+func (r *Runner) imagePolicy(ctx context.Context, tx *uvm.Tx) (string, error) {
+	im := tx.Image()
 	key := weak.Make(im)
 	r.mu.Lock()
 	p, ok := r.policies[key]
 	r.mu.Unlock()
 	if ok {
-		return p, nil
+		return p, nil // never cached for a shared image
+	}
+	if im.Shared() {
+		return ImagePolicy(tx)
 	}
 	err := im.View(ctx, func(tx *uvm.Tx) error {
 		var err error
@@ -205,8 +213,11 @@ func ImagePolicy(tx *uvm.Tx) (string, error) {
 
 // SetImagePolicy records the image's execution policy in tx: the policy of
 // every method whose own Policy is empty. "" removes the record, leaving
-// Options.Policy in charge. It takes effect when tx commits. Runners cache
-// an image's policy, so change it through the Runner that runs the image.
+// Options.Policy in charge. It takes effect when tx commits. A Runner
+// caches the policy of an image only this process opens, so change such
+// an image's policy through the Runner that runs it; on a shared image
+// (uvm.Image.Shared) every Runner reads it in each sending transaction,
+// so a change committed by any process applies to the next send.
 func (r *Runner) SetImagePolicy(tx *uvm.Tx, policy string) error {
 	if err := checkPolicy(policy); err != nil {
 		return err

@@ -127,7 +127,9 @@ func PrefixEnd(prefix []byte) []byte {
 // tells a process when to drop what it cached from the store.
 type Watcher interface {
 	// ChangeSeq returns the change sequence: a number that moves forward
-	// with every commit that writes, by any process.
+	// with every commit that writes, by any process, once the commit is
+	// done (before it is acknowledged), so that a transaction begun after
+	// reading a value sees every commit the value counts.
 	ChangeSeq(ctx context.Context) (uint64, error)
 	// Watch calls fn with the change sequence after commits by any
 	// process (including a first call on start, and after any

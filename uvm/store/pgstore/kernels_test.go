@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -176,4 +177,67 @@ func TestLeaseHolderKilled(t *testing.T) {
 		return tx.SetRoot("cycle result", o)
 	})
 	require.NoError(t, im.ReleaseLease(ctx, "cycle", "me"))
+}
+
+// TestChangeSeqCoversCommits: a reader that stamps what it read with the
+// change sequence read before it never holds a stamp as new as the
+// current sequence without holding every commit acknowledged so far. A
+// reader refreshes such a cache without pause while a writer commits.
+func TestChangeSeqCoversCommits(t *testing.T) {
+	needPG(t)
+	s := open(t, cluster.NewDatabase(t))
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	key := []byte("counter")
+	read := func() (uint64, error) {
+		txn, err := s.Begin(ctx, false)
+		if err != nil {
+			return 0, err
+		}
+		defer txn.Discard()
+		v, _, _, err := txn.Get(key, nil)
+		if err != nil || len(v) == 0 {
+			return 0, err
+		}
+		return strconv.ParseUint(string(v), 10, 64)
+	}
+	var (
+		mu          sync.Mutex
+		stamp, held uint64 // the cache: a change sequence and the value read after it
+	)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				seq, err := s.ChangeSeq(ctx)
+				if err != nil {
+					break
+				}
+				v, err := read()
+				if err != nil {
+					break
+				}
+				mu.Lock()
+				if seq > stamp {
+					stamp, held = seq, v
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := uint64(1); i <= 100; i++ {
+		txn, err := s.Begin(ctx, true)
+		require.NoError(t, err)
+		require.NoError(t, txn.Set(key, []byte(strconv.FormatUint(i, 10))))
+		require.NoError(t, txn.Commit())
+		now, err := s.ChangeSeq(ctx)
+		require.NoError(t, err)
+		mu.Lock()
+		if stamp >= now {
+			assert.GreaterOrEqual(t, held, i, "commit %d: the cache is stamped with the current sequence %d but misses the commit", i, now)
+		}
+		mu.Unlock()
+	}
+	cancel()
+	wg.Wait()
 }

@@ -550,10 +550,15 @@ func (t *txn) Commit() error {
 			b.Queue(upsertSQL, []byte(k), w.v)
 		}
 	}
-	// The change sequence moves, and listeners hear of it once the
-	// commit is done (NOTIFY is delivered at commit, not before).
-	b.Queue(`SELECT pg_notify('` + Channel + `', nextval('batos_commit')::text)`)
 	b.Queue("COMMIT")
+	// The change sequence moves once the commit is done (in a statement of
+	// its own, which a failed COMMIT skips, in the same round trip), so
+	// that whoever reads its new value also sees the commit: a cache
+	// stamped with the value read before it was filled is never missing
+	// a commit it counts. Drawn before COMMIT, a reader could read the
+	// value of a commit still in flight, fill its cache without that
+	// commit, and never see the sequence move for it.
+	b.Queue(`SELECT pg_notify('` + Channel + `', nextval('batos_commit')::text)`)
 	err := t.conn.SendBatch(t.ctx, b).Close()
 	t.begun = true
 	t.finish(err == nil)
@@ -730,8 +735,8 @@ func (b *batch) Cancel() { b.b, b.size = pgx.Batch{}, 0 }
 const Channel = "batos_changes"
 
 // ChangeSeq implements store.Watcher: the change sequence, which every
-// commit that writes moves forward (a failed one may too: a spurious
-// change, never a missed one).
+// commit that writes moves forward once it is done, so that a reader that
+// reads a value and then the data sees every commit the value counts.
 func (s *Store) ChangeSeq(ctx context.Context) (uint64, error) {
 	var n int64
 	if err := s.pool.QueryRow(ctx, `SELECT last_value FROM batos_commit`).Scan(&n); err != nil {
