@@ -48,6 +48,8 @@ type knowledge interface {
 	Learn(ctx context.Context, tx *uvm.Tx, target uvm.OID, m uvm.Method) error
 	// IngestCodex adds the codex to a new image, in the awakening's tx.
 	IngestCodex(ctx context.Context, tx *uvm.Tx) error
+	// Refresh catches up with other kernels' commits to a shared image.
+	Refresh(ctx context.Context) error
 }
 
 // compiler is the runtime of generated methods: it turns source into

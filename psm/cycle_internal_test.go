@@ -151,6 +151,7 @@ func (fakeKnowledge) Learn(ctx context.Context, tx *uvm.Tx, oid uvm.OID, m uvm.M
 }
 
 func (fakeKnowledge) IngestCodex(ctx context.Context, tx *uvm.Tx) error { return nil }
+func (fakeKnowledge) Refresh(context.Context) error                     { return nil }
 
 // scriptCompiler accepts every source except one that says FORBIDDEN;
 // its candidates run on the image's runner (a scriptRunner).

@@ -94,7 +94,14 @@ func (m *Mind) joinKernels(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.renewKernel(fctx) })
 	wg.Go(func() {
-		err := m.im.Follow(fctx, func(uint64) { k.broadcast() })
+		err := m.im.Follow(fctx, func(uint64) {
+			k.broadcast()
+			// Searches would refresh the index themselves; doing it now
+			// keeps that off the cycles' path.
+			if err := m.knowledge.Refresh(fctx); err != nil && fctx.Err() == nil {
+				m.opts.Logger.Warn("psm: refreshing the knowledge catalog after another kernel's commit", "error", err)
+			}
+		})
 		if err != nil && fctx.Err() == nil {
 			m.opts.Logger.Error("psm: following other kernels' commits stopped; waits fall back to polling", "kernel", k.name, "error", err)
 		}

@@ -68,6 +68,8 @@ type catalogKnowledge struct {
 	source  string // the codex's source name
 }
 
+func (k catalogKnowledge) Refresh(ctx context.Context) error { return k.catalog.Refresh(ctx) }
+
 func (k catalogKnowledge) Recall(ctx context.Context, queries []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string

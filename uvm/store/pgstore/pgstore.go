@@ -559,7 +559,21 @@ func (t *txn) Commit() error {
 	// value of a commit still in flight, fill its cache without that
 	// commit, and never see the sequence move for it.
 	b.Queue(`SELECT pg_notify('` + Channel + `', nextval('batos_commit')::text)`)
-	err := t.conn.SendBatch(t.ctx, b).Close()
+	upToCommit := b.Len() - 1
+	br := t.conn.SendBatch(t.ctx, b)
+	var err error
+	for range upToCommit {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		// Committed. A notification that fails now leaves the sequence
+		// where it was (followers catch up at the next commit); it does
+		// not make the commit a failure.
+		_, _ = br.Exec()
+	}
+	_ = br.Close() // its error is err, or the notification's
 	t.begun = true
 	t.finish(err == nil)
 	if err != nil {
