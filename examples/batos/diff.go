@@ -51,15 +51,11 @@ versions differ or not; 1 when a version does not exist.`,
 				}
 			}
 			ctx := cmd.Context()
-			mind, err := a.openMind(ctx, cmd)
+			mind, oid, err := a.openObject(ctx, cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer mind.Close()
-			oid, err := resolve(ctx, mind, args[0])
-			if err != nil {
-				return err
-			}
 			if to == 0 {
 				versions, err := history(ctx, mind, oid, args[1])
 				if err != nil {

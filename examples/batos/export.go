@@ -40,15 +40,11 @@ with batos import. Methods OBJECT inherits are not exported.`,
 		Args: cobra.ExactArgs(2),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			mind, err := a.openMind(ctx, cmd)
+			mind, oid, err := a.openObject(ctx, cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer mind.Close()
-			oid, err := resolve(ctx, mind, args[0])
-			if err != nil {
-				return err
-			}
 			files, err := mind.Export(ctx, oid, args[1])
 			if err != nil {
 				return described(err)
@@ -99,15 +95,11 @@ installed, and the output lists them.`,
 				return usagef("%s is not a directory", args[1])
 			}
 			ctx := cmd.Context()
-			mind, err := a.openMind(ctx, cmd)
+			mind, oid, err := a.openObject(ctx, cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer mind.Close()
-			oid, err := resolve(ctx, mind, args[0])
-			if err != nil {
-				return err
-			}
 			versions, ierr := mind.Import(ctx, oid, args[1], a.options(act)...)
 			if a.json && ierr == nil {
 				iv := importView{Object: oid, Dir: args[1], Installed: []versionView{}}

@@ -41,15 +41,11 @@ An object that never had a method of that name is an error (exit status
 				return err
 			}
 			ctx := cmd.Context()
-			mind, err := a.openMind(ctx, cmd)
+			mind, oid, err := a.openObject(ctx, cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer mind.Close()
-			oid, err := resolve(ctx, mind, args[0])
-			if err != nil {
-				return err
-			}
 			versions, err := history(ctx, mind, oid, args[1])
 			if err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
+	"github.com/batos-dev/batos/uvm/store/pgstore"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +48,7 @@ func (e heldError) Unwrap() error { return e.err }
 // openMind opens an existing image with its mind for cmd; a missing
 // image is an error, not a new one.
 func (a *app) openMind(ctx context.Context, cmd *cobra.Command) (*psm.Mind, error) {
-	if _, err := os.Stat(a.image); err != nil {
+	if _, err := os.Stat(a.image); err != nil && !pgstore.IsLocation(a.image) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no image at %s (give --image DIR; a send or serve creates one): %w", a.image, fs.ErrNotExist)
 		}
@@ -65,6 +66,21 @@ func (a *app) openMind(ctx context.Context, cmd *cobra.Command) (*psm.Mind, erro
 		return nil, fmt.Errorf("%w; batos salvage %s NEW-DIR copies what is readable", err, a.image)
 	}
 	return mind, err
+}
+
+// openObject opens the image's mind for cmd (see openMind) and resolves
+// ref in it; the caller closes the mind.
+func (a *app) openObject(ctx context.Context, cmd *cobra.Command, ref string) (*psm.Mind, uvm.OID, error) {
+	mind, err := a.openMind(ctx, cmd)
+	if err != nil {
+		return nil, 0, err
+	}
+	oid, err := resolve(ctx, mind, ref)
+	if err != nil {
+		mind.Close()
+		return nil, 0, err
+	}
+	return mind, oid, nil
 }
 
 // resolve finds the object a reference (an OID or a root name) names.

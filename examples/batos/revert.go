@@ -30,15 +30,11 @@ names the step).`,
 				return err
 			}
 			ctx := cmd.Context()
-			mind, err := a.openMind(ctx, cmd)
+			mind, oid, err := a.openObject(ctx, cmd, args[0])
 			if err != nil {
 				return err
 			}
 			defer mind.Close()
-			oid, err := resolve(ctx, mind, args[0])
-			if err != nil {
-				return err
-			}
 			v, err := mind.Revert(ctx, oid, args[1], version, a.options(act)...)
 			if err != nil {
 				return described(err)
