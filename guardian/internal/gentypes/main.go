@@ -12,12 +12,11 @@
 // in it are relative to $GOROOT, so the output depends only on the Go
 // version and the package list.
 //
-// The list is guardian.DefaultImports, unicode/utf8 (which the guardian's
-// rewrites import), and the other pure packages a host may add to its
-// allowlist (crypto hashes, hash/...). A guardian test fails when the
-// default allowlist holds a package the bundle lacks, or when the bundle
-// differs from what this command writes now: then add the package here and
-// run go generate again.
+// The list is guardian.DefaultImports (read from the guardian itself),
+// unicode/utf8 (which the guardian's rewrites import), and the other pure
+// packages a host may add to its allowlist (extra). A guardian test fails
+// when the bundle differs from what this command writes now: run go
+// generate again.
 package main
 
 import (
@@ -28,58 +27,43 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"slices"
 
+	"github.com/batos-dev/batos/guardian"
 	"golang.org/x/tools/go/gcexportdata"
 )
 
-// packages are the import paths the bundle holds, in the order written.
+// packages are the import paths the bundle holds, sorted: the default
+// allowlist, unicode/utf8, and the extra packages below.
 func packages() []string {
-	return []string{
-		// guardian.DefaultImports
-		"bytes",
-		"container/list",
-		"encoding/base64",
-		"encoding/hex",
-		"encoding/json",
-		"errors",
-		"fmt",
-		"hash/crc32",
-		"html",
-		"math",
-		"math/bits",
-		"math/rand",
-		"path",
-		"regexp",
-		"sort",
-		"strconv",
-		"strings",
-		"time",
-		"unicode",
-		"unicode/utf16",
-		"unicode/utf8",
+	all := append(guardian.DefaultImports(), "unicode/utf8")
+	all = append(all, extra...)
+	slices.Sort(all)
+	return slices.Compact(all)
+}
 
-		// Pure packages a host may allow besides.
-		"container/heap",
-		"container/ring",
-		"crypto/hmac",
-		"crypto/md5",
-		"crypto/rand",
-		"crypto/sha1",
-		"crypto/sha256",
-		"crypto/sha3",
-		"crypto/sha512",
-		"crypto/subtle",
-		"encoding/base32",
-		"encoding/binary",
-		"encoding/csv",
-		"hash",
-		"hash/adler32",
-		"hash/crc64",
-		"hash/fnv",
-		"hash/maphash",
-		"math/cmplx",
-		"text/tabwriter",
-	}
+// extra are the pure packages a host may allow besides the defaults.
+var extra = []string{
+	"container/heap",
+	"container/ring",
+	"crypto/hmac",
+	"crypto/md5",
+	"crypto/rand",
+	"crypto/sha1",
+	"crypto/sha256",
+	"crypto/sha3",
+	"crypto/sha512",
+	"crypto/subtle",
+	"encoding/base32",
+	"encoding/binary",
+	"encoding/csv",
+	"hash",
+	"hash/adler32",
+	"hash/crc64",
+	"hash/fnv",
+	"hash/maphash",
+	"math/cmplx",
+	"text/tabwriter",
 }
 
 func main() {
