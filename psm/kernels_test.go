@@ -451,3 +451,24 @@ func TestKernelsManySendersSmallPool(t *testing.T) {
 		assert.Equal(t, sels[i], r.v)
 	}
 }
+
+// TestKernelsNeverStale: a new version of a method one kernel installs is
+// what another kernel's next send runs, with no wait, round after round
+// (the decoded-object and compiled-method caches are keyed by what the
+// image holds, not by time).
+func TestKernelsNeverStale(t *testing.T) {
+	url := kernelCluster(t)
+	ctx := context.Background()
+	a := openKernel(t, url, "kernel-a", &kernelModel{})
+	b := openKernel(t, url, "kernel-b", &kernelModel{})
+	proto, err := a.New(ctx)
+	require.NoError(t, err)
+	for round := range 10 {
+		text := fmt.Sprintf("hello #%d", round)
+		_, err := a.Install(ctx, proto, "greet", say("greet", text))
+		require.NoError(t, err)
+		v, err := b.Send(ctx, proto, "greet")
+		require.NoError(t, err)
+		require.Equal(t, text, v, "round %d: the other kernel runs the version just installed", round)
+	}
+}
