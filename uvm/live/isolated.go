@@ -39,7 +39,7 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 	if a := activeFrom(ctx); a != nil {
 		return r.exchange(ctx, a, c, m, p)
 	}
-	w, err := r.pool.get(ctx)
+	w, err := r.pool.get(ctx, p.Key)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,9 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 	cmd.ExtraFiles = []*os.File{reqR, respW}
 	// A fatal error in a worker prints only its message, not every
 	// goroutine's stack (which can be megabytes after deep recursion).
-	cmd.Env = []string{"GOTRACEBACK=none"}
+	// A worker runs one call at a time, so one P: a second would only
+	// spin and wake threads, on cores the host and other workers share.
+	cmd.Env = []string{"GOTRACEBACK=none", "GOMAXPROCS=1"}
 	st := &tail{max: 16 << 10}
 	cmd.Stderr = st
 	cmd.SysProcAttr = workerAttr()
@@ -231,8 +234,11 @@ func newPool(o *Options) *pool {
 	return &pool{o: o, logger: o.Logger, sem: make(chan struct{}, o.MaxWorkers), done: make(chan struct{})}
 }
 
-// get checks out a worker, starting one if none is idle.
-func (pl *pool) get(ctx context.Context) (*proc, error) {
+// get checks out a worker, starting one if none is idle. Among idle
+// workers it prefers the one that last ran and has the source key (a
+// cycle compiles a candidate, dry-runs it and then runs it installed:
+// one worker compiles it once), else the one that ran last.
+func (pl *pool) get(ctx context.Context, key string) (*proc, error) {
 	if pl.o.Workers < 0 {
 		return nil, fmt.Errorf("%w: Options.Workers is negative", ErrNoWorker)
 	}
@@ -250,8 +256,15 @@ func (pl *pool) get(ctx context.Context) (*proc, error) {
 		}
 		var p *proc
 		if n := len(pl.idle); n > 0 {
-			p = pl.idle[n-1]
-			pl.idle = pl.idle[:n-1]
+			i := n - 1
+			for j := n - 1; j >= 0; j-- {
+				if pl.idle[j].known[key] {
+					i = j
+					break
+				}
+			}
+			p = pl.idle[i]
+			pl.idle = slices.Delete(pl.idle, i, i+1)
 		}
 		if p != nil && p.alive() {
 			pl.busy++
