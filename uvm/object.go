@@ -209,6 +209,23 @@ func (o *Object) Slots() []string {
 	return names
 }
 
+// DataSlots returns the names of the object's own slots that hold no
+// method, sorted, without reading its methods (see MethodPart): the slots
+// Slots lists less every method slot.
+func (o *Object) DataSlots() []string {
+	if o.usable() != nil {
+		return nil
+	}
+	names := make([]string, 0, len(o.slots))
+	for n, v := range o.slots {
+		if !isMethod(v) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Set stores a value in an own slot and marks the object changed. Integers
 // are stored as int64, float32 as float64, *Object and OID as Ref; maps and
 // slices are deep-copied. Unstorable values return a *ValueError; an
