@@ -85,10 +85,13 @@ func (o *Object) Get(name string) (any, bool) {
 
 // slot returns an own slot's value, decoding a method loaded encoded.
 func (o *Object) slot(name string) (any, bool, error) {
-	if err := o.readName(name); err != nil {
-		return nil, false, err
-	}
 	v, ok := o.slots[name]
+	if !ok && o.unread != 0 {
+		if err := o.readPart(bucketOf(name)); err != nil {
+			return nil, false, err
+		}
+		v, ok = o.slots[name]
+	}
 	if l, lazy := v.(lazyMethod); lazy {
 		m, err := l.decode()
 		if err != nil {
