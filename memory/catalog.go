@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 
+	chromem "github.com/philippgille/chromem-go"
+
 	"github.com/batos-dev/batos/uvm"
 )
 
@@ -181,12 +183,13 @@ type Catalog struct {
 	log   *slog.Logger
 	cache *vecCache
 
-	mu      sync.RWMutex // guards everything below
-	dims    int
-	shelves map[string]*shelf  // one per kind
-	docs    map[string]indexed // also deleted ones (gen only)
-	live    int
-	chunks  int
+	mu     sync.RWMutex // guards everything below
+	dims   int
+	db     *chromem.DB
+	cols   map[string]*chromem.Collection // one per kind
+	docs   map[string]indexed             // also deleted ones (gen only)
+	live   int
+	chunks int
 }
 
 // indexed is what the index holds of a document.
@@ -578,9 +581,9 @@ func (c *Catalog) unindex(id string, cur indexed) {
 	for i := range ids {
 		ids[i] = chunkID(id, i)
 	}
-	if sh := c.shelves[cur.kind]; sh != nil {
-		for _, id := range ids {
-			sh.remove(id)
+	if col := c.cols[cur.kind]; col != nil {
+		if err := col.Delete(context.Background(), nil, nil, ids...); err != nil {
+			c.log.Error("memory: index delete failed", "document", id, "err", err)
 		}
 	}
 	c.chunks -= cur.chunks
@@ -589,26 +592,46 @@ func (c *Catalog) unindex(id string, cur indexed) {
 
 // index puts a document's chunks into the index. c.mu is held.
 func (c *Catalog) index(id string, gen uint64, kind string, meta map[string]string, texts []string, vecs [][]float32) {
-	sh := c.shelves[kind]
-	if sh == nil {
-		sh = newShelf()
-		c.shelves[kind] = sh
+	col := c.cols[kind]
+	if col == nil {
+		var err error
+		col, err = c.db.CreateCollection(kind, nil, c.embedFunc)
+		if err != nil { // only for an empty name, which kinds never are
+			c.log.Error("memory: index collection failed", "kind", kind, "err", err)
+			return
+		}
+		c.cols[kind] = col
 	}
 	for i, t := range texts {
 		m := maps.Clone(meta)
 		m[KeyChunk] = strconv.Itoa(i)
-		sh.put(chunkID(id, i), vecs[i], t, m)
+		err := col.AddDocument(context.Background(), chromem.Document{ID: chunkID(id, i), Metadata: m, Embedding: vecs[i], Content: t})
+		if err != nil {
+			c.log.Error("memory: index add failed", "document", id, "chunk", i, "err", err)
+		}
 	}
 	c.docs[id] = indexed{gen: gen, kind: kind, chunks: len(texts)}
 	c.chunks += len(texts)
 	c.live++
 }
 
+// embedFunc is the EmbeddingFunc the chromem-go collections hold, so that
+// they never fall back to chromem-go's default (a network service). The
+// catalog always hands them vectors, so it is not called in practice.
+func (c *Catalog) embedFunc(ctx context.Context, text string) ([]float32, error) {
+	vs, err := c.emb.embedMany(ctx, []string{text}, 1)
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
 // rebuild fills the index from the image, in one consistent snapshot.
 func (c *Catalog) rebuild(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.shelves = map[string]*shelf{}
+	c.db = chromem.NewDB()
+	c.cols = map[string]*chromem.Collection{}
 	c.docs = map[string]indexed{}
 	c.live, c.chunks = 0, 0
 	return c.im.View(ctx, func(tx *uvm.Tx) error {
@@ -756,24 +779,28 @@ func (c *Catalog) searchVector(ctx context.Context, qv []float32, k int, filter 
 		}
 		where[key] = v
 	}
-	var shelves []*shelf
+	var cols []*chromem.Collection
 	if kind, ok := filter[KeyKind]; ok {
-		if sh := c.shelves[kind]; sh != nil {
-			shelves = append(shelves, sh)
+		if col := c.cols[kind]; col != nil {
+			cols = append(cols, col)
 		}
 	} else {
-		for _, name := range slices.Sorted(maps.Keys(c.shelves)) {
-			shelves = append(shelves, c.shelves[name])
+		for _, name := range slices.Sorted(maps.Keys(c.cols)) {
+			cols = append(cols, c.cols[name])
 		}
 	}
 	var out []Result
-	for _, sh := range shelves {
-		hits, err := sh.search(ctx, qv, k, where)
+	for _, col := range cols {
+		n := min(k, col.Count())
+		if n == 0 {
+			continue
+		}
+		rs, err := col.QueryEmbedding(ctx, qv, n, where, nil)
 		if err != nil {
 			return nil, fmt.Errorf("memory: search: %w", err)
 		}
-		for _, h := range hits {
-			out = append(out, toResult(h))
+		for _, r := range rs {
+			out = append(out, toResult(r))
 		}
 	}
 	slices.SortFunc(out, func(a, b Result) int {
@@ -788,18 +815,18 @@ func (c *Catalog) searchVector(ctx context.Context, qv []float32, k int, filter 
 	return out, nil
 }
 
-func toResult(h hit) Result {
-	m := maps.Clone(h.meta)
+func toResult(r chromem.Result) Result {
+	m := maps.Clone(r.Metadata)
 	i, _ := strconv.Atoi(m[KeyChunk])
 	return Result{
-		ID:         h.id,
+		ID:         r.ID,
 		DocumentID: m[KeyDocument],
 		Chunk:      i,
 		Kind:       m[KeyKind],
 		Source:     m[KeySource],
-		Text:       h.text,
+		Text:       r.Content,
 		Metadata:   m,
-		Similarity: h.sim,
+		Similarity: r.Similarity,
 	}
 }
 
@@ -808,8 +835,8 @@ func (c *Catalog) Stats() Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	kinds := map[string]int{}
-	for name, sh := range c.shelves {
-		if n := sh.count(); n > 0 {
+	for name, col := range c.cols {
+		if n := col.Count(); n > 0 {
 			kinds[name] = n
 		}
 	}
