@@ -169,8 +169,10 @@
 //     live Candidate.Install → uvm Tx.InstallMethod, with knowledge's
 //     Catalog.IndexSkill, the version's note (the model, the arguments)
 //     and the cycle's record, in one Update (Mind.installCommit, under
-//     the install locks of its targets until it commits; a conflict
-//     validates the candidate again with tryCandidate and retries); a
+//     the install locks of its selectors' method parts (uvm.MethodPart),
+//     or of a target's whole object before it holds methods, until it
+//     commits; a conflict validates the candidate again with tryCandidate
+//     and retries); a
 //     nested cycle's candidate waits in its outer cycle's work and
 //     installs in the same transaction.
 //  8. Mind.notUnderstood returns uvm Tx.Restart's error: the sender's

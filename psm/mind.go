@@ -238,7 +238,7 @@ type Mind struct {
 	bus          *bus
 	flights      flights
 	turns        turns         // bounds the top-level cycles at once (parallel.go)
-	installLocks installLocks  // installs on one object take turns (parallel.go)
+	installLocks installLocks  // installs into one part of an object take turns (parallel.go)
 	cycleIDs     atomic.Uint64 // numbers the cycles this Mind starts
 	kernel       *kernel       // on an image other kernels share (kernels.go)
 	closers      []func() error

@@ -1,6 +1,7 @@
 package psm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,14 +21,18 @@ import (
 // turn. Nothing is locked while a cycle asks, searches or validates: two
 // cycles that change the same objects meet only at COMPLETE.
 //
-// There, the installs of one mind on one object take turns (installLocks,
-// taken in OID order, so that two installs on several objects never wait
-// for each other; each is held from the install transaction's start to
-// its commit, not during the sync to disk that follows). Without them,
-// two installs of different selectors on one object would always
-// conflict, since each reads the whole object. Any other concurrent
-// commit to what an install read (a method's run, a person's install,
-// another process) still makes it conflict. A conflicting install is not
+// There, the installs of one mind into one method part of an object take
+// turns (installLocks, taken in order of OID and part, so that two
+// installs on several objects never wait for each other for ever; each is
+// held from the install transaction's start to its commit, not during the
+// sync to disk that follows). uvm reads and writes an object's method
+// parts apart (uvm.MethodPart), so installs into different parts of an
+// object that holds methods run at once without conflicting; an install
+// on an object not known to hold methods yet (its first install, which
+// gives it its method parts) takes all its parts. Without the locks, two
+// installs into one part would conflict. Any other concurrent commit to
+// what an install read (a method's run, a person's install, another
+// process) still makes it conflict. A conflicting install is not
 // retried blindly: the cycle validates the same candidate again (its dry
 // runs and examples) on a fresh snapshot, without asking the model again,
 // and commits it then, at most Options.MaxInstallRetries times, each try
@@ -82,17 +87,26 @@ var errInstallConflict = errors.New("psm: install conflicted")
 // validated again on a fresh snapshot and install committed again, up to
 // Options.MaxInstallRetries times; each conflict is in the record.
 func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm.Tx) error) error {
-	targets := []uvm.OID{c.mission.Target}
+	keys := []flightKey{c.key}
 	wrote := []string{c.key.slot()}
 	for _, p := range c.work.pending {
-		targets = append(targets, p.mission.Target)
+		keys = append(keys, p.key)
 		wrote = append(wrote, p.key.slot())
 	}
 	for try := 1; ; try++ {
 		runs := 0
-		unlock, err := m.installLocks.lock(ctx, targets)
+		parts := m.installLocks.parts(keys)
+		unlock, err := m.installLocks.lock(ctx, parts)
 		if err != nil {
 			return err
+		}
+		if fewer := m.installLocks.parts(keys); len(fewer) < len(parts) {
+			// The install it waited for gave the object methods: its own
+			// part is enough now.
+			unlock()
+			if unlock, err = m.installLocks.lock(ctx, fewer); err != nil {
+				return err
+			}
 		}
 		err = m.im.Update(ctx, func(tx *uvm.Tx) error {
 			// uvm runs the function again after a conflict: stop there,
@@ -103,7 +117,10 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 			if err := install(tx); err != nil {
 				return err
 			}
-			tx.OnCommit(unlock) // committed: the next install may read it
+			tx.OnCommit(func() {
+				m.installLocks.holdMethods(keys)
+				unlock() // committed: the next install may read it
+			})
 			return nil
 		})
 		unlock()
@@ -145,40 +162,92 @@ func (m *Mind) revalidate(ctx context.Context, c *cycle) error {
 // slot names the method slot k stands for, as uvm.Change does.
 func (k flightKey) slot() string { return fmt.Sprintf("object %d: %s", k.oid, k.sel) }
 
-// installLocks lets the installs of one mind on one object take turns
-// (see above).
+// installLocks lets the installs of one mind into one method part of an
+// object take turns (see above).
 type installLocks struct {
-	mu sync.Mutex
-	m  map[uvm.OID]chan struct{} // held while present; closed on release
+	mu      sync.Mutex
+	m       map[objectPart]chan struct{} // held while present; closed on release
+	methods map[uvm.OID]bool             // objects an install of this mind gave methods
 }
 
-// lock takes the locks of oids, in OID order, waiting as long as ctx
-// allows, and returns the function that releases them (once, however
-// often it is called).
-func (l *installLocks) lock(ctx context.Context, oids []uvm.OID) (unlock func(), err error) {
-	oids = slices.Clone(oids)
-	slices.Sort(oids)
-	oids = slices.Compact(oids)
-	var held []uvm.OID
+// objectPart is one method part of an object (uvm.MethodPart).
+type objectPart struct {
+	oid  uvm.OID
+	part int
+}
+
+// wholeObjects returns every method part of each of oids.
+func wholeObjects(oids ...uvm.OID) []objectPart {
+	var out []objectPart
+	for _, oid := range oids {
+		for p := range uvm.MethodParts {
+			out = append(out, objectPart{oid, p})
+		}
+	}
+	return out
+}
+
+// parts returns the parts an install of the methods keys writes: the
+// selector's part of an object known to hold methods, every part of
+// another.
+func (l *installLocks) parts(keys []flightKey) []objectPart {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []objectPart
+	for _, k := range keys {
+		if l.methods[k.oid] {
+			out = append(out, objectPart{k.oid, uvm.MethodPart(k.sel)})
+		} else {
+			out = append(out, wholeObjects(k.oid)...)
+		}
+	}
+	return out
+}
+
+// holdMethods notes that the objects of keys hold methods now.
+func (l *installLocks) holdMethods(keys []flightKey) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.methods == nil {
+		l.methods = map[uvm.OID]bool{}
+	}
+	for _, k := range keys {
+		l.methods[k.oid] = true
+	}
+}
+
+// lock takes the locks of parts, in order of OID and part, waiting as
+// long as ctx allows, and returns the function that releases them (once,
+// however often it is called).
+func (l *installLocks) lock(ctx context.Context, parts []objectPart) (unlock func(), err error) {
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b objectPart) int {
+		if c := cmp.Compare(a.oid, b.oid); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.part, b.part)
+	})
+	parts = slices.Compact(parts)
+	var held []objectPart
 	release := func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		for _, oid := range held {
-			close(l.m[oid])
-			delete(l.m, oid)
+		for _, p := range held {
+			close(l.m[p])
+			delete(l.m, p)
 		}
 		held = nil
 	}
-	for _, oid := range oids {
+	for _, p := range parts {
 		for {
 			l.mu.Lock()
 			if l.m == nil {
-				l.m = map[uvm.OID]chan struct{}{}
+				l.m = map[objectPart]chan struct{}{}
 			}
-			busy, ok := l.m[oid]
+			busy, ok := l.m[p]
 			if !ok {
-				l.m[oid] = make(chan struct{})
-				held = append(held, oid)
+				l.m[p] = make(chan struct{})
+				held = append(held, p)
 				l.mu.Unlock()
 				break
 			}
@@ -187,7 +256,7 @@ func (l *installLocks) lock(ctx context.Context, oids []uvm.OID) (unlock func(),
 			case <-busy:
 			case <-ctx.Done():
 				release()
-				return nil, fmt.Errorf("waiting to install on object %d: %w", oid, ctx.Err())
+				return nil, fmt.Errorf("waiting to install on object %d: %w", p.oid, ctx.Err())
 			}
 		}
 	}

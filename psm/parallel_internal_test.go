@@ -177,7 +177,7 @@ func TestInstallLocks(t *testing.T) {
 					if (g+i)%2 == 0 {
 						oids = []uvm.OID{3, 2, 1, 2}
 					}
-					unlock, err := l.lock(ctx, oids)
+					unlock, err := l.lock(ctx, wholeObjects(oids...))
 					if err != nil {
 						t.Error(err)
 						return
@@ -199,15 +199,48 @@ func TestInstallLocks(t *testing.T) {
 		require.FailNow(t, "install locks deadlocked")
 	}
 
-	unlock, err := l.lock(ctx, []uvm.OID{7})
+	unlock, err := l.lock(ctx, wholeObjects(7))
 	require.NoError(t, err)
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	_, err = l.lock(short, []uvm.OID{5, 7})
+	_, err = l.lock(short, wholeObjects(5, 7))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	unlock()
-	again, err := l.lock(ctx, []uvm.OID{5, 7})
+	again, err := l.lock(ctx, wholeObjects(5, 7))
 	require.NoError(t, err, "object 5, taken by the waiter that gave up, was given back")
 	again()
 	require.Empty(t, l.m, "nothing held")
+
+	// Parts of one object are held apart; the whole object waits for them.
+	p1, err := l.lock(ctx, []objectPart{{9, 1}})
+	require.NoError(t, err)
+	p2, err := l.lock(ctx, []objectPart{{9, 2}})
+	require.NoError(t, err, "another part of the same object")
+	whole := make(chan error, 1)
+	go func() {
+		u, err := l.lock(ctx, wholeObjects(9))
+		if err == nil {
+			u()
+		}
+		whole <- err
+	}()
+	select {
+	case err := <-whole:
+		require.Failf(t, "the whole object while parts are held", "got %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	p1()
+	p2()
+	require.NoError(t, <-whole)
+	require.Empty(t, l.m, "nothing held")
+}
+
+// An install locks its selector's part of an object it has given methods
+// to, and the whole of any other object.
+func TestInstallParts(t *testing.T) {
+	var l installLocks
+	keys := []flightKey{{oid: 3, sel: "greet"}, {oid: 4, sel: "greet"}}
+	require.Len(t, l.parts(keys), 2*uvm.MethodParts)
+	l.holdMethods(keys[:1])
+	require.Equal(t, append([]objectPart{{3, uvm.MethodPart("greet")}}, wholeObjects(4)...), l.parts(keys))
 }

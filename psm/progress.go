@@ -9,11 +9,12 @@ import (
 )
 
 // progress writes a cycle's record in the background as the cycle goes
-// (cycle.saveStart): at most one save is in flight, and a save asked for
-// meanwhile is folded into one more save of the record as it is then, so
-// the cycle never waits for a commit to enter its next state, and no save
-// can overwrite a later one. The record's final saves wait for it
-// (cycle.awaitStart).
+// (cycle.saveStart): a save writes the record as it was when the save was
+// asked for (the mission brief, for the first), at most one save is in
+// flight, and a save asked for meanwhile is folded into one more save of
+// the record as it is then, so the cycle never waits for a commit to
+// enter its next state, and no save can overwrite a later one. The
+// record's final saves wait for it (cycle.awaitStart).
 //
 // A state the cycle enters is saved only once the cycle has been in it
 // for progressDelay (later): most states pass in milliseconds, and a
@@ -74,10 +75,10 @@ func (p *progress) start(ctx context.Context, c *cycle) {
 	p.running = true
 	idle := make(chan struct{})
 	p.idle = idle
+	b, err := c.marshal()
 	go func() {
 		defer close(idle)
 		for {
-			b, err := c.marshal()
 			if err == nil {
 				err = c.im.Update(ctx, func(tx *uvm.Tx) error {
 					return tx.PutRecord(recordNS, c.id, b)
@@ -92,6 +93,7 @@ func (p *progress) start(ctx context.Context, c *cycle) {
 			}
 			p.again = false
 			p.mu.Unlock()
+			b, err = c.marshal()
 		}
 	}()
 }

@@ -27,8 +27,14 @@ const methodBuckets = 16
 
 // methodsMarker is a pseudo-slot of an object's data part: a bit mask of
 // the method buckets the object has. It cannot clash with a slot: names
-// may not hold control characters.
+// may not hold control characters. An object with methods is written with
+// every bucket (allParts, empty ones too), so that installing a method
+// changes only its own bucket, never the data part: transactions that
+// install different methods of one object do not conflict (Object.readPart).
 const methodsMarker = "\x00methods"
+
+// allParts is the methods marker of an object written with methods.
+const allParts = 1<<methodBuckets - 1
 
 // bucketOf returns the method bucket of a selector (FNV-1a).
 func bucketOf(name string) int {
@@ -170,50 +176,31 @@ func isMethod(v any) bool {
 	return false
 }
 
-// encodeParts encodes an object in layout 2: its data part (with the
-// methods marker when it has methods) and its method buckets (nil where
-// empty). hints are the sizes as loaded.
-//
-// With keep (the buckets as loaded, when no method slot was set or
-// deleted since), the buckets are not encoded again: methods are never
-// changed in place.
-func encodeParts(slots map[string]any, hintData int, hintMeth *[methodBuckets][]byte, keep bool) (data []byte, meth [methodBuckets][]byte) {
+// encodeParts encodes an object in layout 2, every part from slots: its
+// data part (with the methods marker when it has methods) and, when it
+// has methods, every method bucket (see methodsMarker); without methods
+// the buckets are nil. hintData is the data part's size as loaded.
+func encodeParts(slots map[string]any, hintData int) (data []byte, meth [methodBuckets][]byte) {
 	d := make(map[string]any, len(slots))
 	var buckets [methodBuckets]map[string]any
-	mask := int64(0)
+	methods := false
 	for n, v := range slots {
 		if !isMethod(v) {
 			d[n] = v
 			continue
 		}
-		if keep {
-			continue
-		}
+		methods = true
 		b := bucketOf(n)
 		if buckets[b] == nil {
 			buckets[b] = map[string]any{}
 		}
 		buckets[b][n] = v
 	}
-	if keep {
-		meth = *hintMeth
-	}
-	for b, m := range buckets {
-		if m != nil {
-			hint := 0
-			if hintMeth != nil {
-				hint = len(hintMeth[b])
-			}
-			meth[b] = encodeObject(m, hint)
+	if methods {
+		for b, m := range buckets {
+			meth[b] = encodeObject(m, 0)
 		}
-	}
-	for b := range meth {
-		if meth[b] != nil {
-			mask |= 1 << b
-		}
-	}
-	if mask != 0 {
-		d[methodsMarker] = mask
+		d[methodsMarker] = int64(allParts)
 	}
 	return encodeObject(d, hintData), meth
 }

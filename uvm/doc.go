@@ -78,7 +78,11 @@
 // first, so two transactions that change the same object cannot both
 // commit: the later one conflicts, and Update runs its function again on a
 // fresh snapshot, a bounded number of times with backoff and jitter, before
-// returning an error wrapping [ErrConflict]. [Tx.OnCommit] runs a function
+// returning an error wrapping [ErrConflict]. An object's method slots are
+// kept in [MethodParts] parts apart from its data, and a transaction reads
+// a part only when it needs a slot there: two transactions that change
+// methods in different parts of one object (and read none of each other's)
+// both commit. [Tx.OnCommit] runs a function
 // after a successful commit only; [Tx.SetValue] keeps a value with one
 // attempt of the transaction, and the next attempt starts without it.
 //

@@ -39,7 +39,7 @@ func sampleSlots() map[string]any {
 // sampleParts returns the encodings of sampleSlots: in layout 2 (a data
 // part and method buckets), and in layout 1 (all in one).
 func sampleParts() (data []byte, meth [methodBuckets][]byte, legacy []byte) {
-	data, meth = encodeParts(sampleSlots(), 0, nil, false)
+	data, meth = encodeParts(sampleSlots(), 0)
 	return data, meth, encodeObject(sampleSlots(), 0)
 }
 

@@ -412,6 +412,9 @@ func (im *Image) run(ctx context.Context, update bool, fn func(*Tx) error) (err 
 	if err != nil {
 		return err
 	}
+	if tx.readErr != nil {
+		return tx.readErr
+	}
 	if !update {
 		return nil
 	}

@@ -131,10 +131,10 @@ func TestLookupContainerChangeNeedsMark(t *testing.T) {
 	require.ErrorIs(t, err, ErrCovenant)
 }
 
-// Methods are kept encoded when an object loads and decoded on first use:
-// the object must read, run and re-encode exactly as if decoded at once,
-// and a method whose bytes pass the checksums but do not decode must still
-// be reported when the object loads, naming the slot.
+// Methods are read with their part when first needed and kept encoded
+// until used: the object must read, run and re-encode exactly as if
+// decoded at once, and a method whose bytes pass the checksums but do not
+// decode must still be reported when the object loads, naming the slot.
 func TestMethodSlotsDecodeOnUse(t *testing.T) {
 	ctx := context.Background()
 	im := memImg(t)
@@ -154,6 +154,8 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, err := tx.Object(oid)
 		require.NoError(t, err)
+		require.Nil(t, o.slots["greet"], "its part is read when needed")
+		require.True(t, o.IsBehaviour("greet"))
 		require.IsType(t, lazyMethod{}, o.slots["greet"], "still encoded after load")
 		f, err := tx.Lookup(o, "greet")
 		require.NoError(t, err)
@@ -161,7 +163,8 @@ func TestMethodSlotsDecodeOnUse(t *testing.T) {
 		v, ok := o.Get("greet")
 		require.True(t, ok)
 		require.Equal(t, installed, v)
-		data, meth := encodeParts(o.slots, 0, nil, false)
+		o.Slots() // every part read
+		data, meth := encodeParts(o.slots, 0)
 		require.Equal(t, o.orig, data, "a decoded method re-encodes to the loaded bytes")
 		require.Equal(t, o.origM, meth, "a decoded method re-encodes to the loaded bytes")
 		return tx.CheckCovenant()
@@ -297,8 +300,29 @@ func TestMissingMethodsPartIsCorruption(t *testing.T) {
 		return err
 	}))
 	require.NoError(t, im.db.Update(func(txn *badger.Txn) error { return txn.Delete(methKey(oid, bucketOf("greet"))) }))
-	err := im.View(ctx, func(tx *Tx) error { _, err := tx.Object(oid); return err })
+	// Found when the part is read: by the call that needs it, or by the
+	// transaction when that call returns no error.
+	err := im.View(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Lookup(o, "greet")
+		return err
+	})
 	var ce *CorruptError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, oid, ce.OID)
+	require.Contains(t, ce.Error(), "methods part of the object is missing")
+	err = im.View(ctx, func(tx *Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		_, ok := o.Get("greet")
+		require.False(t, ok)
+		return nil
+	})
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, oid, ce.OID)
 	require.Contains(t, ce.Error(), "methods part of the object is missing")

@@ -14,9 +14,11 @@ type Object struct {
 	oid     OID
 	slots   map[string]any
 	orig    []byte                // data part as loaded; nil for a new object
-	origM   [methodBuckets][]byte // method buckets as loaded; nil where none
+	origM   [methodBuckets][]byte // method parts as read; nil where none or not read
+	stored  int64                 // the method parts the stored object has (its marker)
+	unread  int64                 // stored parts not read yet (see readPart)
+	dirty   int64                 // parts where a method slot was set or deleted: encode them again
 	legacy  bool                  // loaded in layout 1: methods inside the data part
-	methSet bool                  // a method slot was set or deleted: re-encode the buckets
 	isNew   bool
 	deleted bool
 	marked  bool   // MarkChanged was called (or Set/Delete through *Object)
@@ -71,7 +73,8 @@ func (o *Object) Get(name string) (any, bool) {
 	}
 	v, ok, err := o.slot(name)
 	if err != nil {
-		return nil, false // unreachable: the encoding was checked at load
+		o.tx.readFailed(err)
+		return nil, false
 	}
 	if ok && isContainer(v) {
 		o.exposed = true
@@ -83,6 +86,12 @@ func (o *Object) Get(name string) (any, bool) {
 // slot returns an own slot's value, decoding a method loaded encoded.
 func (o *Object) slot(name string) (any, bool, error) {
 	v, ok := o.slots[name]
+	if !ok && o.unread != 0 {
+		if err := o.readPart(bucketOf(name)); err != nil {
+			return nil, false, err
+		}
+		v, ok = o.slots[name]
+	}
 	if l, lazy := v.(lazyMethod); lazy {
 		m, err := l.decode()
 		if err != nil {
@@ -94,10 +103,77 @@ func (o *Object) slot(name string) (any, bool, error) {
 	return v, ok, nil
 }
 
+// An object's method slots are stored in parts (methodBuckets of them,
+// by a hash of the selector) apart from its data, and a transaction reads
+// a part only when it needs a slot that may be there: looking up or
+// changing one method reads its part alone, listing the slots reads them
+// all. So transactions that touch different methods of one object read
+// and write different keys, and do not conflict.
+
+// MethodParts is how many parts an object's method slots are stored in.
+const MethodParts = methodBuckets
+
+// MethodPart returns the part of an object that holds the method slot
+// selector, from 0 to MethodParts-1. Transactions that change methods in
+// different parts of an object that already holds methods read and write
+// different keys of it, so they do not conflict over it; the first method
+// installed on an object, or the last one deleted, changes its data part
+// too.
+func MethodPart(selector string) int { return bucketOf(selector) }
+
+// readPart reads method part b into the slots, unless it has been read
+// already or the object has none stored.
+func (o *Object) readPart(b int) error {
+	if o.unread&(1<<b) == 0 {
+		return nil
+	}
+	raw, meths, err := o.tx.bucket(o.oid, b)
+	if err != nil {
+		return err
+	}
+	for n := range meths {
+		if _, dup := o.slots[n]; dup {
+			return &CorruptError{Key: printableKey(methKey(o.oid, b)), OID: o.oid, Slot: n, Reason: "both a method and a data slot"}
+		}
+	}
+	for n, v := range meths { // the map is the cache's: copy
+		o.slots[n] = v
+	}
+	o.origM[b] = raw
+	o.unread &^= 1 << b
+	return nil
+}
+
+// readName reads the method part where a slot name not among the data
+// would be.
+func (o *Object) readName(name string) error {
+	if o.unread == 0 {
+		return nil
+	}
+	if _, ok := o.slots[name]; ok {
+		return nil
+	}
+	return o.readPart(bucketOf(name))
+}
+
+// readAll reads every method part not read yet.
+func (o *Object) readAll() error {
+	for b := range methodBuckets {
+		if err := o.readPart(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // IsBehaviour reports whether an own slot holds behaviour (a Method or a
 // Primitive) rather than data, without decoding it.
 func (o *Object) IsBehaviour(name string) bool {
 	if o.usable() != nil {
+		return false
+	}
+	if err := o.readName(name); err != nil {
+		o.tx.readFailed(err)
 		return false
 	}
 	switch o.slots[name].(type) {
@@ -112,6 +188,10 @@ func (o *Object) Has(name string) bool {
 	if o.usable() != nil {
 		return false
 	}
+	if err := o.readName(name); err != nil {
+		o.tx.readFailed(err)
+		return false
+	}
 	_, ok := o.slots[name]
 	return ok
 }
@@ -121,9 +201,29 @@ func (o *Object) Slots() []string {
 	if o.usable() != nil {
 		return nil
 	}
+	if err := o.readAll(); err != nil {
+		o.tx.readFailed(err)
+	}
 	names := make([]string, 0, len(o.slots))
 	for n := range o.slots {
 		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// DataSlots returns the names of the object's own slots that hold no
+// method, sorted, without reading its methods (see MethodPart): the slots
+// Slots lists less every method slot.
+func (o *Object) DataSlots() []string {
+	if o.usable() != nil {
+		return nil
+	}
+	names := make([]string, 0, len(o.slots))
+	for n, v := range o.slots {
+		if !isMethod(v) {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	return names
@@ -165,8 +265,11 @@ func (o *Object) set(name string, v any) error {
 			return err
 		}
 	}
+	if err := o.readName(name); err != nil {
+		return err
+	}
 	if isMethod(n) || isMethod(o.slots[name]) {
-		o.methSet = true
+		o.dirty |= 1 << bucketOf(name)
 	}
 	o.slots[name] = n
 	o.written = true
@@ -191,11 +294,21 @@ func (o *Object) unset(name string) error {
 	if err := o.tx.check(true); err != nil {
 		return err
 	}
+	if err := o.readName(name); err != nil {
+		return err
+	}
 	old, ok := o.slots[name]
 	if !ok {
 		return fmt.Errorf("%w: object %d has no slot %q", ErrSlotNotFound, o.oid, name)
 	}
-	o.methSet = o.methSet || isMethod(old)
+	if isMethod(old) {
+		// Whether any method is left decides the object's layout: read
+		// every part.
+		if err := o.readAll(); err != nil {
+			return err
+		}
+		o.dirty |= 1 << bucketOf(name)
+	}
 	delete(o.slots, name)
 	o.written = true
 	o.toucher = o.tx.context

@@ -203,3 +203,27 @@ func TestIsBehaviour(t *testing.T) {
 		return nil
 	}))
 }
+
+// DataSlots lists the slots Slots lists, less the methods.
+func TestDataSlots(t *testing.T) {
+	forEachImage(t, func(t *testing.T, im *uvm.Image) {
+		var oid uvm.OID
+		require.NoError(t, im.Update(ctx, func(tx *uvm.Tx) error {
+			o, _ := tx.New()
+			oid = o.OID()
+			require.NoError(t, o.Set("n", 1))
+			require.NoError(t, o.Set("list", []any{"a"}))
+			_, err := tx.InstallMethod(o, uvm.Method{Selector: "greet", Source: "package m"})
+			require.Equal(t, []string{"list", "n"}, o.DataSlots())
+			return err
+		}))
+		require.NoError(t, im.View(ctx, func(tx *uvm.Tx) error {
+			o, err := tx.Object(oid)
+			require.NoError(t, err)
+			require.Equal(t, []string{"list", "n"}, o.DataSlots())
+			require.Equal(t, []string{"greet", "list", "n"}, o.Slots())
+			require.Equal(t, []string{"list", "n"}, o.DataSlots(), "also once the methods are read")
+			return nil
+		}))
+	})
+}

@@ -809,7 +809,7 @@ func (s *salvager) rebuildObject(oid OID, p *objParts, hist map[string]Method, r
 			collectRefs(v, func(r OID) { refs[r] = fmt.Sprintf("object %d slot %q", oid, n) })
 		}
 	}
-	data, meth = encodeParts(slots, 0, nil, false)
+	data, meth = encodeParts(slots, 0)
 	return data, meth, true
 }
 

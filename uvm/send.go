@@ -147,7 +147,7 @@ func (s *visitedSet) add(oid OID) {
 
 func (tx *Tx) search(o *Object, sel string, visited *visitedSet) (*Object, any, error) {
 	visited.add(o.oid)
-	if v, ok, err := o.slot(sel); ok {
+	if v, ok, err := o.slot(sel); ok || err != nil {
 		return o, v, err
 	}
 	var one [1]any

@@ -24,6 +24,7 @@ type Tx struct {
 	context string
 	hooks   []func()
 	restart error // set by Restart
+	readErr error // the first damage found reading a method part where it could not be returned
 	values  map[any]any
 	// What the transaction writes to Badger (Tx.writing): its commit
 	// must be synced, and the value log too for a large value.
@@ -43,6 +44,16 @@ func (tx *Tx) SetValue(key, value any) {
 
 // Value returns what SetValue kept under key in this attempt, or nil.
 func (tx *Tx) Value(key any) any { return tx.values[key] }
+
+// readFailed keeps the first error met reading a method part for an
+// Object method that has no error to return (Get, Has, IsBehaviour,
+// Slots): the transaction then fails with it, so damage is never read as
+// a missing slot.
+func (tx *Tx) readFailed(err error) {
+	if tx.readErr == nil {
+		tx.readErr = err
+	}
+}
 
 // Restart marks the transaction to run again, at once, on a fresh
 // snapshot: when its function returns, whatever it returns, View or Update
@@ -204,6 +215,10 @@ func (tx *Tx) del(key []byte) error {
 
 // Object returns the object with the given OID. A missing object is a
 // *NotFoundError (errors.Is ErrNotFound); a damaged one a *CorruptError.
+// Its method slots are read when first needed, a part at a time (see
+// Object.Get): damage there is a *CorruptError of the call that needed
+// the slot, or, from an Object method that returns no error, of the
+// transaction (Update and View return it).
 func (tx *Tx) Object(oid OID) (*Object, error) {
 	if err := tx.check(false); err != nil {
 		return nil, err
@@ -239,22 +254,9 @@ func (tx *Tx) Object(oid OID) (*Object, error) {
 		if mask <= 0 || mask >= 1<<methodBuckets {
 			return nil, &CorruptError{Key: printableKey(key), OID: oid, Slot: "(methods marker)", Reason: fmt.Sprintf("bad method bucket mask %v", mv)}
 		}
-		for b := range methodBuckets {
-			if mask&(1<<b) == 0 {
-				continue
-			}
-			raw, meths, err := tx.bucket(oid, b)
-			if err != nil {
-				return nil, err
-			}
-			o.origM[b] = raw
-			for n, v := range meths {
-				if _, dup := slots[n]; dup {
-					return nil, &CorruptError{Key: printableKey(methKey(oid, b)), OID: oid, Slot: n, Reason: "both a method and a data slot"}
-				}
-				slots[n] = v
-			}
-		}
+		// The method parts are read when a slot in them is needed
+		// (Object.readPart).
+		o.stored, o.unread = mask, mask
 	} else {
 		for _, v := range slots {
 			if isMethod(v) {
@@ -289,6 +291,9 @@ func (tx *Tx) Clone(proto *Object) (*Object, error) {
 	if err := proto.usableIn(tx, "Tx.Clone"); err != nil {
 		return nil, err
 	}
+	if err := proto.readAll(); err != nil {
+		return nil, err
+	}
 	o, err := tx.New()
 	if err != nil {
 		return nil, err
@@ -306,6 +311,9 @@ func (tx *Tx) Delete(o *Object) error {
 		return err
 	}
 	if err := tx.check(true); err != nil {
+		return err
+	}
+	if err := o.readAll(); err != nil { // its parts go with it
 		return err
 	}
 	o.deleted = true
@@ -405,14 +413,48 @@ func (tx *Tx) CheckCovenant() error {
 }
 
 // encode returns the object's parts as they would be written, and
-// whether any differs from what was loaded.
+// whether any differs from what was loaded. A part not read is nil and
+// stays as stored.
 func (o *Object) encode() (data []byte, meth [methodBuckets][]byte, changed bool) {
-	data, meth = encodeParts(o.slots, len(o.orig), &o.origM, !o.isNew && !o.legacy && !o.methSet)
-	if o.legacy {
-		// Unchanged means unchanged in the layout it was loaded in; a
-		// changed object is written in the current one.
-		return data, meth, !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig)
+	if o.isNew || o.legacy {
+		data, meth = encodeParts(o.slots, len(o.orig))
+		if o.legacy {
+			// Unchanged means unchanged in the layout it was loaded in; a
+			// changed object is written in the current one.
+			return data, meth, !bytes.Equal(encodeObject(o.slots, len(o.orig)), o.orig)
+		}
+		return data, meth, true
 	}
+	d := make(map[string]any, len(o.slots))
+	var parts [methodBuckets]map[string]any
+	methods := o.unread != 0 // a part not read holds methods, or is empty but kept
+	again := o.dirty | (allParts &^ o.stored)
+	for n, v := range o.slots {
+		if !isMethod(v) {
+			d[n] = v
+			continue
+		}
+		methods = true
+		if b := bucketOf(n); again&(1<<b) != 0 {
+			if parts[b] == nil {
+				parts[b] = map[string]any{}
+			}
+			parts[b][n] = v
+		}
+	}
+	if methods {
+		d[methodsMarker] = int64(allParts)
+		for b := range meth {
+			switch {
+			case o.unread&(1<<b) != 0:
+			case again&(1<<b) != 0:
+				meth[b] = encodeObject(parts[b], len(o.origM[b]))
+			default:
+				meth[b] = o.origM[b]
+			}
+		}
+	}
+	data = encodeObject(d, len(o.orig))
 	changed = !bytes.Equal(data, o.orig)
 	for b := range meth {
 		changed = changed || !bytes.Equal(meth[b], o.origM[b])
@@ -459,9 +501,11 @@ func (tx *Tx) commit() error {
 		for _, part := range meth {
 			tx.writing(part)
 		}
-		// Each part was read when the object loaded (or is new, or is known
-		// to be absent from the data part's marker), so Badger checks it for
-		// conflicts: no blind writes.
+		// Each part written was read (Object.readPart: before a method
+		// slot in it is set or deleted), or the object is new, or the
+		// part is known to be absent from the data part's marker, which
+		// was read; so Badger checks it for conflicts: no blind writes.
+		// A part not read is nil here and stays as it is.
 		if o.legacy || !bytes.Equal(data, o.orig) {
 			if err := tx.txn.Set(key, data); err != nil {
 				return fmt.Errorf("uvm: write object %d: %w", oid, err)

@@ -39,7 +39,7 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 	if a := activeFrom(ctx); a != nil {
 		return r.exchange(ctx, a, c, m, p)
 	}
-	w, err := r.pool.get(ctx)
+	w, err := r.pool.get(ctx, p.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +217,11 @@ func classifyDeath(stderr string, w *proc) (cause, resource string) {
 // may come back as writes to that holder).
 func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapshot, error) {
 	snap := snapshot{ReadOnly: !tx.Writable(), Own: recv.Slots()}
-	// Each name visible from recv, with what it is where it is held: a
-	// name that is behaviour wherever it is held is not data (and is not
-	// looked up: an object may hold hundreds of methods).
-	const data, behaviour = 1, 2
-	names := map[string]int{}
+	// Each name that is data somewhere from recv up is looked up; a name
+	// that is a method wherever it is held is not data (and is not looked
+	// up, nor are the methods of recv's ancestors read: an object may hold
+	// hundreds).
+	names := map[string]bool{}
 	visited := map[uvm.OID]bool{}
 	queue := []*uvm.Object{recv}
 	for len(queue) > 0 {
@@ -231,12 +231,8 @@ func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapsh
 			continue
 		}
 		visited[o.OID()] = true
-		for _, n := range o.Slots() {
-			if o.IsBehaviour(n) {
-				names[n] |= behaviour
-			} else {
-				names[n] |= data
-			}
+		for _, n := range o.DataSlots() {
+			names[n] = true
 		}
 		for _, pid := range o.Parents() {
 			if visited[pid] {
@@ -252,10 +248,7 @@ func takeSnapshot(tx *uvm.Tx, recv *uvm.Object, allowed map[uint64]bool) (snapsh
 			queue = append(queue, po)
 		}
 	}
-	for n, kind := range names {
-		if kind == behaviour {
-			continue
-		}
+	for n := range names {
 		f, err := tx.Lookup(recv, n)
 		if err != nil {
 			var amb *uvm.AmbiguousError

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,9 @@ func startProc(ctx context.Context, o *Options) (*proc, error) {
 	cmd.ExtraFiles = []*os.File{reqR, respW}
 	// A fatal error in a worker prints only its message, not every
 	// goroutine's stack (which can be megabytes after deep recursion).
-	cmd.Env = []string{"GOTRACEBACK=none"}
+	// A worker runs one call at a time, so one P: a second would only
+	// spin and wake threads, on cores the host and other workers share.
+	cmd.Env = []string{"GOTRACEBACK=none", "GOMAXPROCS=1"}
 	st := &tail{max: 16 << 10}
 	cmd.Stderr = st
 	cmd.SysProcAttr = workerAttr()
@@ -212,27 +215,32 @@ func (t *tail) String() string {
 
 // pool keeps workers warm and bounds how many run at once.
 type pool struct {
-	o       *Options
-	logger  *slog.Logger
-	sem     chan struct{} // one token per checked-out worker
-	mu      sync.Mutex
-	idle    []*proc
-	busy    int // workers checked out
-	filling bool
-	closed  bool
-	wg      sync.WaitGroup
-	done    chan struct{}
+	o        *Options
+	logger   *slog.Logger
+	sem      chan struct{} // one token per checked-out worker
+	mu       sync.Mutex
+	idle     []*proc
+	busy     int           // workers checked out
+	starting int           // warm workers being started (refill)
+	ready    chan struct{} // closed (and replaced) when a started worker turns idle or fails
+	closed   bool
+	wg       sync.WaitGroup
+	done     chan struct{}
 
 	started atomic.Int64 // workers started
 	died    atomic.Int64 // workers that died or were killed in a call
 }
 
 func newPool(o *Options) *pool {
-	return &pool{o: o, logger: o.Logger, sem: make(chan struct{}, o.MaxWorkers), done: make(chan struct{})}
+	return &pool{o: o, logger: o.Logger, sem: make(chan struct{}, o.MaxWorkers), ready: make(chan struct{}), done: make(chan struct{})}
 }
 
-// get checks out a worker, starting one if none is idle.
-func (pl *pool) get(ctx context.Context) (*proc, error) {
+// get checks out a worker: an idle one, else one being started for the
+// warm set (refill), else one it starts. Among idle workers it prefers
+// the one that last ran and has the source key (a cycle compiles a
+// candidate, dry-runs it and then runs it installed: one worker compiles
+// it once), else the one that ran last.
+func (pl *pool) get(ctx context.Context, key string) (*proc, error) {
 	if pl.o.Workers < 0 {
 		return nil, fmt.Errorf("%w: Options.Workers is negative", ErrNoWorker)
 	}
@@ -250,14 +258,34 @@ func (pl *pool) get(ctx context.Context) (*proc, error) {
 		}
 		var p *proc
 		if n := len(pl.idle); n > 0 {
-			p = pl.idle[n-1]
-			pl.idle = pl.idle[:n-1]
+			i := n - 1
+			for j := n - 1; j >= 0; j-- {
+				if pl.idle[j].known[key] {
+					i = j
+					break
+				}
+			}
+			p = pl.idle[i]
+			pl.idle = slices.Delete(pl.idle, i, i+1)
 		}
 		if p != nil && p.alive() {
 			pl.busy++
 			pl.mu.Unlock()
 			pl.refill()
 			return p, nil
+		}
+		if p == nil && pl.starting > 0 {
+			// A warm worker is on its way: starting another would only
+			// make one too many.
+			ready := pl.ready
+			pl.mu.Unlock()
+			select {
+			case <-ready:
+				continue
+			case <-ctx.Done():
+				<-pl.sem
+				return nil, ctx.Err()
+			}
 		}
 		pl.mu.Unlock()
 		if p == nil {
@@ -306,55 +334,53 @@ func (pl *pool) put(p *proc, healthy bool) {
 	}
 }
 
-// refill starts workers in the background until Workers are alive, idle
-// or checked out: a checked-out worker comes back to the idle list, so
-// starting another for it would only retire one of the two on return.
+// refill starts workers in the background, all at once, until Workers
+// are alive, idle, checked out or starting: a checked-out worker comes
+// back to the idle list, so starting another for it would only retire one
+// of the two on return.
 func (pl *pool) refill() {
 	pl.mu.Lock()
-	if pl.filling || pl.closed || len(pl.idle)+pl.busy >= pl.o.Workers {
-		pl.mu.Unlock()
+	defer pl.mu.Unlock()
+	if pl.closed {
 		return
 	}
-	pl.filling = true
-	pl.wg.Add(1)
-	pl.mu.Unlock()
+	for n := pl.o.Workers - len(pl.idle) - pl.busy - pl.starting; n > 0; n-- {
+		pl.starting++
+		pl.wg.Add(1)
+		go pl.startWarm()
+	}
+}
+
+// startWarm starts one warm worker (see refill).
+func (pl *pool) startWarm() {
+	defer pl.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		defer pl.wg.Done()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-pl.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		for {
-			pl.mu.Lock()
-			if pl.closed || len(pl.idle)+pl.busy >= pl.o.Workers {
-				pl.filling = false
-				pl.mu.Unlock()
-				return
-			}
-			pl.mu.Unlock()
-			p, err := startProc(ctx, pl.o)
-			pl.mu.Lock()
-			if err != nil {
-				pl.filling = false
-				pl.mu.Unlock()
-				pl.logger.Warn("live: starting a warm worker failed", "err", err)
-				return
-			}
-			pl.started.Add(1)
-			if pl.closed {
-				pl.mu.Unlock()
-				p.close()
-				return
-			}
-			pl.idle = append(pl.idle, p)
-			pl.mu.Unlock()
+		select {
+		case <-pl.done:
+			cancel()
+		case <-ctx.Done():
 		}
 	}()
+	p, err := startProc(ctx, pl.o)
+	pl.mu.Lock()
+	pl.starting--
+	close(pl.ready) // a waiting get takes this worker, or starts its own
+	pl.ready = make(chan struct{})
+	switch {
+	case err != nil:
+		pl.mu.Unlock()
+		pl.logger.Warn("live: starting a warm worker failed", "err", err)
+	case pl.closed:
+		pl.started.Add(1)
+		pl.mu.Unlock()
+		p.close()
+	default:
+		pl.started.Add(1)
+		pl.idle = append(pl.idle, p)
+		pl.mu.Unlock()
+	}
 }
 
 // count reports idle workers.

@@ -284,7 +284,7 @@ func (r *Runner) runInProcess(ctx context.Context, c *uvm.Call, m *uvm.Method, p
 
 // compileInWorker compiles p in a warm worker.
 func (r *Runner) compileInWorker(ctx context.Context, p prepared, version int) error {
-	w, err := r.pool.get(ctx)
+	w, err := r.pool.get(ctx, p.Key)
 	if err != nil {
 		return err
 	}

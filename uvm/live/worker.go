@@ -90,6 +90,12 @@ func serveWorker(in io.Reader, out io.Writer) int {
 		return 2
 	}
 	p.eng = newEngine(syms, p.cfg.PerGen, slog.New(slog.DiscardHandler))
+	// A warm worker has its first interpreter ready: loading the symbols
+	// costs a fresh worker's first call several milliseconds otherwise.
+	if _, err := p.eng.target(false); err != nil {
+		fmt.Fprintln(os.Stderr, "live worker:", err)
+		return 2
+	}
 	p.opts = Options{MaxHeapGrowth: p.cfg.HeapGrowth, MaxResultBytes: p.cfg.ResultBytes}
 	p.opts.fill()
 	p.base = runtime.NumGoroutine()
