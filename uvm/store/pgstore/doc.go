@@ -21,10 +21,10 @@
 // The SQL stays within what distributed engines that speak the PostgreSQL
 // protocol with serializable transactions (CockroachDB, YugabyteDB) also
 // accept: CREATE TABLE / CREATE SEQUENCE IF NOT EXISTS, BEGIN ISOLATION
-// LEVEL SERIALIZABLE [READ ONLY], SELECT with equality and range (>=, <)
-// predicates on the bytea primary key with ORDER BY and LIMIT, INSERT …
+// LEVEL SERIALIZABLE [READ ONLY], SELECT with equality, = ANY (an array)
+// and range (>=, <) predicates on the bytea primary key with ORDER BY and LIMIT, INSERT …
 // ON CONFLICT (k) DO UPDATE SET … = excluded.…, DELETE by key, and
-// nextval. No stored procedures, triggers, advisory locks or
+// nextval, and reading a sequence's last_value and is_called. No stored procedures, triggers, advisory locks or
 // isolation-level-specific locking clauses.
 //
 // Many kernels: a commit that writes moves the change sequence

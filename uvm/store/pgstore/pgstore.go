@@ -751,9 +751,12 @@ const Channel = "batos_changes"
 // ChangeSeq implements store.Watcher: the change sequence, which every
 // commit that writes moves forward once it is done, so that a reader that
 // reads a value and then the data sees every commit the value counts.
+//
+// A new sequence reads as its start value before its first nextval; that
+// is no commit yet, and reads as 0.
 func (s *Store) ChangeSeq(ctx context.Context) (uint64, error) {
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT last_value FROM batos_commit`).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM batos_commit`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("pgstore: change sequence: %w", err)
 	}
 	return uint64(n), nil
