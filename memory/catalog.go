@@ -812,6 +812,17 @@ func (c *Catalog) rebuild(ctx context.Context) error {
 // process has committed since it was last brought up to date: a commit
 // acknowledged to any process is seen.
 func (c *Catalog) Search(ctx context.Context, query string, k int, filter map[string]string) ([]Result, error) {
+	return c.search(ctx, query, k, filter, false)
+}
+
+// SearchKnowledge is Search among the documents of every kind but
+// SkillKind: what the catalog knows, apart from the installed methods
+// that SearchSkills finds.
+func (c *Catalog) SearchKnowledge(ctx context.Context, query string, k int) ([]Result, error) {
+	return c.search(ctx, query, k, nil, true)
+}
+
+func (c *Catalog) search(ctx context.Context, query string, k int, filter map[string]string, exceptSkills bool) ([]Result, error) {
 	if k < 1 {
 		return nil, ErrBadLimit
 	}
@@ -833,7 +844,7 @@ func (c *Catalog) Search(ctx context.Context, query string, k int, filter map[st
 	if err != nil {
 		return nil, err
 	}
-	return c.searchVector(ctx, qv, k, filter)
+	return c.searchVector(ctx, qv, k, filter, exceptSkills)
 }
 
 // embedQuery embeds a query, through the cache.
@@ -850,7 +861,7 @@ func (c *Catalog) embedQuery(ctx context.Context, query string) ([]float32, erro
 	return vs[0], nil
 }
 
-func (c *Catalog) searchVector(ctx context.Context, qv []float32, k int, filter map[string]string) ([]Result, error) {
+func (c *Catalog) searchVector(ctx context.Context, qv []float32, k int, filter map[string]string, exceptSkills bool) ([]Result, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.dims != 0 && len(qv) != c.dims {
@@ -873,6 +884,9 @@ func (c *Catalog) searchVector(ctx context.Context, qv []float32, k int, filter 
 		}
 	} else {
 		for _, name := range slices.Sorted(maps.Keys(c.cols)) {
+			if exceptSkills && name == SkillKind {
+				continue
+			}
 			cols = append(cols, c.cols[name])
 		}
 	}

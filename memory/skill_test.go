@@ -136,3 +136,26 @@ func TestSkills(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchKnowledgeLeavesSkillsOut: SearchKnowledge answers from every
+// kind but the skill index, even when a skill is the closest match;
+// Search still finds the skill.
+func TestSearchKnowledgeLeavesSkillsOut(t *testing.T) {
+	ctx := context.Background()
+	im := uvmtest.Mem(t, uvm.Options{})
+	c := openCatalog(t, im, memory.Options{Codex: memory.DefaultCodex()})
+	indexSkills(t, c, im, skills...)
+	query := "convert a temperature in degrees Celsius to Fahrenheit"
+	all, err := c.Search(ctx, query, 3, nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, all)
+	assert.Equal(t, memory.SkillKind, all[0].Kind, "the skill is the closest match of all")
+	known, err := c.SearchKnowledge(ctx, query, 3)
+	require.NoError(t, err)
+	require.Len(t, known, 3, "the codex answers")
+	for _, r := range known {
+		assert.NotEqual(t, memory.SkillKind, r.Kind, r.ID)
+	}
+	_, err = c.SearchKnowledge(ctx, query, 0)
+	assert.ErrorIs(t, err, memory.ErrBadLimit)
+}

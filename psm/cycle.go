@@ -243,7 +243,7 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 		// on another goroutine's cycle: two cycles needing each other
 		// would wait for ever.
 		outer.work.children++
-		c, err := m.runCycle(cctx, mission, persona, outer, key)
+		c, err := m.runCycle(cctx, mission, persona, outer, key, nil)
 		resume()
 		if err != nil {
 			return nil, err
@@ -321,14 +321,6 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		}
 		m.flights.finish(key, fl, method, err)
 	}()
-	// Another sender's cycle may have installed it since our first look.
-	if meth, ok, cerr := m.committedMethod(ctx, key); cerr != nil {
-		err = cerr
-		return
-	} else if ok {
-		method, err = meth, nil
-		return
-	}
 	// On an image other kernels share, one of them runs the cycle.
 	lctx, unlease, lerr := m.cycleLease(ctx, key)
 	if lerr != nil {
@@ -336,20 +328,33 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		return
 	}
 	defer unlease()
-	if m.kernel != nil { // it may have been installed before the lease was free
-		if meth, ok, cerr := m.committedMethod(ctx, key); cerr != nil || ok {
-			method, err = meth, cerr
-			return
-		}
-	}
 	release, terr := m.turns.take(lctx, key)
 	if terr != nil {
 		err = terr
 		return
 	}
 	defer release()
+	// Another sender's (or kernel's) cycle may have installed it since our
+	// first look; else the machine the cycle walks, read in the same
+	// snapshot (runCycle reads it again if this read failed, and fails the
+	// cycle with its error).
+	var mach machine
+	var found bool
+	err = m.im.View(ctx, func(tx *uvm.Tx) error {
+		var lerr error
+		if method, found, lerr = lookupCommitted(tx, key); lerr != nil || found {
+			return lerr
+		}
+		if mach, lerr = loadMachine(tx); lerr != nil {
+			mach = nil
+		}
+		return nil
+	})
+	if err != nil || found {
+		return
+	}
 	var c *cycle
-	if c, err = m.runCycle(lctx, mission, persona, nil, key); err == nil {
+	if c, err = m.runCycle(lctx, mission, persona, nil, key, mach); err == nil {
 		method = c.work.method
 	}
 }
@@ -359,28 +364,39 @@ func (m *Mind) committedMethod(ctx context.Context, key flightKey) (uvm.Method, 
 	var meth uvm.Method
 	var ok bool
 	err := m.im.View(ctx, func(tx *uvm.Tx) error {
-		o, err := tx.Object(key.oid)
-		if errors.Is(err, uvm.ErrNotFound) {
-			return fmt.Errorf("psm: object %d is not committed yet; commit it before sending it a message it does not understand (%q): %w", key.oid, key.sel, err)
-		}
-		if err != nil {
-			return err
-		}
-		f, err := tx.Lookup(o, key.sel)
-		if err != nil {
-			return nil // still not understood (or ambiguous: the cycle will say)
-		}
-		meth, ok = f.Value.(uvm.Method)
-		return nil
+		var err error
+		meth, ok, err = lookupCommitted(tx, key)
+		return err
 	})
 	return meth, ok, err
+}
+
+// lookupCommitted looks the selector up in tx, a snapshot of the
+// committed state.
+func lookupCommitted(tx *uvm.Tx, key flightKey) (uvm.Method, bool, error) {
+	o, err := tx.Object(key.oid)
+	if errors.Is(err, uvm.ErrNotFound) {
+		return uvm.Method{}, false, fmt.Errorf("psm: object %d is not committed yet; commit it before sending it a message it does not understand (%q): %w", key.oid, key.sel, err)
+	}
+	if err != nil {
+		return uvm.Method{}, false, err
+	}
+	f, err := tx.Lookup(o, key.sel)
+	if err != nil {
+		return uvm.Method{}, false, nil // still not understood (or ambiguous: the cycle will say)
+	}
+	meth, ok := f.Value.(uvm.Method)
+	return meth, ok, nil
 }
 
 // runCycle walks the image's state machine for one mission and returns
 // the cycle. A top-level cycle has installed its method (work.method); a
 // nested one (outer != nil) has validated its candidate (work.passed),
 // which installs with the outer cycle's.
-func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey) (*cycle, error) {
+//
+// mach is the machine to walk, read by the caller in the snapshot that
+// found no method; nil reads it now.
+func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, outer *cycle, key flightKey, mach machine) (*cycle, error) {
 	c := &cycle{id: m.newCycleID(), key: key, mission: mission, persona: persona, model: m.personas.Model(persona), parent: outer, bus: m.bus, im: m.im}
 	c.calls = &modelCalls{limit: m.opts.maxModelCalls()}
 	if outer != nil {
@@ -400,12 +416,14 @@ func (m *Mind) runCycle(ctx context.Context, mission Mission, persona string, ou
 		ctx, cancel = context.WithTimeout(ctx, m.opts.CycleTimeout)
 		defer cancel()
 	}
-	var mach machine
-	err := m.im.View(ctx, func(tx *uvm.Tx) error {
-		var err error
-		mach, err = loadMachine(tx)
-		return err
-	})
+	var err error
+	if mach == nil {
+		err = m.im.View(ctx, func(tx *uvm.Tx) error {
+			var err error
+			mach, err = loadMachine(tx)
+			return err
+		})
+	}
 	state := Idle
 	if err == nil {
 		state, err = m.runMachine(ctx, mach, c)

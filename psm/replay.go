@@ -274,7 +274,7 @@ func (m *Mind) rerun(ctx context.Context, id string, model func(ctx context.Cont
 		writer = top.Persona
 	}
 	rctx := context.WithValue(ctx, replayKey{}, r)
-	_, cerr := m.runCycle(rctx, top.Mission, writer, nil, flightKey{oid: top.Mission.Target, sel: top.Mission.Selector})
+	_, cerr := m.runCycle(rctx, top.Mission, writer, nil, flightKey{oid: top.Mission.Target, sel: top.Mission.Selector}, nil)
 
 	out := &Replay{Recorded: tree, Err: cerr}
 	for _, c := range r.cycles {

@@ -74,7 +74,8 @@ func (k catalogKnowledge) Recall(ctx context.Context, queries []string) ([]strin
 	seen := map[string]bool{}
 	var out []string
 	for _, q := range queries {
-		res, err := k.catalog.Search(ctx, q, 3, nil)
+		// Skills have their own list in the prompt (Skills).
+		res, err := k.catalog.SearchKnowledge(ctx, q, 3)
 		if err != nil {
 			return nil, err
 		}
