@@ -90,6 +90,7 @@ func (m *Mind) joinKernels(ctx context.Context) error {
 		return fmt.Errorf("psm: open: %w: kernel %q is open elsewhere (%s); give each process its own Options.Kernel", ErrKernelInUse, k.name, holder)
 	}
 	m.kernel = k
+	m.installLocks.whole = true
 	fctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { m.renewKernel(fctx) })

@@ -165,6 +165,12 @@ func (k flightKey) slot() string { return fmt.Sprintf("object %d: %s", k.oid, k.
 // installLocks lets the installs of one mind into one method part of an
 // object take turns (see above).
 type installLocks struct {
+	// whole makes every install take all the parts of its objects: on an
+	// image in a database (PostgreSQL), a transaction reads an object's
+	// keys as one range, so installs into different parts of one object
+	// conflict there.
+	whole bool
+
 	mu      sync.Mutex
 	m       map[objectPart]chan struct{} // held while present; closed on release
 	methods map[uvm.OID]bool             // objects an install of this mind gave methods
@@ -195,7 +201,7 @@ func (l *installLocks) parts(keys []flightKey) []objectPart {
 	defer l.mu.Unlock()
 	var out []objectPart
 	for _, k := range keys {
-		if l.methods[k.oid] {
+		if l.methods[k.oid] && !l.whole {
 			out = append(out, objectPart{k.oid, uvm.MethodPart(k.sel)})
 		} else {
 			out = append(out, wholeObjects(k.oid)...)
