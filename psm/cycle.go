@@ -195,11 +195,9 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	defer m.leave()
 
 	// The sender's snapshot may predate a method another cycle has
-	// installed since. (A top-level sender's transaction gives back its
-	// store connection while it reads in another: see Park below.)
-	if outer == nil {
-		msg.Tx.Park()
-	}
+	// installed since. (The sender's transaction gives back its store
+	// connection while it reads in another: see Park below.)
+	msg.Tx.Park()
 	if meth, ok, err := m.committedMethod(ctx, key); err != nil {
 		return nil, err
 	} else if ok {
@@ -218,7 +216,7 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	} else if ok {
 		mission.Intent = intent
 	}
-	if err := m.screen(ctx, msg, mission.Intent, outer == nil); err != nil {
+	if err := m.screen(ctx, msg, mission.Intent); err != nil {
 		return nil, err
 	}
 	exs, err := missionExamples(msg, outer == nil)
@@ -237,6 +235,12 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	resume := live.Suspend(ctx)
 	cctx := live.Detach(ctx)
 
+	// The sender's transaction (a top-level sender's, or the outer
+	// cycle's dry run) waits for other transactions now: the cycle's, or
+	// another sender's or kernel's. It gives back its store connection
+	// meanwhile (uvm.Tx.Park; the reads above took one again), so that
+	// waiting transactions cannot hold every connection the cycles need.
+	msg.Tx.Park()
 	if outer != nil {
 		// Nested: no flight. Cycles inside one outer cycle run one at a
 		// time (a dry run is one goroutine), and a nested send never waits
@@ -252,12 +256,6 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	}
 	defer resume()
 
-	// The sender's transaction waits for other transactions now (the
-	// cycle's, or another sender's or kernel's): it gives back its store
-	// connection meanwhile (uvm.Tx.Park; the reads above took one again),
-	// so that waiting senders cannot hold every connection the cycles
-	// need.
-	msg.Tx.Park()
 	for {
 		fl, leader := m.flights.join(key)
 		if leader {

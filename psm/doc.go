@@ -136,7 +136,10 @@
 //     Import, Revert, Edit): the message fails there, and no cycle
 //     starts. Then Mind.screen refuses what no cycle may write: a message
 //     whose method already awaits approval (an index in the image), a
-//     near miss, or a receiver whose policy is GenerateNever.
+//     near miss, or a receiver whose policy is GenerateNever. Before each
+//     read in another transaction, and before the wait for a cycle, the
+//     sender's transaction parks (uvm Tx.Park): on PostgreSQL it gives its
+//     connection back, and its commit checks again what it read.
 //  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
 //     other senders wait for it. On an image other kernels share, the
 //     leader first takes the cycle lease (Mind.cycleLease, kernels.go): if

@@ -42,6 +42,7 @@ type kernelModel struct {
 	delay time.Duration
 	hang  bool
 	said  io.Writer
+	src   func(sel string) string // the method for sel; nil: answerSrc
 
 	syntheses atomic.Int64
 }
@@ -70,7 +71,11 @@ func (k *kernelModel) GenerateContent(ctx context.Context, msgs []llms.MessageCo
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return reply(code(answerSrc(m[1]))), nil
+	src := answerSrc
+	if k.src != nil {
+		src = k.src
+	}
+	return reply(code(src(m[1]))), nil
 }
 
 func (k *kernelModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
@@ -470,5 +475,39 @@ func TestKernelsNeverStale(t *testing.T) {
 		v, err := b.Send(ctx, proto, "greet")
 		require.NoError(t, err)
 		require.Equal(t, text, v, "round %d: the other kernel runs the version just installed", round)
+	}
+}
+
+// TestKernelsNestedCyclesSmallPool: cycles whose dry runs start nested
+// cycles, several at once, on a pool of 3 connections (one of them the
+// kernel's change listener): every send answers.
+func TestKernelsNestedCyclesSmallPool(t *testing.T) {
+	url := kernelCluster(t) + "&pool_max_conns=3"
+	ctx := context.Background()
+	model := &kernelModel{src: func(sel string) string {
+		if inner, ok := strings.CutPrefix(sel, "outer_"); ok {
+			return fmt.Sprintf(`package m
+
+import "batos"
+
+// %[1]s answers what %[2]s answers.
+func %[1]s(self batos.Self, args []any) (any, error) {
+	return self.Send(%[2]q)
+}`, sel, "inner_"+inner)
+		}
+		return answerSrc(sel)
+	}}
+	m := openKernel(t, url, "nested", model)
+	proto, err := m.New(ctx)
+	require.NoError(t, err)
+	names := []string{"apple", "river", "mountain", "lantern"}
+	var results []<-chan sendResult
+	for _, n := range names {
+		results = append(results, sendAsyncTo(ctx, m, proto, "outer_"+n))
+	}
+	for i, ch := range results {
+		r := await(t, 60*time.Second, names[i], ch)
+		require.NoError(t, r.err, names[i])
+		assert.Equal(t, "inner_"+names[i], r.v)
 	}
 }

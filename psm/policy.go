@@ -292,17 +292,15 @@ func editDistance(a, b string, limit int) int {
 // near miss (and not a facet, whose intent says it is meant), or when
 // the receiver's generation policy is GenerateNever. A near miss is
 // named under any policy: "did you mean" helps more than "never". The
-// sender's transaction is read first; a top-level sender's is parked
-// (uvm.Tx.Park) before the approval index is read in another.
-func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string, topLevel bool) error {
+// sender's transaction is read first, and parked (uvm.Tx.Park) before the
+// approval index is read in another.
+func (m *Mind) screen(ctx context.Context, msg *uvm.Message, intent string) error {
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	refused, err := screenPolicy(msg, intent)
 	if err != nil {
 		return err
 	}
-	if topLevel {
-		msg.Tx.Park()
-	}
+	msg.Tx.Park()
 	if id, ok, err := m.pendingCycle(ctx, key); err != nil {
 		return err
 	} else if ok {
