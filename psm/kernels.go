@@ -207,14 +207,14 @@ func (m *Mind) cycleLease(ctx context.Context, key flightKey) (context.Context, 
 				return nil, nil, err
 			}
 			wake = k.changes()
-			now, expires, found, err := m.leaseNow(ctx, name)
+			cur, expires, found, err := m.leaseNow(ctx, name)
 			if err != nil {
 				return nil, nil, err
 			}
 			if !found {
 				return nil, nil, errOtherKernel // released: its outcome is in the image
 			}
-			if now != prev || !time.Now().Before(expires) {
+			if cur != prev || !time.Now().Before(expires) {
 				break // taken by another waiter, or expired: try again
 			}
 		}
