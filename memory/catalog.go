@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -326,10 +327,17 @@ func (c *Catalog) upkeep(ctx context.Context) error {
 
 // ensureMeta records the embedder in a new image, or checks the recorded
 // one: another embedder is refused unless Options.OnEmbedderChange says
-// to re-embed (see upkeep).
+// to re-embed (see upkeep). A damaged catalog record is written again for
+// this embedder, with the vectors of any other embedder found in the
+// image left for cleanup (vectors of this one that are missing are
+// embedded again by the repair).
 func (c *Catalog) ensureMeta(ctx context.Context) error {
-	return c.im.Update(ctx, func(tx *uvm.Tx) error {
+	damaged := false
+	err := c.im.Update(ctx, func(tx *uvm.Tx) error {
 		m, ok, err := c.ns.readMeta(tx)
+		if damaged = damage(err); damaged {
+			return c.rewriteMeta(tx)
+		}
 		if err != nil {
 			return err
 		}
@@ -348,6 +356,26 @@ func (c *Catalog) ensureMeta(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err == nil && damaged {
+		c.log.Warn("memory: the catalog record was damaged; recorded the embedder again", "record", c.ns.meta+"/"+metaKey, "embedder", c.emb.Name)
+	}
+	return err
+}
+
+// rewriteMeta writes the catalog record for this embedder in tx, listing
+// for cleanup the tags of the other embedders' vectors the image holds.
+func (c *Catalog) rewriteMeta(tx *uvm.Tx) error {
+	others := map[string]bool{}
+	err := tx.RecordKeys(c.ns.vec, "", func(key string) error {
+		if tag, _, ok := strings.Cut(key, "/"); ok && tag != c.tag {
+			others[tag] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.ns.writeMeta(tx, metaRecord{Embedder: c.emb.Name, Dims: c.emb.Dimensions, Tag: c.tag, Cleanup: slices.Sorted(maps.Keys(others))})
 }
 
 // checkTx checks that tx is this image's and, for writes, writable.

@@ -139,6 +139,14 @@ func TestOpenRebuildsDamagedDerivedRecords(t *testing.T) {
 			})
 			return damaged(t, im, record{"memory.ref", key})
 		}, "", ""}, // references are only counted: a damaged one still counts
+		{"the catalog record", func(t *testing.T) *uvm.Image {
+			return damaged(t, im, record{"memory.meta", "catalog"})
+		}, "", "the catalog record was damaged"},
+		{"the catalog record, not JSON", func(t *testing.T) *uvm.Image {
+			cp := damaged(t, im)
+			uvmtest.Update(t, cp, func(tx *uvm.Tx) error { return tx.PutRecord("memory.meta", "catalog", []byte("{not json")) })
+			return cp
+		}, "", "the catalog record was damaged"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,4 +210,39 @@ func TestCorruptVectorIsRebuilt(t *testing.T) {
 		require.Len(t, b, 4*memory.DefaultDimensions, "the vector was embedded again")
 		return nil
 	})
+}
+
+// TestDamagedCatalogRecordOfAnotherEmbedder: when the damaged catalog
+// record was another embedder's, Open records the one it was given,
+// embeds the texts again with it, and deletes the other's vectors.
+func TestDamagedCatalogRecordOfAnotherEmbedder(t *testing.T) {
+	im := uvmtest.Mem(t, uvm.Options{})
+	old := openCatalog(t, im, memory.Options{Embedder: memory.OfflineEmbedder(128)})
+	add(t, old, im, animals...)
+	cp := damaged(t, im, record{"memory.meta", "catalog"})
+	tags := func() map[string]bool {
+		out := map[string]bool{}
+		uvmtest.View(t, cp, func(tx *uvm.Tx) error {
+			return tx.RecordKeys("memory.vec", "", func(k string) error {
+				out[k[:bytes.IndexByte([]byte(k), '/')]] = true
+				return nil
+			})
+		})
+		return out
+	}
+	before := tags()
+	require.Len(t, before, 1)
+
+	var log logged
+	c, err := memory.Open(t.Context(), cp, memory.Options{Logger: log.logger()})
+	require.NoError(t, err)
+	require.Contains(t, log.String(), "the catalog record was damaged")
+	for _, d := range animals {
+		require.Equal(t, []string{d.ID}, docIDs(search(t, c, d.Text, 1, nil)), "document %s is found by its own text", d.ID)
+	}
+	after := tags()
+	require.Len(t, after, 1, "one embedder's vectors are left")
+	for tag := range before {
+		require.False(t, after[tag], "the other embedder's vectors are deleted")
+	}
 }
