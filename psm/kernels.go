@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,7 +185,8 @@ func (m *Mind) cycleLease(ctx context.Context, key flightKey) (context.Context, 
 			return nil, nil, fmt.Errorf("psm: the cycle lease for %s: %w", key, err)
 		}
 		if ok && !waited {
-			return m.holdCycleLease(ctx, key, name)
+			lctx, release := m.holdCycleLease(ctx, key, name)
+			return lctx, release, nil
 		}
 		if ok { // expired, and now this kernel's: take the cycle over
 			if n, err := m.closeTakenOver(ctx, prev, key); err != nil {
@@ -250,7 +252,7 @@ func (m *Mind) leaseNow(ctx context.Context, name string) (holder string, expire
 // holdCycleLease renews the cycle lease name until the returned function
 // is called, which also releases it. The context it returns is cancelled
 // with ErrLeaseLost when a renewal finds another holder.
-func (m *Mind) holdCycleLease(ctx context.Context, key flightKey, name string) (context.Context, func(), error) {
+func (m *Mind) holdCycleLease(ctx context.Context, key flightKey, name string) (context.Context, func()) {
 	k := m.kernel
 	cctx, cancel := context.WithCancelCause(context.WithValue(ctx, heldLeaseKey{}, name))
 	done := make(chan struct{})
@@ -284,7 +286,7 @@ func (m *Mind) holdCycleLease(ctx context.Context, key flightKey, name string) (
 			m.opts.Logger.Error("psm: releasing a cycle lease; it expires on its own", "message", key.String(), "error", err)
 		}
 	}
-	return cctx, release, nil
+	return cctx, release
 }
 
 // checkLease fails a top-level cycle's install transaction when its
@@ -313,5 +315,5 @@ func kernelAlive(tx *uvm.Tx, name string, now time.Time) (bool, error) {
 	if err != nil || !found {
 		return false, err
 	}
-	return len(holder) > len(name) && holder[:len(name)+1] == name+"/" && now.Before(expires), nil
+	return strings.HasPrefix(holder, name+"/") && now.Before(expires), nil
 }

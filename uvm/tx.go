@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/batos-dev/batos/uvm/store"
 )
@@ -549,34 +548,8 @@ func (tx *Tx) commit() error {
 // changedSlot names the first slot (in name order) whose encoding differs
 // from the one loaded.
 func (o *Object) changedSlot() string {
-	old := map[string]any{}
-	for _, part := range append([][]byte{o.orig}, o.origM[:]...) {
-		if part == nil {
-			continue
-		}
-		if s, err := decodeObject(o.oid, objKey(o.oid), part); err == nil {
-			for n, v := range s {
-				if n != methodsMarker {
-					old[n] = v
-				}
-			}
-		}
-	}
-	before, after := slotEncodings(old), slotEncodings(o.slots)
-	names := make([]string, 0, len(before)+len(after))
-	for n := range before {
-		names = append(names, n)
-	}
-	for n := range after {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		b, okb := before[n]
-		a, oka := after[n]
-		if okb != oka || a != b {
-			return n
-		}
+	if cs := o.changedSlots(); len(cs) > 0 {
+		return cs[0].Slot
 	}
 	return ""
 }
