@@ -96,7 +96,9 @@
 // performed by the parent (a nested isolated method runs in the same
 // worker). A worker that dies is a *[WorkerError] (errors.Is [ErrBudget]
 // when it died of a limit) and a fresh one replaces it; Options.Workers of
-// them are kept warm.
+// them are kept warm. Calls at once beyond those start more, up to
+// Options.MaxWorkers, and each of those stays for Options.WorkerIdle
+// after its last call, so a steady concurrent load reuses them.
 //
 //	parent (the caller's transaction)            worker (rlimits, no state kept)
 //	run: source, snapshot, args        ───────►  compile (cached), call

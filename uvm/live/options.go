@@ -64,6 +64,12 @@ type Options struct {
 	// MaxWorkers bounds how many workers run at once; an isolated call
 	// waits for a free one. Zero means 8.
 	MaxWorkers int
+	// WorkerIdle is how long a worker beyond the warm Workers — started
+	// when more isolated calls ran at once — stays idle before it is
+	// ended, so that a steady load of concurrent calls reuses it instead
+	// of starting a process per call. Zero means one minute; a negative
+	// value ends such a worker as soon as its call returns.
+	WorkerIdle time.Duration
 	// WorkerMemory is the address space a worker may add to what it had
 	// when it started, in bytes (RLIMIT_AS). Zero means 1 GiB.
 	WorkerMemory int64
@@ -148,6 +154,9 @@ func (o *Options) fill() {
 	}
 	if o.Workers > o.MaxWorkers {
 		o.MaxWorkers = o.Workers
+	}
+	if o.WorkerIdle == 0 {
+		o.WorkerIdle = time.Minute
 	}
 	if o.WorkerMemory <= 0 {
 		o.WorkerMemory = 1 << 30

@@ -26,6 +26,7 @@ type proc struct {
 	stderr *tail
 	known  map[string]bool // source keys the worker has
 	calls  int
+	idle   time.Time // when it last turned idle
 	exited chan struct{}
 
 	mu         sync.Mutex
@@ -223,6 +224,7 @@ type pool struct {
 	busy     int           // workers checked out
 	starting int           // warm workers being started (refill)
 	ready    chan struct{} // closed (and replaced) when a started worker turns idle or fails
+	reaper   *time.Timer   // ends workers beyond the warm set idle for WorkerIdle; nil when not armed
 	closed   bool
 	wg       sync.WaitGroup
 	done     chan struct{}
@@ -323,14 +325,53 @@ func (pl *pool) put(p *proc, healthy bool) {
 	p.calls++
 	pl.mu.Lock()
 	pl.busy--
-	keep := healthy && !pl.closed && p.alive() && p.calls < pl.o.WorkerCalls && len(pl.idle) < pl.o.Workers
+	// A worker beyond the warm set is kept for WorkerIdle: under a steady
+	// concurrent load the next call would only start another.
+	keep := healthy && !pl.closed && p.alive() && p.calls < pl.o.WorkerCalls &&
+		(len(pl.idle) < pl.o.Workers || pl.o.WorkerIdle > 0)
 	if keep {
+		p.idle = time.Now()
 		pl.idle = append(pl.idle, p)
+		if pl.extra() > 0 && pl.reaper == nil {
+			pl.reaper = time.AfterFunc(pl.o.WorkerIdle, pl.reap)
+		}
 	}
 	pl.mu.Unlock()
 	if !keep {
 		pl.retire(p)
 		pl.refill()
+	}
+}
+
+// extra is how many workers there are beyond the warm set. pl.mu is held.
+func (pl *pool) extra() int {
+	return len(pl.idle) + pl.busy + pl.starting - pl.o.Workers
+}
+
+// reap ends the workers beyond the warm set that have been idle for
+// WorkerIdle, oldest first, and arms itself again for the next one to
+// expire while any remain.
+func (pl *pool) reap() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.reaper = nil
+	if pl.closed {
+		return
+	}
+	now := time.Now()
+	slices.SortStableFunc(pl.idle, func(a, b *proc) int { return a.idle.Compare(b.idle) })
+	var next time.Time
+	for i := 0; i < len(pl.idle) && pl.extra() > 0; {
+		p := pl.idle[i]
+		if due := p.idle.Add(pl.o.WorkerIdle); due.After(now) {
+			next = due
+			break
+		}
+		pl.idle = slices.Delete(pl.idle, i, i+1)
+		pl.retire(p)
+	}
+	if !next.IsZero() {
+		pl.reaper = time.AfterFunc(next.Sub(now), pl.reap)
 	}
 }
 
@@ -399,6 +440,10 @@ func (pl *pool) close() {
 	}
 	pl.closed = true
 	close(pl.done)
+	if pl.reaper != nil {
+		pl.reaper.Stop()
+		pl.reaper = nil
+	}
 	idle := pl.idle
 	pl.idle = nil
 	pl.mu.Unlock()
