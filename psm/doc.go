@@ -198,6 +198,12 @@
 // happens, to the JSON-lines audit log (Options.AuditLog) and to
 // subscribers ([Mind.Subscribe]).
 //
+// The saves made while the cycle runs do not wait for the disk
+// (uvm.Tx.DeferSync); the save that ends the record does, and makes them
+// durable with it. A kernel that dies keeps them; only a power failure
+// during the cycle can lose the record of a cycle that acknowledged
+// nothing.
+//
 // A process that dies during a cycle leaves its record open, in the state
 // it died in; the next Open closes every such record as FAILED
 // ("abandoned: the process ended during SYNTHESIZING"), in one

@@ -131,7 +131,10 @@
 // it and is covered too. After a crash Badger replays the logs and drops
 // a transaction whose entries are incomplete, so a commit not yet
 // acknowledged is either whole or absent. A transaction that writes
-// nothing waits for no sync. (The full argument is in groupsync.go.)
+// nothing waits for no sync, and one that calls [Tx.DeferSync] returns
+// once written: a crash of the process keeps it, the next commit that
+// waits makes it durable, and only a power failure before then can lose
+// it. (The full argument is in groupsync.go.)
 //
 // A failed sync is sticky, as PostgreSQL treats a failed fsync: the
 // commits that waited for it and every later write transaction fail with

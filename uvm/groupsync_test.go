@@ -286,3 +286,39 @@ func TestGroupSyncSyncsTheValueLogForLargeValues(t *testing.T) {
 	}
 	require.Equal(t, []bool{false, true}, got, "value log synced, by commit")
 }
+
+// A DeferSync commit waits for no sync, is visible at once, and the next
+// commit that waits covers it; a retried attempt that does not call
+// DeferSync waits.
+func TestGroupSyncDeferSync(t *testing.T) {
+	ctx := context.Background()
+	im, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	defer im.Close()
+	var flushes atomic.Int32
+	flush := im.durable.flush
+	im.durable.flush = func(valueLog bool) error { flushes.Add(1); return flush(valueLog) }
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		tx.DeferSync()
+		return tx.PutRecord("notes", "a", []byte("1"))
+	}))
+	require.Zero(t, flushes.Load(), "syncs for a DeferSync commit")
+	require.NoError(t, im.View(ctx, func(tx *Tx) error {
+		v, err := tx.GetRecord("notes", "a")
+		require.Equal(t, "1", string(v))
+		return err
+	}))
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error { return tx.PutRecord("notes", "b", []byte("2")) }))
+	require.Equal(t, int32(1), flushes.Load(), "the next commit waits for one sync, which covers both")
+
+	attempts := 0
+	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
+		attempts++
+		if attempts == 1 {
+			tx.DeferSync()
+			return tx.Restart("try again")
+		}
+		return tx.PutRecord("notes", "c", []byte("3"))
+	}))
+	require.Equal(t, int32(2), flushes.Load(), "DeferSync lasts for its attempt only")
+}

@@ -28,6 +28,24 @@ type Tx struct {
 	// What the transaction writes to Badger (Tx.writing): its commit
 	// must be synced, and the value log too for a large value.
 	wrote, valueLog bool
+	deferSync       bool // DeferSync was called
+}
+
+// DeferSync lets this transaction's commit return as soon as it is
+// written, without waiting for it to reach the disk: other transactions
+// see it at once, a crash of the process keeps it (it is in the
+// operating system's hands), and the next commit that does wait makes
+// it durable too, since a sync covers everything written before it. Only
+// a power failure or a crash of the system before that loses it. For
+// writes worth little alone, such as progress notes that a later durable
+// commit supersedes; on PostgreSQL it is synchronous_commit off for the
+// transaction. It lasts for this attempt only (a retried or restarted
+// attempt waits again unless it calls DeferSync too).
+func (tx *Tx) DeferSync() {
+	tx.deferSync = true
+	if d, ok := tx.txn.(store.SyncDeferrer); ok {
+		d.DeferSync()
+	}
 }
 
 // SetValue keeps a value with this attempt of the transaction, for a
@@ -537,7 +555,7 @@ func (tx *Tx) commit() error {
 	for _, fn := range tx.hooks {
 		fn()
 	}
-	if tx.wrote {
+	if tx.wrote && !tx.deferSync {
 		if err := tx.im.durable.wait(tx.valueLog); err != nil {
 			return fmt.Errorf("uvm: commit: %w", err)
 		}

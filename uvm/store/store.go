@@ -91,6 +91,13 @@ type Parker interface {
 	Park() bool
 }
 
+// SyncDeferrer is implemented by a Txn whose commit can return before it
+// is durable (uvm.Tx.DeferSync): DeferSync asks for that, for this
+// transaction only. A later commit that is durable makes it durable too.
+type SyncDeferrer interface {
+	DeferSync()
+}
+
 // Sequence hands out increasing numbers.
 type Sequence interface {
 	// Next returns the next number.

@@ -165,7 +165,14 @@ type txn struct {
 	writes  map[string]write
 	scanned bool // a Scan ran: Park cannot check its range again
 	parked  bool // reads happened in an earlier server transaction: check them at commit
+	lazy    bool // DeferSync: commit with synchronous_commit off
 }
+
+// DeferSync implements store.SyncDeferrer: the commit does not wait for
+// the server to flush its WAL (synchronous_commit off for this
+// transaction). The server flushes WAL in order, so any later commit that
+// waits makes this one durable too.
+func (t *txn) DeferSync() { t.lazy = true }
 
 // acquire takes a connection for the transaction if it has none.
 func (t *txn) acquire() error {
@@ -549,6 +556,9 @@ func (t *txn) Commit() error {
 		} else {
 			b.Queue(upsertSQL, []byte(k), w.v)
 		}
+	}
+	if t.lazy {
+		b.Queue("SET LOCAL synchronous_commit TO off")
 	}
 	b.Queue("COMMIT")
 	// The change sequence moves once the commit is done (in a statement of

@@ -78,3 +78,39 @@ func TestSchemaVersion(t *testing.T) {
 	_, err = pgstore.Open(context.Background(), url)
 	require.ErrorIs(t, err, pgstore.ErrSchema)
 }
+
+// A DeferSync commit (synchronous_commit off for its transaction) is
+// committed and visible like any other, both when its transaction had
+// read first and when the commit is its first statement, and the setting
+// ends with it.
+func TestDeferSync(t *testing.T) {
+	needPG(t)
+	ctx := context.Background()
+	s := open(t, cluster.NewDatabase(t))
+	defer s.Close()
+	commit := func(key string, readFirst bool) {
+		tx, err := s.Begin(ctx, true)
+		require.NoError(t, err)
+		if readFirst {
+			_, _, _, err := tx.Get([]byte("other"), nil)
+			require.NoError(t, err)
+		}
+		tx.(store.SyncDeferrer).DeferSync()
+		require.NoError(t, tx.Set([]byte(key), []byte("v-"+key)))
+		require.NoError(t, tx.Commit())
+	}
+	commit("a", false)
+	commit("b", true)
+	tx, err := s.Begin(ctx, false)
+	require.NoError(t, err)
+	defer tx.Discard()
+	for _, k := range []string{"a", "b"} {
+		v, _, found, err := tx.Get([]byte(k), nil)
+		require.NoError(t, err)
+		require.True(t, found, k)
+		require.Equal(t, "v-"+k, string(v))
+	}
+	var setting string
+	require.NoError(t, s.Pool().QueryRow(ctx, "SHOW synchronous_commit").Scan(&setting))
+	require.Equal(t, "on", setting, "SET LOCAL ends with its transaction")
+}
