@@ -263,28 +263,49 @@ func editDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
 	}
+	// A common prefix or suffix costs nothing: an optimal alignment
+	// matches it byte for byte. Selectors often share one ("answer_…").
+	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
+		a, b = a[1:], b[1:]
+	}
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
+	// Only cells within limit of the diagonal can stay within limit
+	// (each step off it costs an insertion or a deletion): the others
+	// hold inf. The rows rotate, so each row first resets the cells at
+	// its band's edges that the next row reads.
+	inf := limit + 1
 	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
-		prev[j] = j
+		prev[j] = min(j, inf)
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		best := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+typoCost(a[i-1], b[j-1]))
+		lo, hi := max(1, i-limit), min(len(b), i+limit)
+		cur[lo-1] = inf
+		if lo == 1 {
+			cur[0] = min(i, inf)
+		}
+		best := cur[lo-1]
+		for j := lo; j <= hi; j++ {
+			c := min(prev[j]+1, cur[j-1]+1, prev[j-1]+typoCost(a[i-1], b[j-1]))
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
+				c = min(c, prev2[j-2]+1)
 			}
+			cur[j] = min(c, inf)
 			best = min(best, cur[j])
 		}
+		if hi < len(b) {
+			cur[hi+1] = inf
+		}
 		if best > limit {
-			return limit + 1
+			return inf
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return min(prev[len(b)], limit+1)
+	return min(prev[len(b)], inf)
 }
 
 // screen decides, before a cycle starts for msg, whether one may: not
