@@ -99,9 +99,7 @@ func TestGroupSyncSharesSyncs(t *testing.T) {
 // waits for no sync.
 func TestGroupSyncSkipsCommitsWithoutWrites(t *testing.T) {
 	ctx := context.Background()
-	im, err := Open(t.TempDir(), Options{})
-	require.NoError(t, err)
-	defer im.Close()
+	im, flushes := countingFlushes(t)
 	var oid OID
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, err := tx.New()
@@ -111,9 +109,7 @@ func TestGroupSyncSkipsCommitsWithoutWrites(t *testing.T) {
 		}
 		return o.Set("n", int64(1))
 	}))
-	var flushes atomic.Int32
-	flush := im.durable.flush
-	im.durable.flush = func(valueLog bool) error { flushes.Add(1); return flush(valueLog) }
+	flushes.Store(0)
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		o, err := tx.Object(oid)
 		if err != nil {
@@ -292,12 +288,7 @@ func TestGroupSyncSyncsTheValueLogForLargeValues(t *testing.T) {
 // DeferSync waits.
 func TestGroupSyncDeferSync(t *testing.T) {
 	ctx := context.Background()
-	im, err := Open(t.TempDir(), Options{})
-	require.NoError(t, err)
-	defer im.Close()
-	var flushes atomic.Int32
-	flush := im.durable.flush
-	im.durable.flush = func(valueLog bool) error { flushes.Add(1); return flush(valueLog) }
+	im, flushes := countingFlushes(t)
 	require.NoError(t, im.Update(ctx, func(tx *Tx) error {
 		tx.DeferSync()
 		return tx.PutRecord("notes", "a", []byte("1"))
@@ -321,4 +312,15 @@ func TestGroupSyncDeferSync(t *testing.T) {
 		return tx.PutRecord("notes", "c", []byte("3"))
 	}))
 	require.Equal(t, int32(2), flushes.Load(), "DeferSync lasts for its attempt only")
+}
+
+// countingFlushes opens an image on disk whose syncs are counted.
+func countingFlushes(t *testing.T) (*Image, *atomic.Int32) {
+	im, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { im.Close() })
+	flushes := new(atomic.Int32)
+	flush := im.durable.flush
+	im.durable.flush = func(valueLog bool) error { flushes.Add(1); return flush(valueLog) }
+	return im, flushes
 }

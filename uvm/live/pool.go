@@ -361,13 +361,13 @@ func (pl *pool) reap() {
 	now := time.Now()
 	slices.SortStableFunc(pl.idle, func(a, b *proc) int { return a.idle.Compare(b.idle) })
 	var next time.Time
-	for i := 0; i < len(pl.idle) && pl.extra() > 0; {
-		p := pl.idle[i]
+	for len(pl.idle) > 0 && pl.extra() > 0 {
+		p := pl.idle[0]
 		if due := p.idle.Add(pl.o.WorkerIdle); due.After(now) {
 			next = due
 			break
 		}
-		pl.idle = slices.Delete(pl.idle, i, i+1)
+		pl.idle = pl.idle[1:]
 		pl.retire(p)
 	}
 	if !next.IsZero() {
