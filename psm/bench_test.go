@@ -118,8 +118,8 @@ func %[1]s(self batos.Self, args []any) (any, error) {
 // at once. It reports the cycles per second of each and the speed-up of
 // running them at once. Dry runs are isolated (the default policy), so
 // the runtime keeps as many workers warm as cycles run at once
-// (Live.Workers): with the default two, the others would start a worker
-// process each.
+// (Live.Workers): with the default two, the first parallel round would
+// start the other six while timed (they stay for Live.WorkerIdle).
 func BenchmarkParallelCycles(b *testing.B) {
 	const width = 8
 	model := &selectorModel{src: answerSrc}
