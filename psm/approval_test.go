@@ -194,30 +194,7 @@ func TestApprovalEdited(t *testing.T) {
 // Methods of nested cycles wait with the outer cycle's and install with
 // it when it is approved.
 func TestApprovalWithNestedCycles(t *testing.T) {
-	outer := `package m
-
-import "batos"
-
-// outer asks inner and decorates its answer.
-func outer(self batos.Self, args []any) (any, error) {
-	v, err := self.Send("inner")
-	if err != nil {
-		return nil, err
-	}
-	s, _ := v.(string)
-	return "outer+" + s, nil
-}`
-	inner := `package m
-
-import "batos"
-
-func inner(self batos.Self, args []any) (any, error) {
-	return "inner", nil
-}`
-	script := persona.NewScripted([]persona.Reply{
-		plan("outer"), {Expect: "outer", Text: code(outer)},
-		plan("inner"), {Expect: "inner", Text: code(inner)},
-	})
+	script := persona.NewScripted(nestedReplies())
 	m := memMind(t, script, approve)
 	id := pendingSend(t, m, "outer")
 	pending, err := m.Pending(ctx)

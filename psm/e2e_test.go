@@ -285,30 +285,7 @@ func TestConcurrentIdenticalSends(t *testing.T) {
 }
 
 func TestNestedCycle(t *testing.T) {
-	outer := `package m
-
-import "batos"
-
-// outer asks inner and decorates its answer.
-func outer(self batos.Self, args []any) (any, error) {
-	v, err := self.Send("inner")
-	if err != nil {
-		return nil, err
-	}
-	s, _ := v.(string)
-	return "outer+" + s, nil
-}`
-	inner := `package m
-
-import "batos"
-
-func inner(self batos.Self, args []any) (any, error) {
-	return "inner", nil
-}`
-	h := diskMind(t,
-		plan("outer"), persona.Reply{Expect: "outer", Text: code(outer)},
-		plan("inner"), persona.Reply{Expect: "inner", Text: code(inner)},
-	)
+	h := diskMind(t, nestedReplies()...)
 	v, err := h.Send(ctx, h.Genesis(), "outer")
 	require.NoError(t, err)
 	require.Equal(t, "outer+inner", v)

@@ -344,3 +344,32 @@ func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.Message
 func (s *selectorModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
 	return llms.GenerateFromSinglePrompt(ctx, s, prompt, options...)
 }
+
+// nestedReplies script two cycles: outer, whose method sends inner, and
+// the nested cycle that writes inner. outer answers "outer+inner".
+func nestedReplies() []persona.Reply {
+	outer := `package m
+
+import "batos"
+
+// outer asks inner and decorates its answer.
+func outer(self batos.Self, args []any) (any, error) {
+	v, err := self.Send("inner")
+	if err != nil {
+		return nil, err
+	}
+	s, _ := v.(string)
+	return "outer+" + s, nil
+}`
+	inner := `package m
+
+import "batos"
+
+func inner(self batos.Self, args []any) (any, error) {
+	return "inner", nil
+}`
+	return []persona.Reply{
+		plan("outer"), {Expect: "outer", Text: code(outer)},
+		plan("inner"), {Expect: "inner", Text: code(inner)},
+	}
+}

@@ -123,30 +123,7 @@ func TestReplayOnAChangedImage(t *testing.T) {
 // installed, the rerun's dry run is answered by it and the replay says
 // the nested cycle is missing; with it removed, the replay is the same.
 func TestReplayOfNestedCycles(t *testing.T) {
-	outer := `package m
-
-import "batos"
-
-// outer asks inner and decorates its answer.
-func outer(self batos.Self, args []any) (any, error) {
-	v, err := self.Send("inner")
-	if err != nil {
-		return nil, err
-	}
-	s, _ := v.(string)
-	return "outer+" + s, nil
-}`
-	inner := `package m
-
-import "batos"
-
-func inner(self batos.Self, args []any) (any, error) {
-	return "inner", nil
-}`
-	script := persona.NewScripted([]persona.Reply{
-		plan("outer"), {Expect: "outer", Text: code(outer)},
-		plan("inner"), {Expect: "inner", Text: code(inner)},
-	})
+	script := persona.NewScripted(nestedReplies())
 	m := memMind(t, script, nil)
 	_, err := m.Send(ctx, m.Genesis(), "outer")
 	require.NoError(t, err)
