@@ -69,6 +69,33 @@ type kernel struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed, and replaced, at each change
+
+	// installing lets installs and this kernel's lease renewals take
+	// turns: installs share it (RLock), a renewal holds it alone. On
+	// PostgreSQL a renewal committing while an install transaction is
+	// open can make the install a serialization failure (its predicate
+	// locks cover far more than the keys it reads), and under load
+	// every retry of the install met the next renewal.
+	installing sync.RWMutex
+}
+
+// renew renews the lease name for holder, between installs (see
+// kernel.installing).
+func (m *Mind) renew(ctx context.Context, name, holder string) (bool, string, error) {
+	m.kernel.installing.Lock()
+	defer m.kernel.installing.Unlock()
+	return m.im.TryLease(ctx, name, holder, m.kernel.ttl)
+}
+
+// duringInstall runs an install transaction between this kernel's lease
+// renewals (see kernel.installing).
+func (m *Mind) duringInstall(fn func() error) error {
+	if m.kernel == nil {
+		return fn()
+	}
+	m.kernel.installing.RLock()
+	defer m.kernel.installing.RUnlock()
+	return fn()
 }
 
 // joinKernels takes the Mind's kernel lease and starts following the
@@ -129,7 +156,7 @@ func (m *Mind) renewKernel(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ok, holder, err := m.im.TryLease(ctx, kernelLeaseName(k.name), k.instance, k.ttl)
+		ok, holder, err := m.renew(ctx, kernelLeaseName(k.name), k.instance)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			m.opts.Logger.Error("psm: renewing the kernel lease", "kernel", k.name, "error", err)
@@ -266,7 +293,7 @@ func (m *Mind) holdCycleLease(ctx context.Context, key flightKey, name string) (
 				return
 			case <-t.C:
 			}
-			ok, holder, err := m.im.TryLease(cctx, name, k.name, k.ttl)
+			ok, holder, err := m.renew(cctx, name, k.name)
 			if err == nil && !ok {
 				cancel(&LeaseLostError{Kernel: k.name, Lease: name, Holder: holder})
 				return

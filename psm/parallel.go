@@ -108,20 +108,22 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 				return err
 			}
 		}
-		err = m.im.Update(ctx, func(tx *uvm.Tx) error {
-			// uvm runs the function again after a conflict: stop there,
-			// and validate before trying again.
-			if runs++; runs > 1 {
-				return errInstallConflict
-			}
-			if err := install(tx); err != nil {
-				return err
-			}
-			tx.OnCommit(func() {
-				m.installLocks.holdMethods(keys)
-				unlock() // committed: the next install may read it
+		err = m.duringInstall(func() error {
+			return m.im.Update(ctx, func(tx *uvm.Tx) error {
+				// uvm runs the function again after a conflict: stop
+				// there, and validate before trying again.
+				if runs++; runs > 1 {
+					return errInstallConflict
+				}
+				if err := install(tx); err != nil {
+					return err
+				}
+				tx.OnCommit(func() {
+					m.installLocks.holdMethods(keys)
+					unlock() // committed: the next install may read it
+				})
+				return nil
 			})
-			return nil
 		})
 		unlock()
 		if !errors.Is(err, errInstallConflict) {
