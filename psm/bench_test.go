@@ -126,8 +126,11 @@ func BenchmarkParallelCycles(b *testing.B) {
 	m, err := psm.Open(ctx, b.TempDir(), psm.Options{Model: model, Policy: psm.Policy{AllowNearMisses: true}, Live: live.Options{Workers: width}})
 	require.NoError(b, err)
 	defer m.Close()
-	_, err = m.Send(ctx, m.Genesis(), "warm_up") // starts the workers, warms the interpreter
+	_, err = m.Send(ctx, m.Genesis(), "warm_up") // warms the interpreter
 	require.NoError(b, err)
+	// Every warm worker loads its interpreter when it starts (tens of ms
+	// of CPU each): wait for all of them, so that none does while timed.
+	require.Eventually(b, func() bool { return psm.IdleWorkers(m) == width }, time.Minute, 5*time.Millisecond)
 	round := 0
 	run := func(parallel bool) time.Duration {
 		round++
