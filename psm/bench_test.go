@@ -73,9 +73,11 @@ return nil, err
 	m, err := psm.Open(ctx, location, psm.Options{Model: persona.NewScripted(replies), AuditLog: log, Live: live.Options{Policy: policy}})
 	require.NoError(b, err)
 	defer m.Close()
-	// One cycle outside the timer warms the worker pool and the interpreter.
+	// One cycle outside the timer warms the worker pool and the
+	// interpreter; the second warm worker may still be loading its own.
 	_, err = m.Send(ctx, m.Genesis(), benchSelector(0))
 	require.NoError(b, err)
+	require.Eventually(b, func() bool { return psm.IdleWorkers(m) == 2 }, time.Minute, 5*time.Millisecond) // live.Options.Workers' default
 	times := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
