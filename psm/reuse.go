@@ -264,9 +264,18 @@ func (m *Mind) reuseRejected(ctx context.Context, c *cycle, err error) bool {
 func (c *cycle) note() versionNote {
 	n := versionNote{Model: c.model, Args: c.mission.Args}
 	if r := c.work.reused; r != nil {
-		n.Model, n.Why = "", r.String()
+		n.Model, n.Why = "", reusedWhy(r)
 	}
 	return n
+}
+
+// reusedWhy is the reason a version's history gives for a reuse: what
+// was reused, or "" for a method a model wrote.
+func reusedWhy(r *Reuse) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
 }
 
 // recordedReuse turns what a record reused back into the one similar
