@@ -40,7 +40,8 @@ import (
 // The record says what was reused (Record.Reused) and counts the model
 // call saved (Record.ModelCallsAvoided); the version's history says
 // "reused …" as the reason. A replay reuses what its record reused, and
-// nothing else; a fork asks its model.
+// nothing else (a copy, of the version the record copied); a fork asks
+// its model.
 
 // Ways to reuse a method (Reuse.How).
 const (
@@ -109,7 +110,7 @@ func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 		if float64(s.Similarity) < m.opts.ReuseThreshold {
 			continue
 		}
-		p, err := m.reuseSource(ctx, c.mission, s)
+		p, err := m.reuseSource(ctx, c.mission, s, c.replay != nil)
 		if err != nil {
 			c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%s on object %d is similar (%.2f) but cannot be reused: %v", s.Selector, s.OID, s.Similarity, err)})
 			continue
@@ -124,8 +125,11 @@ func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 var errNotReusable = errors.New("not reusable")
 
 // reuseSource reads the similar method s from the image and writes the
-// source that reuses it for mission.
-func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill) (*reuseProposal, error) {
+// source that reuses it for mission. A copy is of the method's current
+// version, or, for a rerun (pinned), of the version s names, the one its
+// record copied: like a recorded reply, it is what the cycle was given,
+// not what the image holds now.
+func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill, pinned bool) (*reuseProposal, error) {
 	var p *reuseProposal
 	err := m.im.View(ctx, func(tx *uvm.Tx) error {
 		target, err := tx.Object(mission.Target)
@@ -148,6 +152,12 @@ func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill) (*reus
 			r.How = ReuseDelegate
 			p = &reuseProposal{Reuse: r, source: delegateSource(mission.Selector, r)}
 			return nil
+		}
+		if pinned && s.Version > 0 && s.Version != meth.Version {
+			if meth, err = tx.MethodVersion(holder, s.Selector, s.Version); err != nil {
+				return fmt.Errorf("%w: v%d: %v", errNotReusable, s.Version, err)
+			}
+			r.Version = meth.Version
 		}
 		src, err := renameEntry(meth.Source, s.Selector, mission.Selector)
 		if err != nil {

@@ -1,6 +1,7 @@
 package psm_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/batos-dev/batos/psm"
@@ -65,4 +66,38 @@ func TestReuseAwaitingApproval(t *testing.T) {
 	got, err := m.Send(ctx, other, "count_words", "a b c")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), got)
+}
+
+// countTimesSrc is a method for sel that answers ten times the words of
+// its argument: a later version of count_words that means otherwise.
+func countTimesSrc(sel string) string {
+	return strings.Replace(wordsSrc(sel), "return int64(len(strings.Fields(s))), nil", "return int64(10 * len(strings.Fields(s))), nil", 1)
+}
+
+// A replay of a cycle that copied a method reruns with the version it
+// copied, as it reruns with the replies it recorded: a newer version of
+// the reused method since is not a difference of the rerun.
+func TestReuseReplayCopiesTheRecordedVersion(t *testing.T) {
+	model := &selectorModel{src: wordsSrc}
+	m := memMind(t, model, nil)
+	first, other := reusedTo(t, m)
+	_, err := m.Send(ctx, other, "count_words", "a b")
+	require.NoError(t, err)
+	rec := lastCycle(t, m, other, "count_words")
+	require.NotNil(t, rec.Reused)
+	require.Equal(t, psm.ReuseCopy, rec.Reused.How)
+	require.Equal(t, 1, rec.Reused.Version)
+
+	_, err = m.Install(ctx, first, "count_words", countTimesSrc("count_words"), psm.WithArgs("x y"))
+	require.NoError(t, err)
+
+	replay, err := m.Replay(ctx, rec.ID)
+	require.NoError(t, err)
+	require.NoError(t, replay.Err)
+	assert.True(t, replay.Same(), "the rerun copies v1, as recorded: %v", replay.Differences)
+	require.NotEmpty(t, replay.Replayed)
+	require.NotNil(t, replay.Replayed[0].Reused)
+	assert.Equal(t, 1, replay.Replayed[0].Reused.Version)
+	assert.Equal(t, rec.Source, replay.Replayed[0].Source)
+
 }
