@@ -1,8 +1,10 @@
 package psm_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
@@ -100,4 +102,130 @@ func TestReuseReplayCopiesTheRecordedVersion(t *testing.T) {
 	assert.Equal(t, 1, replay.Replayed[0].Reused.Version)
 	assert.Equal(t, rec.Source, replay.Replayed[0].Source)
 
+}
+
+// deleteSlot removes an own slot (a method) of oid behind psm's back, as
+// a host with the image may; the skill index still lists the method.
+func deleteSlot(t *testing.T, m *psm.Mind, oid uvm.OID, name string) {
+	t.Helper()
+	require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+		o, err := tx.Object(oid)
+		if err != nil {
+			return err
+		}
+		return o.Delete(name)
+	}))
+}
+
+// A similar method that would send back the very message being written
+// (word_count delegates to count_words, which is gone) is not reused:
+// its dry run loops, the loop ends in an error within bounds, and the
+// cycle asks the model.
+func TestReuseDelegationLoopAsksTheModel(t *testing.T) {
+	model := &selectorModel{src: wordsSrc}
+	m := memMind(t, model, func(o *psm.Options) { o.ReuseThreshold = 0.7 })
+	oid, err := m.New(ctx)
+	require.NoError(t, err)
+	_, err = m.Install(ctx, oid, "count_words", wordsSrc("count_words"), psm.WithArgs("a b"))
+	require.NoError(t, err)
+	v, err := m.SendWith(ctx, oid, "word_count", []any{"a b c d"}, psm.WithExamples(psm.Example{Args: []any{"x y"}, Want: int64(2)}))
+	require.NoError(t, err)
+	require.Equal(t, int64(4), v)
+	rec := lastCycle(t, m, oid, "word_count")
+	require.NotNil(t, rec.Reused)
+	require.Equal(t, psm.ReuseDelegate, rec.Reused.How)
+	require.Equal(t, int64(1), model.calls.Load(), "the plan only")
+
+	deleteSlot(t, m, oid, "count_words")
+	within(t, 30*time.Second, "count_words after its delegate lost it", func() {
+		v, err = m.Send(ctx, oid, "count_words", "one two three")
+	})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), v)
+	assert.Equal(t, int64(3), model.calls.Load(), "the model wrote count_words again")
+	rec = lastCycle(t, m, oid, "count_words")
+	assert.Nil(t, rec.Reused)
+	assert.Zero(t, rec.ModelCallsAvoided)
+	assert.Equal(t, 1, rec.Attempts)
+	var notes []string
+	for _, e := range rec.Events {
+		notes = append(notes, e.Text)
+	}
+	assert.Contains(t, strings.Join(notes, "\n"), "not reused: word_count v1", "the delegation was tried and its loop rejected")
+	v, err = m.Send(ctx, oid, "word_count", "p q")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), v, "word_count delegates to the new count_words")
+}
+
+// A similar method whose object was deleted, or that its object no
+// longer holds, is not reused: the cycle says why and asks the model.
+func TestReuseStaleSkill(t *testing.T) {
+	for _, gone := range []string{"object", "method"} {
+		t.Run(gone, func(t *testing.T) {
+			model := &selectorModel{src: wordsSrc}
+			m := memMind(t, model, nil)
+			first, other := reusedTo(t, m)
+			if gone == "object" {
+				require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+					o, err := tx.Object(first)
+					if err != nil {
+						return err
+					}
+					return tx.Delete(o)
+				}))
+			} else {
+				deleteSlot(t, m, first, "count_words")
+			}
+			v, err := m.Send(ctx, other, "count_words", "a b")
+			require.NoError(t, err)
+			assert.Equal(t, int64(2), v)
+			assert.Equal(t, int64(4), model.calls.Load(), "the model wrote it")
+			rec := lastCycle(t, m, other, "count_words")
+			assert.Nil(t, rec.Reused)
+			var notes []string
+			for _, e := range rec.Events {
+				notes = append(notes, e.Text)
+			}
+			assert.Contains(t, strings.Join(notes, "\n"), "cannot be reused")
+		})
+	}
+}
+
+// A similar method that only forwards its message (a delegation an
+// earlier reuse installed) is reused as the method it forwards to: an
+// object that cannot reach that method gets a copy of it, not a copy of
+// the forwarding, which would send a message the object does not answer
+// and start a cycle (and install a method) nobody asked for.
+func TestReuseFollowsAForwardingMethod(t *testing.T) {
+	model := &selectorModel{src: wordsSrc}
+	m := memMind(t, model, func(o *psm.Options) { o.ReuseThreshold = 0.7 })
+	p, err := m.New(ctx)
+	require.NoError(t, err)
+	_, err = m.Send(ctx, p, "count_words", "a b")
+	require.NoError(t, err)
+	c, err := m.New(ctx, p)
+	require.NoError(t, err)
+	_, err = m.SendWith(ctx, c, "word_count", []any{"a b c"}, psm.WithExamples(psm.Example{Args: []any{"x y"}, Want: int64(2)}))
+	require.NoError(t, err)
+	require.Equal(t, psm.ReuseDelegate, lastCycle(t, m, c, "word_count").Reused.How, "word_count on c forwards to count_words")
+	require.Equal(t, int64(3), model.calls.Load())
+
+	x, err := m.New(ctx)
+	require.NoError(t, err)
+	v, err := m.Send(ctx, x, "words_count", "a b c")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), v)
+	rec := lastCycle(t, m, x, "words_count")
+	require.NotNil(t, rec.Reused)
+	assert.Equal(t, psm.Reuse{Object: p, Selector: "count_words", Version: 1, Similarity: rec.Reused.Similarity, How: psm.ReuseCopy}, *rec.Reused)
+	assert.Equal(t, int64(4), model.calls.Load(), "the plan only: no nested cycle")
+	hist, err := m.History(ctx, x, "count_words")
+	require.NoError(t, err)
+	assert.Empty(t, hist, "x was sent words_count only")
+	assert.Contains(t, rec.Source, "strings.Fields", "a copy of what word_count forwards to")
+	var notes []string
+	for _, e := range rec.Events {
+		notes = append(notes, e.Text)
+	}
+	assert.Contains(t, strings.Join(notes, "\n"), fmt.Sprintf("forwards to count_words v1 on object %d", p))
 }
