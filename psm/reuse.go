@@ -108,8 +108,8 @@ type reuseProposal struct {
 func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 	w := &c.work
 	w.reuse = nil
-	if m.opts.ReuseThreshold < 0 || (c.replay != nil && c.replay.model != nil) {
-		return // off, or a fork: its model is asked
+	if !(m.opts.ReuseThreshold >= 0) || (c.replay != nil && c.replay.model != nil) {
+		return // off (negative or NaN), or a fork: its model is asked
 	}
 	for _, s := range w.similar {
 		if float64(s.Similarity) < m.opts.ReuseThreshold {

@@ -2,6 +2,7 @@ package psm_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -228,4 +229,36 @@ func TestReuseFollowsAForwardingMethod(t *testing.T) {
 		notes = append(notes, e.Text)
 	}
 	assert.Contains(t, strings.Join(notes, "\n"), fmt.Sprintf("forwards to count_words v1 on object %d", p))
+}
+
+// A ReuseThreshold that is no number (NaN, from a division by zero in a
+// caller's configuration, say) turns reuse off: it does not take every
+// installed method as similar enough, which installed a word count as
+// reverse_text.
+func TestReuseThresholdNaN(t *testing.T) {
+	model := &selectorModel{src: func(sel string) string {
+		if sel != "reverse_text" {
+			return wordsSrc(sel)
+		}
+		return `package m
+
+import "batos"
+
+// reverse_text reverses its first argument.
+func reverse_text(self batos.Self, args []any) (any, error) {
+	s, _ := args[0].(string)
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r), nil
+}`
+	}}
+	m := memMind(t, model, func(o *psm.Options) { o.ReuseThreshold = math.NaN() })
+	_, other := reusedTo(t, m)
+	v, err := m.Send(ctx, other, "reverse_text", "abc")
+	require.NoError(t, err)
+	assert.Equal(t, "cba", v)
+	assert.Nil(t, lastCycle(t, m, other, "reverse_text").Reused)
+	assert.Equal(t, int64(4), model.calls.Load())
 }
