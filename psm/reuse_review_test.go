@@ -3,6 +3,7 @@ package psm_test
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,103 @@ func reverse_text(self batos.Self, args []any) (any, error) {
 	assert.Equal(t, "cba", v)
 	assert.Nil(t, lastCycle(t, m, other, "reverse_text").Reused)
 	assert.Equal(t, int64(4), model.calls.Load())
+}
+
+// Several cycles reusing one method at once each install their own
+// copy, and what they reused, with the model calls they saved, is still
+// in their records after a restart.
+func TestReuseConcurrentThenRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "image")
+	model := &selectorModel{src: wordsSrc}
+	m, err := psm.Open(ctx, dir, psm.Options{Model: model})
+	require.NoError(t, err)
+	first, err := m.New(ctx)
+	require.NoError(t, err)
+	_, err = m.Send(ctx, first, "count_words", "a b")
+	require.NoError(t, err)
+	const n = 3
+	oids := make([]uvm.OID, n)
+	chans := make([]<-chan sendResult, n)
+	for i := range n {
+		oids[i], err = m.New(ctx)
+		require.NoError(t, err)
+	}
+	for i := range n {
+		chans[i] = sendAsyncTo(ctx, m, oids[i], "count_words", "x y z")
+	}
+	for i := range n {
+		r := await(t, 60*time.Second, "a concurrent reuse", chans[i])
+		require.NoError(t, r.err)
+		assert.Equal(t, int64(3), r.v)
+	}
+	assert.Equal(t, int64(2+n), model.calls.Load(), "a plan each, no synthesis")
+	require.NoError(t, m.Close())
+
+	m, err = psm.Open(ctx, dir, psm.Options{Model: model})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, m.Close()) }()
+	avoided := 0
+	for _, oid := range oids {
+		rec := lastCycle(t, m, oid, "count_words")
+		require.NotNil(t, rec.Reused)
+		assert.Equal(t, first, rec.Reused.Object)
+		avoided += rec.ModelCallsAvoided
+		v, err := m.Send(ctx, oid, "count_words", "p")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), v)
+	}
+	assert.Equal(t, n, avoided)
+}
+
+// A nested cycle's reuse waiting with its outer cycle's method is
+// approved as a reuse too: its version's history says "reused …".
+func TestReuseNestedAwaitingApproval(t *testing.T) {
+	model := &selectorModel{src: func(sel string) string {
+		if sel != "shout_count" {
+			return wordsSrc(sel)
+		}
+		return `package m
+
+import (
+	"fmt"
+
+	"batos"
+)
+
+// shout_count says how many words its argument has, loudly.
+func shout_count(self batos.Self, args []any) (any, error) {
+	n, err := self.Send("count_words", args...)
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Sprintf("%v WORDS!", n), nil
+}`
+	}}
+	m := memMind(t, model, nil)
+	_, other := reusedTo(t, m)
+	require.NoError(t, m.SetPolicy(ctx, other, psm.Policy{Generation: psm.GenerateApprove}))
+	_, err := m.Send(ctx, other, "shout_count", "a b")
+	var ae *psm.ApprovalError
+	require.ErrorAs(t, err, &ae)
+	pending, err := m.Pending(ctx)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	require.Len(t, pending[0].Nested, 1)
+	nested := pending[0].Nested[0]
+	require.Equal(t, "count_words", nested.Selector)
+	require.NotNil(t, nested.Reused, "the approver is told the nested method is a reuse")
+	assert.Empty(t, nested.Model)
+	assert.Nil(t, pending[0].Reused, "the model wrote shout_count")
+	assert.NotEmpty(t, pending[0].Model)
+
+	_, err = m.Approve(ctx, ae.CycleID, psm.By("ana"))
+	require.NoError(t, err)
+	hist, err := m.History(ctx, other, "count_words")
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	assert.Contains(t, hist[0].Why, "reused count_words v1")
+	assert.Empty(t, hist[0].Model)
+	v, err := m.Send(ctx, other, "shout_count", "a b c")
+	require.NoError(t, err)
+	assert.Equal(t, "3 WORDS!", v)
 }
