@@ -35,7 +35,11 @@ type Approval struct {
 	Intent   string  `json:"intent,omitempty"`
 	Source   string  `json:"source"`
 	Persona  string  `json:"persona"`
-	Model    string  `json:"model,omitempty"`
+	Model    string  `json:"model,omitempty"` // "" for a reuse
+	// Reused is, when the cycle reused an installed method instead of
+	// asking a model (see Reuse), what it reused; the approved version's
+	// history then says "reused …".
+	Reused *Reuse `json:"reused,omitempty"`
 	// Args are the arguments of the message, which the dry run used.
 	Args Args `json:"args,omitempty"`
 	// Answer is what the dry run answered, described.
@@ -58,6 +62,7 @@ type NestedMethod struct {
 	Source   string  `json:"source"`
 	Persona  string  `json:"persona,omitempty"`
 	Model    string  `json:"model,omitempty"`
+	Reused   *Reuse  `json:"reused,omitempty"`
 	Intent   string  `json:"intent,omitempty"`
 	Args     Args    `json:"args,omitempty"`
 }
@@ -141,13 +146,13 @@ func (m *Mind) park(ctx context.Context, c *cycle) error {
 	}
 	a := &Approval{
 		CycleID: c.id, Object: c.mission.Target, Selector: c.mission.Selector, Intent: c.mission.Intent,
-		Source: w.source, Persona: c.persona, Model: c.model, Args: c.mission.Args,
+		Source: w.source, Persona: c.persona, Model: c.note().Model, Reused: w.reused, Args: c.mission.Args,
 		Answer: w.dryAnswer, Changed: w.dryChanged, Requested: time.Now().UTC(),
 	}
 	for _, p := range w.pending {
 		a.Nested = append(a.Nested, NestedMethod{
 			CycleID: p.id, Object: p.mission.Target, Selector: p.mission.Selector, Source: p.work.source,
-			Persona: p.persona, Model: p.model, Intent: p.mission.Intent, Args: p.mission.Args,
+			Persona: p.persona, Model: p.note().Model, Reused: p.work.reused, Intent: p.mission.Intent, Args: p.mission.Args,
 		})
 	}
 	if err := c.awaitStart(); err != nil {
@@ -401,7 +406,7 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 			}
 			meth, err := m.installIn(ctx, tx, target, nested[i].cand,
 				uvm.Method{Persona: n.Persona, CycleID: n.CycleID, Intent: n.Intent},
-				versionNote{Model: n.Model, ApprovedBy: o.by, Args: n.Args})
+				versionNote{Model: n.Model, Why: reusedWhy(n.Reused), ApprovedBy: o.by, Args: n.Args})
 			if err != nil {
 				return err
 			}
@@ -421,7 +426,7 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 			return fmt.Errorf("target of %q: %w", a.Selector, err)
 		}
 		meta := uvm.Method{Persona: a.Persona, CycleID: a.CycleID, Intent: a.Intent}
-		note := versionNote{Model: a.Model, ApprovedBy: o.by, Args: a.Args}
+		note := versionNote{Model: a.Model, Why: reusedWhy(a.Reused), ApprovedBy: o.by, Args: a.Args}
 		if verdict == VerdictEdited {
 			meta.Persona = o.by
 			note.By = o.by

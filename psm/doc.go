@@ -274,9 +274,11 @@
 // own receiver, so a method the receiver reaches by lookup is reused by
 // delegation ([ReuseDelegate]: a method that sends its selector with the
 // same arguments, and so follows its later versions), any other by a copy
-// of its source with the entry function renamed ([ReuseCopy]). Examples
-// ([Mind.SetExamples], [WithExamples]) are what tells a reuse that merely
-// looks alike from one that answers the mission.
+// of its source with the entry function renamed ([ReuseCopy]); a method
+// that only forwards its message (an earlier delegation) is reused as the
+// method it forwards to. Examples ([Mind.SetExamples], [WithExamples])
+// are what tells a reuse that merely looks alike from one that answers
+// the mission.
 //
 // # Record and replay
 //

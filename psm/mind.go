@@ -109,8 +109,8 @@ type Options struct {
 	// measures it with Memory's embedder) from which an installed method
 	// is tried as the answer to a mission before the model is asked (see
 	// Reuse). Zero means 0.85, which with the offline embedder takes
-	// methods of the same or nearly the same selector; negative turns
-	// reuse off.
+	// methods of the same or nearly the same selector; negative (or NaN,
+	// which no similarity reaches) turns reuse off.
 	ReuseThreshold float64
 	// Retention is how long cycle records are kept (see Mind.Prune):
 	// Open prunes with it, and so does Mind.Prune given zero options.

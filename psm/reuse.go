@@ -9,6 +9,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"strconv"
 
 	"github.com/batos-dev/batos/uvm"
 )
@@ -35,12 +36,17 @@ import (
 //     similar method's later versions.
 //   - copy: otherwise, the similar method's current source, its entry
 //     function renamed to the mission's selector. It runs on the
-//     receiver as the original runs on its own object.
+//     receiver as the original runs on its own object. A similar method
+//     that only forwards its message to another selector (a delegation
+//     an earlier reuse installed) is not copied: the method it forwards
+//     to, looked up from its object, is reused instead, and the record
+//     names that one.
 //
 // The record says what was reused (Record.Reused) and counts the model
 // call saved (Record.ModelCallsAvoided); the version's history says
 // "reused …" as the reason. A replay reuses what its record reused, and
-// nothing else; a fork asks its model.
+// nothing else (a copy, of the version the record copied); a fork asks
+// its model.
 
 // Ways to reuse a method (Reuse.How).
 const (
@@ -102,20 +108,24 @@ type reuseProposal struct {
 func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 	w := &c.work
 	w.reuse = nil
-	if m.opts.ReuseThreshold < 0 || (c.replay != nil && c.replay.model != nil) {
-		return // off, or a fork: its model is asked
+	if !(m.opts.ReuseThreshold >= 0) || (c.replay != nil && c.replay.model != nil) {
+		return // off (negative or NaN), or a fork: its model is asked
 	}
 	for _, s := range w.similar {
 		if float64(s.Similarity) < m.opts.ReuseThreshold {
 			continue
 		}
-		p, err := m.reuseSource(ctx, c.mission, s)
+		p, err := m.reuseSource(ctx, c.mission, s, c.replay != nil)
 		if err != nil {
 			c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%s on object %d is similar (%.2f) but cannot be reused: %v", s.Selector, s.OID, s.Similarity, err)})
 			continue
 		}
 		w.reuse = p
-		c.event(ctx, Event{Kind: EventNote, Text: fmt.Sprintf("%s v%d on object %d is similar (%.2f): trying it (%s) before asking the model", s.Selector, p.Version, s.OID, s.Similarity, p.How)})
+		text := fmt.Sprintf("%s v%d on object %d is similar (%.2f): trying it (%s) before asking the model", s.Selector, p.Version, s.OID, s.Similarity, p.How)
+		if p.Object != s.OID || p.Selector != s.Selector {
+			text = fmt.Sprintf("%s on object %d is similar (%.2f) and forwards to %s v%d on object %d: trying that (%s) before asking the model", s.Selector, s.OID, s.Similarity, p.Selector, p.Version, p.Object, p.How)
+		}
+		c.event(ctx, Event{Kind: EventNote, Text: text})
 		return
 	}
 }
@@ -124,40 +134,127 @@ func (m *Mind) proposeReuse(ctx context.Context, c *cycle) {
 var errNotReusable = errors.New("not reusable")
 
 // reuseSource reads the similar method s from the image and writes the
-// source that reuses it for mission.
-func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill) (*reuseProposal, error) {
+// source that reuses it for mission. A copy is of the method's current
+// version, or, for a rerun (pinned), of the version s names, the one its
+// record copied: like a recorded reply, it is what the cycle was given,
+// not what the image holds now.
+//
+// A method that only forwards its message to another selector (as a
+// delegation does) is copied as the method it forwards to, found from
+// its holder, at most maxForwards hops away.
+func (m *Mind) reuseSource(ctx context.Context, mission Mission, s skill, pinned bool) (*reuseProposal, error) {
 	var p *reuseProposal
 	err := m.im.View(ctx, func(tx *uvm.Tx) error {
-		target, err := tx.Object(mission.Target)
-		if err != nil {
-			return err
-		}
-		holder, err := tx.Object(s.OID)
-		if err != nil {
-			return err
-		}
-		meth, ok := ownMethod(holder, s.Selector)
-		if !ok {
-			return fmt.Errorf("%w: object %d no longer holds it", errNotReusable, s.OID)
-		}
-		r := Reuse{Object: s.OID, Selector: s.Selector, Version: meth.Version, Similarity: s.Similarity}
-		if f, err := tx.Lookup(target, s.Selector); err == nil && f.Holder.OID() == s.OID {
-			if s.Selector == mission.Selector {
-				return fmt.Errorf("%w: the receiver already answers it", errNotReusable)
-			}
-			r.How = ReuseDelegate
-			p = &reuseProposal{Reuse: r, source: delegateSource(mission.Selector, r)}
-			return nil
-		}
-		src, err := renameEntry(meth.Source, s.Selector, mission.Selector)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errNotReusable, err)
-		}
-		r.How = ReuseCopy
-		p = &reuseProposal{Reuse: r, source: src}
-		return nil
+		var err error
+		p, err = m.reuseSourceIn(tx, mission, s, pinned, 0)
+		return err
 	})
 	return p, err
+}
+
+// maxForwards bounds the forwarding methods reuseSource follows.
+const maxForwards = 8
+
+// reuseSourceIn is reuseSource inside tx, hops forwarding methods away
+// from the similar method the skill index found.
+func (m *Mind) reuseSourceIn(tx *uvm.Tx, mission Mission, s skill, pinned bool, hops int) (*reuseProposal, error) {
+	target, err := tx.Object(mission.Target)
+	if err != nil {
+		return nil, err
+	}
+	holder, err := tx.Object(s.OID)
+	if err != nil {
+		return nil, err
+	}
+	meth, ok := ownMethod(holder, s.Selector)
+	if !ok {
+		return nil, fmt.Errorf("%w: object %d no longer holds it", errNotReusable, s.OID)
+	}
+	r := Reuse{Object: s.OID, Selector: s.Selector, Version: meth.Version, Similarity: s.Similarity}
+	if f, err := tx.Lookup(target, s.Selector); err == nil && f.Holder.OID() == s.OID {
+		if s.Selector == mission.Selector {
+			return nil, fmt.Errorf("%w: the receiver already answers it", errNotReusable)
+		}
+		r.How = ReuseDelegate
+		return &reuseProposal{Reuse: r, source: delegateSource(mission.Selector, r)}, nil
+	}
+	if pinned && s.Version > 0 && s.Version != meth.Version {
+		if meth, err = tx.MethodVersion(holder, s.Selector, s.Version); err != nil {
+			return nil, fmt.Errorf("%w: v%d: %v", errNotReusable, s.Version, err)
+		}
+		r.Version = meth.Version
+	}
+	if to, ok := forwards(meth.Source, s.Selector); ok && !pinned {
+		// Copied, a method that only forwards its message would send one
+		// the receiver does not answer: reuse what it forwards to.
+		if hops >= maxForwards {
+			return nil, fmt.Errorf("%w: it forwards %s more than %d times", errNotReusable, s.Selector, maxForwards)
+		}
+		f, err := tx.Lookup(holder, to)
+		if err != nil {
+			return nil, fmt.Errorf("%w: it forwards to %s, which object %d does not answer: %v", errNotReusable, to, s.OID, err)
+		}
+		if _, ok := ownMethod(f.Holder, to); !ok {
+			return nil, fmt.Errorf("%w: it forwards to %s, which is no method on object %d", errNotReusable, to, f.Holder.OID())
+		}
+		s.OID, s.Selector, s.Version = f.Holder.OID(), to, 0
+		return m.reuseSourceIn(tx, mission, s, pinned, hops+1)
+	}
+	src, err := renameEntry(meth.Source, s.Selector, mission.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNotReusable, err)
+	}
+	r.How = ReuseCopy
+	return &reuseProposal{Reuse: r, source: src}, nil
+}
+
+// forwards reports the selector that the function entry of src only
+// sends to its receiver with the same arguments, as delegateSource
+// writes it: func entry(self batos.Self, args []any) (any, error) {
+// return self.Send("to", args...) }.
+func forwards(src, entry string) (string, bool) {
+	f, err := parser.ParseFile(token.NewFileSet(), "method.go", src, 0)
+	if err != nil {
+		return "", false
+	}
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv != nil || fd.Name.Name != entry || fd.Body == nil || len(fd.Body.List) != 1 {
+			continue
+		}
+		params := fd.Type.Params.List
+		if len(params) != 2 || len(params[0].Names) != 1 || len(params[1].Names) != 1 {
+			return "", false
+		}
+		self, args := params[0].Names[0].Name, params[1].Names[0].Name
+		ret, ok := fd.Body.List[0].(*ast.ReturnStmt)
+		if !ok || len(ret.Results) != 1 {
+			return "", false
+		}
+		call, ok := ret.Results[0].(*ast.CallExpr)
+		if !ok || !call.Ellipsis.IsValid() || len(call.Args) != 2 {
+			return "", false
+		}
+		fun, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok || fun.Sel.Name != "Send" || !isIdent(fun.X, self) || !isIdent(call.Args[1], args) {
+			return "", false
+		}
+		lit, ok := call.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		to, err := strconv.Unquote(lit.Value)
+		if err != nil || to == "" {
+			return "", false
+		}
+		return to, true
+	}
+	return "", false
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
 }
 
 // delegateSource is a method for selector that sends r's selector to its
@@ -264,9 +361,18 @@ func (m *Mind) reuseRejected(ctx context.Context, c *cycle, err error) bool {
 func (c *cycle) note() versionNote {
 	n := versionNote{Model: c.model, Args: c.mission.Args}
 	if r := c.work.reused; r != nil {
-		n.Model, n.Why = "", r.String()
+		n.Model, n.Why = "", reusedWhy(r)
 	}
 	return n
+}
+
+// reusedWhy is the reason a version's history gives for a reuse: what
+// was reused, or "" for a method a model wrote.
+func reusedWhy(r *Reuse) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
 }
 
 // recordedReuse turns what a record reused back into the one similar
