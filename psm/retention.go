@@ -34,7 +34,11 @@ import (
 
 // PruneOptions say which cycle records Prune removes: those of cycles
 // that ended longer than MaxAge ago, and those beyond the newest
-// MaxRecords. A zero field prunes nothing by its measure.
+// MaxRecords. Records are counted newest first, by when their top-level
+// cycle started, a cycle with the cycles nested in it: the newest
+// MaxRecords are kept, and so are the nested cycles of one of them that
+// cross the count; no older record is kept for the count. A zero field
+// prunes nothing by its measure.
 type PruneOptions struct {
 	MaxAge     time.Duration
 	MaxRecords int
@@ -167,7 +171,10 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 			end = t.top.rec.Started
 		}
 		old := opts.MaxAge > 0 && now.Sub(end) > opts.MaxAge
-		over := opts.MaxRecords > 0 && kept+len(t.members) > opts.MaxRecords
+		// Once the count is reached every older tree is over it: a
+		// smaller older tree that would still fit is not kept in place
+		// of a newer one.
+		over := opts.MaxRecords > 0 && kept >= opts.MaxRecords
 		if !old && !over {
 			kept += len(t.members)
 			continue
