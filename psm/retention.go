@@ -38,7 +38,8 @@ import (
 // cycle started, a cycle with the cycles nested in it: the newest
 // MaxRecords are kept, and so are the nested cycles of one of them that
 // cross the count; no older record is kept for the count. A zero field
-// prunes nothing by its measure.
+// prunes nothing by its measure; a negative one is an error wrapping
+// ErrPruneOptions.
 type PruneOptions struct {
 	MaxAge     time.Duration
 	MaxRecords int
@@ -46,7 +47,16 @@ type PruneOptions struct {
 	DryRun bool
 }
 
-func (o PruneOptions) zero() bool { return o.MaxAge <= 0 && o.MaxRecords <= 0 }
+func (o PruneOptions) zero() bool { return o.MaxAge == 0 && o.MaxRecords == 0 }
+
+// check refuses negative limits, which would otherwise read as zero
+// (and, given to Prune, as "apply Options.Retention").
+func (o PruneOptions) check() error {
+	if o.MaxAge < 0 || o.MaxRecords < 0 {
+		return fmt.Errorf("%w: MaxAge %v and MaxRecords %d must not be negative", ErrPruneOptions, o.MaxAge, o.MaxRecords)
+	}
+	return nil
+}
 
 // Reasons a record the rules would prune is kept (PruneReport.Kept).
 const (
@@ -71,12 +81,16 @@ type PruneReport struct {
 // kept that the rules would have pruned. It never removes a record still
 // needed (see Retention in the package documentation). Records are
 // removed in transactions of their own, a batch at a time; cycles may run
-// meanwhile.
+// meanwhile. A negative MaxAge or MaxRecords is an error wrapping
+// ErrPruneOptions, and prunes nothing.
 func (m *Mind) Prune(ctx context.Context, opts PruneOptions) (PruneReport, error) {
 	if err := m.enter(); err != nil {
 		return PruneReport{}, err
 	}
 	defer m.leave()
+	if err := opts.check(); err != nil {
+		return PruneReport{}, fmt.Errorf("psm: prune: %w", err)
+	}
 	if opts.zero() {
 		dry := opts.DryRun
 		opts = m.opts.Retention

@@ -1,8 +1,10 @@
 package psm_test
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/batos-dev/batos/psm"
 	"github.com/stretchr/testify/assert"
@@ -88,4 +90,42 @@ func TestPruneByCountKeepsTheNewest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, older, rep.Pruned)
 	assert.Equal(t, newest, recordIDs(t, m))
+}
+
+// Negative limits are a mistake the caller hears about, as an error
+// wrapping ErrPruneOptions: they are not taken for "no limit", nor for
+// zero options (which would apply Options.Retention instead).
+func TestPruneRefusesNegativeLimits(t *testing.T) {
+	m := pruneMind(t, func(o *psm.Options) { o.Retention = psm.PruneOptions{MaxRecords: 5} })
+	_, err := m.Send(ctx, m.Genesis(), "broken")
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	before := recordIDs(t, m)
+	for _, opts := range []psm.PruneOptions{
+		{MaxRecords: -1},
+		{MaxAge: -time.Hour},
+		{MaxAge: time.Nanosecond, MaxRecords: -1},
+		{MaxAge: -1, DryRun: true},
+	} {
+		rep, err := m.Prune(ctx, opts)
+		require.ErrorIs(t, err, psm.ErrPruneOptions, "%+v", opts)
+		assert.Empty(t, rep.Pruned)
+	}
+	assert.Equal(t, before, recordIDs(t, m), "nothing pruned")
+
+	_, err = psm.Open(ctx, "", psm.Options{Model: pruneModel(), InMemory: true, Retention: psm.PruneOptions{MaxRecords: -3}})
+	require.ErrorIs(t, err, psm.ErrPruneOptions, "Open checks Options.Retention")
+}
+
+// A cancelled context prunes nothing and says why.
+func TestPruneCancelled(t *testing.T) {
+	m := pruneMind(t, nil)
+	_, err := m.Send(ctx, m.Genesis(), "broken")
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	before := recordIDs(t, m)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	rep, err := m.Prune(cctx, psm.PruneOptions{MaxAge: time.Nanosecond})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, rep.Pruned)
+	assert.Equal(t, before, recordIDs(t, m))
 }
