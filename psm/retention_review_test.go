@@ -2,11 +2,15 @@ package psm_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/uvm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,14 +26,14 @@ func delta(self batos.Self, args []any) (any, error) {
 	return self.Send("epsilon")
 }`
 
-// pruneModel writes answerSrc for any selector but "broken" (no code)
-// and "delta" (deltaSrc).
+// pruneModel writes answerSrc for any selector but those beginning
+// "broken" (no code) and "delta" (deltaSrc).
 func pruneModel() *selectorModel {
 	return &selectorModel{src: func(sel string) string {
-		switch sel {
-		case "broken", "broken2":
+		switch {
+		case strings.HasPrefix(sel, "broken"):
 			return "no code today"
-		case "delta":
+		case sel == "delta":
 			return deltaSrc
 		}
 		return answerSrc(sel)
@@ -128,4 +132,235 @@ func TestPruneCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, rep.Pruned)
 	assert.Equal(t, before, recordIDs(t, m))
+}
+
+// heldModel is pruneModel, but its synthesis for "slow" waits until
+// release is closed (at most a few seconds), having closed started.
+func heldModel(started, release chan struct{}) *selectorModel {
+	base := pruneModel()
+	return &selectorModel{src: func(sel string) string {
+		if sel == "slow" {
+			select {
+			case <-started:
+			default:
+				close(started)
+			}
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		return base.src(sel)
+	}}
+}
+
+// A prune while a cycle runs and others await approval keeps all three,
+// and they end as they would have: the running cycle installs, one
+// parked cycle is approved, the other rejected; a later prune then takes
+// only the rejected one.
+func TestPruneWhileCyclesRunAndWait(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	m := memMind(t, heldModel(started, release), func(o *psm.Options) {
+		o.MaxAttempts = 1
+		o.ReuseThreshold = -1
+	})
+	_, err := m.Send(ctx, m.Genesis(), "broken")
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	strict, err := m.New(ctx)
+	require.NoError(t, err)
+	require.NoError(t, m.SetPolicy(ctx, strict, psm.Policy{Generation: psm.GenerateApprove}))
+	for _, sel := range []string{"gamma", "zeta"} {
+		_, err = m.Send(ctx, strict, sel)
+		require.ErrorIs(t, err, psm.ErrAwaitingApproval)
+	}
+	broken, gamma, zeta := idsOf(t, m, "broken"), idsOf(t, m, "gamma"), idsOf(t, m, "zeta")
+	slow := sendAsync(ctx, m, "slow")
+	waitFor(t, 10*time.Second, "the slow cycle synthesizing", started)
+
+	rep, err := m.Prune(ctx, psm.PruneOptions{MaxAge: time.Nanosecond})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Kept[psm.KeptRunning], "the slow cycle")
+	assert.Equal(t, 2, rep.Kept[psm.KeptAwaiting], "gamma and zeta")
+	// The slow cycle, the newest, is within the count.
+	rep, err = m.Prune(ctx, psm.PruneOptions{MaxRecords: 1})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{psm.KeptAwaiting: 2}, rep.Kept)
+	assert.Empty(t, idsOf(t, m, "broken"), "the failed cycle's record is pruned")
+	assert.NotEmpty(t, broken)
+
+	close(release)
+	r := await(t, 20*time.Second, "the slow send", slow)
+	require.NoError(t, r.err)
+	assert.Equal(t, "slow", r.v)
+	slowID := idsOf(t, m, "slow")
+	require.Len(t, slowID, 1)
+	rec, err := m.Cycle(ctx, slowID[0])
+	require.NoError(t, err)
+	assert.Equal(t, psm.Complete, rec.Outcome)
+
+	v, err := m.Approve(ctx, gamma[0], psm.By("ada"))
+	require.NoError(t, err)
+	assert.Equal(t, gamma[0], v.CycleID)
+	require.NoError(t, m.Reject(ctx, zeta[0], "not today", psm.By("ada")))
+	pending, err := m.Pending(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+
+	rep, err = m.Prune(ctx, psm.PruneOptions{MaxAge: time.Nanosecond})
+	require.NoError(t, err)
+	assert.Equal(t, zeta, rep.Pruned, "the rejected cycle goes; the approved one installed gamma's current version")
+	assert.Equal(t, 2, rep.Kept[psm.KeptCurrent], "gamma and slow")
+	hist, err := m.History(ctx, strict, "gamma")
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	assert.Equal(t, "ada", hist[0].ApprovedBy)
+	_, err = m.Send(ctx, strict, "zeta")
+	require.ErrorIs(t, err, psm.ErrAwaitingApproval, "a rejected, pruned cycle does not block a new one")
+}
+
+// Prunes racing cycles that start, install and fail never remove a
+// record still needed, and never fail: every method a cycle installed
+// still has the record of the cycle that installed it.
+func TestPruneRacingCycles(t *testing.T) {
+	m := pruneMind(t, nil)
+	const n = 12
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			opts := psm.PruneOptions{MaxAge: time.Nanosecond}
+			if i%2 == 1 {
+				opts = psm.PruneOptions{MaxRecords: 1}
+			}
+			if _, err := m.Prune(ctx, opts); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	var sends []<-chan sendResult
+	for i := range n {
+		sel := "broken_" + benchSelector(i)
+		if i%3 != 0 {
+			sel = benchSelector(i)
+		}
+		sends = append(sends, sendAsync(ctx, m, sel))
+	}
+	for i, ch := range sends {
+		r := await(t, 60*time.Second, "a send", ch)
+		if i%3 == 0 {
+			assert.ErrorIs(t, r.err, psm.ErrCycleFailed)
+		} else {
+			assert.NoError(t, r.err)
+			assert.Equal(t, benchSelector(i), r.v)
+		}
+	}
+	close(done)
+	for err := range errs {
+		require.NoError(t, err, "a prune racing cycles")
+	}
+	for i := range n {
+		if i%3 == 0 {
+			continue
+		}
+		hist, err := m.History(ctx, m.Genesis(), benchSelector(i))
+		require.NoError(t, err)
+		require.Len(t, hist, 1)
+		rec, err := m.Cycle(ctx, hist[0].CycleID)
+		require.NoError(t, err, "the record of the cycle that installed %s", benchSelector(i))
+		assert.Equal(t, psm.Complete, rec.Outcome)
+	}
+	rep, err := m.Prune(ctx, psm.PruneOptions{MaxAge: time.Nanosecond})
+	require.NoError(t, err)
+	assert.Equal(t, 2*n/3, rep.Examined, "what is left: the installing cycles' records")
+	assert.Equal(t, 2*n/3, rep.Kept[psm.KeptCurrent])
+}
+
+// After a restart, the retention Open applies keeps a cycle awaiting
+// approval, which can still be approved, and prunes what is not needed.
+func TestOpenPrunesKeepsParkedCycle(t *testing.T) {
+	dir := t.TempDir()
+	opts := psm.Options{Model: pruneModel(), MaxAttempts: 1, ReuseThreshold: -1}
+	m, err := psm.Open(ctx, dir, opts)
+	require.NoError(t, err)
+	_, err = m.Send(ctx, m.Genesis(), "broken")
+	require.ErrorIs(t, err, psm.ErrCycleFailed)
+	strict, err := m.New(ctx)
+	require.NoError(t, err)
+	require.NoError(t, m.SetPolicy(ctx, strict, psm.Policy{Generation: psm.GenerateApprove}))
+	_, err = m.Send(ctx, strict, "delta")
+	require.ErrorIs(t, err, psm.ErrAwaitingApproval)
+	parked := idsOf(t, m, "delta", "epsilon")
+	require.Len(t, parked, 2, "delta's cycle with the one nested in it")
+	closeWithin(t, m, 10*time.Second)
+
+	opts.Retention = psm.PruneOptions{MaxAge: time.Nanosecond}
+	m, err = psm.Open(ctx, dir, opts)
+	require.NoError(t, err)
+	defer closeWithin(t, m, 10*time.Second)
+	assert.Equal(t, parked, recordIDs(t, m), "the failed cycle is pruned; the parked one and its nested one stay")
+	pending, err := m.Pending(ctx)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	_, err = m.Approve(ctx, pending[0].CycleID, psm.By("ada"))
+	require.NoError(t, err)
+	v, err := m.Send(ctx, strict, "delta")
+	require.NoError(t, err)
+	assert.Equal(t, "epsilon", v)
+	rep, err := m.Prune(ctx, psm.PruneOptions{})
+	require.NoError(t, err, "zero options: Options.Retention")
+	assert.Empty(t, rep.Pruned, "both installed current versions")
+	assert.Equal(t, 2, rep.Kept[psm.KeptCurrent])
+}
+
+// Many records are pruned in several transactions, oldest first, and
+// MaxRecords keeps exactly the newest ones; a second prune finds
+// nothing more to do.
+func TestPruneManyRecords(t *testing.T) {
+	m := pruneMind(t, nil)
+	const n = 700 // more than one batch
+	base := time.Now().UTC().Add(-time.Hour)
+	events := []psm.Event{{Kind: psm.EventPrompt, Text: strings.Repeat("a long prompt ", 500)}}
+	var ids []string
+	for i := 0; i < n; i += 100 {
+		require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+			for j := i; j < i+100; j++ {
+				id := fmt.Sprintf("fake-%04d", j)
+				rec := psm.Record{
+					ID: id, Mission: psm.Mission{Selector: "broken", Target: m.Genesis()},
+					Started: base.Add(time.Duration(j) * time.Second), Ended: base.Add(time.Duration(j)*time.Second + time.Millisecond),
+					State: psm.Failed, Outcome: psm.Failed, FailedIn: psm.Synthesizing, Events: events,
+				}
+				b, err := json.Marshal(rec)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutRecord(psm.RecordNamespace, id, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	for j := range n {
+		ids = append(ids, fmt.Sprintf("fake-%04d", j))
+	}
+
+	rep, err := m.Prune(ctx, psm.PruneOptions{MaxRecords: 1})
+	require.NoError(t, err)
+	assert.Equal(t, n, rep.Examined)
+	assert.Equal(t, ids[:n-1], rep.Pruned, "all but the newest, oldest first")
+	assert.Empty(t, rep.Kept)
+	assert.Equal(t, ids[n-1:], recordIDs(t, m))
+
+	again, err := m.Prune(ctx, psm.PruneOptions{MaxRecords: 1})
+	require.NoError(t, err)
+	assert.Equal(t, 1, again.Examined)
+	assert.Empty(t, again.Pruned)
 }
