@@ -3,6 +3,7 @@ package psm_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -363,4 +364,67 @@ func TestPruneManyRecords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, again.Examined)
 	assert.Empty(t, again.Pruned)
+}
+
+// cancelWhenGone is a context cancelled from the moment the record id
+// is gone from the image: a prune with it stops right after the
+// transaction that removed the record.
+type cancelWhenGone struct {
+	context.Context
+	im *uvm.Image
+	id string
+}
+
+func (c cancelWhenGone) Err() error {
+	err := c.im.View(context.Background(), func(tx *uvm.Tx) error {
+		_, err := tx.GetRecord(psm.RecordNamespace, c.id)
+		return err
+	})
+	if errors.Is(err, uvm.ErrNotFound) {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A prune stopped midway leaves no nested cycle's record without its
+// parent's, and reports what it did remove. The parent and the nested
+// cycle here are far apart among the records pruned (other cycles
+// started between them), in different batches if batches were cut by
+// record alone.
+func TestPruneStoppedKeepsTreesWhole(t *testing.T) {
+	m := pruneMind(t, nil)
+	base := time.Now().UTC().Add(-time.Hour)
+	put := func(id, parent string, at time.Duration) {
+		rec := psm.Record{
+			ID: id, Parent: parent, Mission: psm.Mission{Selector: "broken", Target: m.Genesis()},
+			Started: base.Add(at), Ended: base.Add(at + time.Millisecond),
+			State: psm.Failed, Outcome: psm.Failed, FailedIn: psm.Synthesizing,
+		}
+		if parent != "" {
+			rec.Depth = 1
+		}
+		b, err := json.Marshal(rec)
+		require.NoError(t, err)
+		require.NoError(t, m.Image().Update(ctx, func(tx *uvm.Tx) error {
+			return tx.PutRecord(psm.RecordNamespace, id, b)
+		}))
+	}
+	for j := range 300 {
+		put(fmt.Sprintf("fake-%04d", j), "", time.Duration(j)*time.Second)
+	}
+	put("outer", "", 254*time.Second+time.Millisecond) // the 256th oldest
+	put("inner", "outer", 290*time.Second)
+	all := recordIDs(t, m)
+
+	rep, err := m.Prune(cancelWhenGone{Context: ctx, im: m.Image(), id: "outer"}, psm.PruneOptions{MaxAge: time.Minute})
+	left := recordIDs(t, m)
+	assert.NotContains(t, left, "outer", "removed in the first batch")
+	assert.NotContains(t, left, "inner", "the nested cycle goes with its parent")
+	if err != nil {
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	gone := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return slices.Contains(left, id) })
+	pruned := slices.Clone(rep.Pruned)
+	slices.Sort(pruned)
+	assert.Equal(t, gone, pruned, "the report names what was removed")
 }
