@@ -35,6 +35,10 @@ var (
 	ErrImageVersion = errors.New("psm: image written by an incompatible batos version")
 	// ErrNoSuchCycle is returned when a cycle record does not exist.
 	ErrNoSuchCycle = errors.New("psm: no such cycle")
+	// ErrPruneOptions is returned by Mind.Prune, and by Open for
+	// Options.Retention, when PruneOptions hold a negative MaxAge or
+	// MaxRecords.
+	ErrPruneOptions = errors.New("psm: invalid prune options")
 )
 
 // CycleError tells which state of which cycle failed, and why.

@@ -114,7 +114,8 @@ type Options struct {
 	ReuseThreshold float64
 	// Retention is how long cycle records are kept (see Mind.Prune):
 	// Open prunes with it, and so does Mind.Prune given zero options.
-	// The zero value keeps every record.
+	// The zero value keeps every record; a negative limit makes Open
+	// fail with ErrPruneOptions.
 	Retention PruneOptions
 	// CycleTimeout bounds a whole cycle, on top of the caller's context.
 	// Zero means no bound beyond the caller's (each model call still has

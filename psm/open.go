@@ -104,6 +104,9 @@ func (m *Mind) start(ctx context.Context) error {
 	if err := m.opts.Policy.check(); err != nil {
 		return fmt.Errorf("psm: open: Options.Policy: %w", err)
 	}
+	if err := m.opts.Retention.check(); err != nil {
+		return fmt.Errorf("psm: open: Options.Retention: %w", err)
+	}
 	err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 		g, err := tx.Root(RootGenesis)
 		if errors.Is(err, uvm.ErrNotFound) {

@@ -34,7 +34,12 @@ import (
 
 // PruneOptions say which cycle records Prune removes: those of cycles
 // that ended longer than MaxAge ago, and those beyond the newest
-// MaxRecords. A zero field prunes nothing by its measure.
+// MaxRecords. Records are counted newest first, by when their top-level
+// cycle started, a cycle with the cycles nested in it: the newest
+// MaxRecords are kept, and so are the nested cycles of one of them that
+// cross the count; no older record is kept for the count. A zero field
+// prunes nothing by its measure; a negative one is an error wrapping
+// ErrPruneOptions.
 type PruneOptions struct {
 	MaxAge     time.Duration
 	MaxRecords int
@@ -42,7 +47,16 @@ type PruneOptions struct {
 	DryRun bool
 }
 
-func (o PruneOptions) zero() bool { return o.MaxAge <= 0 && o.MaxRecords <= 0 }
+func (o PruneOptions) zero() bool { return o.MaxAge == 0 && o.MaxRecords == 0 }
+
+// check refuses negative limits, which would otherwise read as zero
+// (and, given to Prune, as "apply Options.Retention").
+func (o PruneOptions) check() error {
+	if o.MaxAge < 0 || o.MaxRecords < 0 {
+		return fmt.Errorf("%w: MaxAge %v and MaxRecords %d must not be negative", ErrPruneOptions, o.MaxAge, o.MaxRecords)
+	}
+	return nil
+}
 
 // Reasons a record the rules would prune is kept (PruneReport.Kept).
 const (
@@ -66,13 +80,19 @@ type PruneReport struct {
 // zero opts, Options.Retention), and reports what it removed and what it
 // kept that the rules would have pruned. It never removes a record still
 // needed (see Retention in the package documentation). Records are
-// removed in transactions of their own, a batch at a time; cycles may run
-// meanwhile.
+// removed in transactions of their own, a batch at a time, a cycle and
+// the cycles nested in it in the same one; cycles may run meanwhile. A
+// prune stopped midway (a cancelled context) returns the error with the
+// report of the batches it removed. A negative MaxAge or MaxRecords is an error wrapping
+// ErrPruneOptions, and prunes nothing.
 func (m *Mind) Prune(ctx context.Context, opts PruneOptions) (PruneReport, error) {
 	if err := m.enter(); err != nil {
 		return PruneReport{}, err
 	}
 	defer m.leave()
+	if err := opts.check(); err != nil {
+		return PruneReport{}, fmt.Errorf("psm: prune: %w", err)
+	}
 	if opts.zero() {
 		dry := opts.DryRun
 		opts = m.opts.Retention
@@ -159,7 +179,7 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 	slices.SortFunc(ts, func(a, b tree) int {
 		return cmp.Or(b.top.rec.Started.Compare(a.top.rec.Started), cmp.Compare(b.top.rec.ID, a.top.rec.ID))
 	})
-	var doomed []*entry
+	var doomed []tree // whole trees: a batch never splits one
 	kept := 0
 	for _, t := range ts {
 		end := t.top.rec.Ended
@@ -167,7 +187,10 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 			end = t.top.rec.Started
 		}
 		old := opts.MaxAge > 0 && now.Sub(end) > opts.MaxAge
-		over := opts.MaxRecords > 0 && kept+len(t.members) > opts.MaxRecords
+		// Once the count is reached every older tree is over it: a
+		// smaller older tree that would still fit is not kept in place
+		// of a newer one.
+		over := opts.MaxRecords > 0 && kept >= opts.MaxRecords
 		if !old && !over {
 			kept += len(t.members)
 			continue
@@ -182,51 +205,73 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 			}
 			continue
 		}
-		doomed = append(doomed, t.members...)
+		doomed = append(doomed, t)
 	}
-	slices.SortFunc(doomed, func(a, b *entry) int {
+	byStart := func(a, b *entry) int {
 		return cmp.Or(a.rec.Started.Compare(b.rec.Started), cmp.Compare(a.rec.ID, b.rec.ID))
-	})
-	if opts.DryRun {
-		for _, e := range doomed {
+	}
+	slices.SortFunc(doomed, func(a, b tree) int { return byStart(a.top, b.top) })
+	var pruned []*entry
+	report := func() PruneReport { // oldest first, also when a batch failed
+		slices.SortFunc(pruned, byStart)
+		for _, e := range pruned {
 			rep.Pruned = append(rep.Pruned, e.rec.ID)
 		}
-		return rep, nil
+		return rep
+	}
+	if opts.DryRun {
+		for _, t := range doomed {
+			pruned = append(pruned, t.members...)
+		}
+		return report(), nil
 	}
 	for len(doomed) > 0 {
-		batch := doomed[:min(pruneBatch, len(doomed))]
-		doomed = doomed[len(batch):]
-		var removed []string
+		// Whole trees, up to pruneBatch records (or one larger tree):
+		// a prune stopped between batches (a cancelled context, an
+		// error) leaves no nested cycle's record without its parent's.
+		var batch []tree
+		for n := 0; len(doomed) > 0 && (n == 0 || n+len(doomed[0].members) <= pruneBatch); doomed = doomed[1:] {
+			n += len(doomed[0].members)
+			batch = append(batch, doomed[0])
+		}
+		var removed []*entry
 		err := m.im.Update(ctx, func(tx *uvm.Tx) error {
 			removed = removed[:0]
-			for _, e := range batch {
+		trees:
+			for _, t := range batch {
 				// What may have changed since it was read: a cycle that
-				// was parked, or resumed.
-				rec, err := readRecord(tx, e.rec.ID)
-				if err != nil {
-					continue // gone meanwhile
+				// was parked, or resumed. Such a tree is kept whole.
+				var here []*entry
+				for _, e := range t.members {
+					rec, err := readRecord(tx, e.rec.ID)
+					if err != nil {
+						continue // gone meanwhile
+					}
+					if rec.Outcome == "" || (rec.Outcome == AwaitingApproval && rec.Decision == nil) {
+						continue trees
+					}
+					here = append(here, e)
 				}
-				if rec.Outcome == "" || (rec.Outcome == AwaitingApproval && rec.Decision == nil) {
-					continue
-				}
-				if err := tx.DeleteRecord(recordNS, rec.ID); err != nil {
-					return err
-				}
-				if key, ok := index[rec.ID]; ok {
-					if err := tx.DeleteRecord(approvalNS, key); err != nil {
+				for _, e := range here {
+					if err := tx.DeleteRecord(recordNS, e.rec.ID); err != nil {
 						return err
 					}
+					if key, ok := index[e.rec.ID]; ok {
+						if err := tx.DeleteRecord(approvalNS, key); err != nil {
+							return err
+						}
+					}
 				}
-				removed = append(removed, rec.ID)
+				removed = append(removed, here...)
 			}
 			return nil
 		})
 		if err != nil {
-			return rep, err
+			return report(), err
 		}
-		rep.Pruned = append(rep.Pruned, removed...)
+		pruned = append(pruned, removed...)
 	}
-	return rep, nil
+	return report(), nil
 }
 
 // neededFor says why rec must be kept, or "" when it need not.
