@@ -266,8 +266,10 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 			case <-ctx.Done():
 				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
 			}
-			// The leader's own cancellation is not this sender's failure.
-			if fl.err != nil && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
+			// The leader's own cancellation is not this sender's failure;
+			// the cycle running out of its own time (Options.CycleTimeout)
+			// is: running it again would only time out again.
+			if fl.err != nil && fl.leaderGone && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
 				if _, ok, err := m.committedMethod(ctx, key); err == nil && ok {
 					return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed by another sender's cycle", key))
 				}
@@ -317,6 +319,7 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: panic in the cycle for %s: %v", ErrCycleFailed, key, r)
 		}
+		fl.leaderGone = ctx.Err() != nil
 		m.flights.finish(key, fl, method, err)
 	}()
 	// On an image other kernels share, one of them runs the cycle.
