@@ -335,6 +335,12 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		return
 	}
 	defer release()
+	if m.isClosed() {
+		// Close began while it waited: Close waits for running cycles,
+		// and starts no more.
+		err = fmt.Errorf("psm: the cycle writing %s did not start: %w", key, ErrClosed)
+		return
+	}
 	// Another sender's (or kernel's) cycle may have installed it since our
 	// first look; else the machine the cycle walks, read in the same
 	// snapshot (runCycle reads it again if this read failed, and fails the

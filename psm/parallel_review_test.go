@@ -123,4 +123,38 @@ func TestCycleTimeoutFailsEveryWaiterOnce(t *testing.T) {
 	require.Less(t, elapsed, 2*timeout+time.Second, "every sender failed with the one cycle")
 }
 
+// Close while a sender waits for a turn (Options.MaxConcurrentCycles):
+// Close waits for the running cycle, but the waiting one does not start
+// after Close began: its sender gets ErrClosed, the model is not asked
+// for it, and Close returns.
+func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
+	model := newGateModel(answerSrc, "first")
+	m := memMind(t, model, func(o *psm.Options) {
+		o.MaxConcurrentCycles = 1
+		o.MaxAttempts = 1
+	})
+	first := sendAsync(ctx, m, "first")
+	waitFor(t, 10*time.Second, "the first cycle asks for its method", model.entered)
+	second := sendAsync(ctx, m, "second")
+	time.Sleep(100 * time.Millisecond) // the second sender waits for a turn
+	require.Equal(t, 0, model.synthesized("second"), "one cycle at a time")
+
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	time.Sleep(100 * time.Millisecond) // Close has begun: it waits for the first cycle
+	close(model.release)
+
+	r2 := await(t, 10*time.Second, "the sender waiting for a turn", second)
+	require.ErrorIs(t, r2.err, psm.ErrClosed)
+	await(t, 10*time.Second, "the first sender", first)
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "Mind.Close still blocked after 10s")
+	}
+	require.Equal(t, 0, model.synthesized("second"), "no cycle started after Close")
+	require.Equal(t, 1, model.synthesized("first"))
+}
+
 var _ = strings.Contains
