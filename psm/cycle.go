@@ -73,6 +73,10 @@ type cycleWork struct {
 	failedIn State
 	failErr  error
 
+	// revalidating is set while COMPLETE validates the candidate again
+	// after a conflict (revalidate): no nested cycle starts then.
+	revalidating bool
+
 	dryAnswer  string   // what the validated source's dry run answered, described
 	dryChanged []string // and what it changed (uvm.Tx.Changes)
 }
@@ -108,6 +112,14 @@ func (c *cycle) find(key flightKey) *cycle {
 		}
 	}
 	return nil
+}
+
+// root returns the outermost cycle of c.
+func (c *cycle) root() *cycle {
+	for c.parent != nil {
+		c = c.parent
+	}
+	return c
 }
 
 // pendingFor returns the candidate validated by a nested cycle of c or of
@@ -171,6 +183,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 		}
 		if cand, ok := outer.pendingFor(key); ok {
 			return cand.DryRun(ctx, msg.Tx, msg.Receiver, msg.Args...)
+		}
+		if root := outer.root(); root.work.revalidating {
+			// Validating again asks no model: the fresh snapshot lacks a
+			// method the validated attempt did not need to write.
+			return nil, fmt.Errorf("%w: the dry run on a fresh snapshot needed %s, which no nested cycle of cycle %s wrote", uvm.ErrConflict, key, root.id)
 		}
 		if depth := outer.depth + 1; depth > m.opts.MaxNesting {
 			return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, depth, m.opts.MaxNesting)
