@@ -157,4 +157,177 @@ func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
 	require.Equal(t, 1, model.synthesized("first"))
 }
 
-var _ = strings.Contains
+// A sender whose context ends while it waits for a turn returns at once
+// with its context's error; a sender of the same message waiting on its
+// flight, whose context is live, runs the cycle itself once a turn is
+// free; nothing is wedged and nothing half-written.
+func TestCancelledWhileWaitingForATurn(t *testing.T) {
+	model := newGateModel(answerSrc, "first")
+	m := memMind(t, model, func(o *psm.Options) {
+		o.MaxConcurrentCycles = 1
+		o.MaxAttempts = 1
+	})
+	first := sendAsync(ctx, m, "first")
+	waitFor(t, 10*time.Second, "the first cycle asks for its method", model.entered)
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	leader := sendAsync(cctx, m, "second")
+	time.Sleep(100 * time.Millisecond) // it leads the flight, waiting for a turn
+	waiter := sendAsync(ctx, m, "second")
+	time.Sleep(100 * time.Millisecond) // it waits on the flight
+	cancel()
+	r := await(t, 5*time.Second, "the cancelled sender", leader)
+	require.ErrorIs(t, r.err, context.Canceled)
+	require.Equal(t, 0, model.synthesized("second"), "no cycle for second yet: the first holds the only turn")
+
+	close(model.release)
+	r1 := await(t, 10*time.Second, "the first sender", first)
+	require.NoError(t, r1.err)
+	r2 := await(t, 10*time.Second, "the waiting sender", waiter)
+	require.NoError(t, r2.err)
+	require.Equal(t, "second", r2.v)
+	require.Equal(t, 1, model.synthesized("second"))
+	require.Len(t, versions(t, m, "second"), 1)
+	require.Equal(t, map[psm.State]int{psm.Complete: 2}, outcomes(t, m), "the cancelled wait left no record")
+	closeWithin(t, m, 10*time.Second)
+}
+
+// A cycle whose dry run needs a method (nested) while a top-level cycle
+// writes that same method: both install it, one after the other. The
+// method is installed once (the later install keeps the one committed
+// first), every sender is answered, and there is one version.
+func TestNestedAndTopLevelCyclesWriteOneMethod(t *testing.T) {
+	const decorate = `package m
+
+import (
+	"fmt"
+
+	"batos"
+)
+
+// decorate wraps what label answers.
+func decorate(self batos.Self, args []any) (any, error) {
+	v, err := self.Send("label")
+	if err != nil {
+		return nil, err
+	}
+	return "<" + fmt.Sprint(v) + ">", nil
+}`
+	model := &selectorModel{src: func(sel string) string {
+		if sel == "decorate" {
+			return decorate
+		}
+		return answerSrc(sel)
+	}}
+	m := memMind(t, model, func(o *psm.Options) { o.MaxAttempts = 1 })
+	// The top-level cycle for label waits at COMPLETE until the nested
+	// one (in decorate's dry run) has validated its own label.
+	var mu sync.Mutex
+	var top, nested string
+	validated := make(chan struct{})
+	var once sync.Once
+	m.Subscribe(func(e psm.Event) {
+		mu.Lock()
+		if e.State == psm.Idle && e.Kind == psm.EventState && strings.Contains(e.Text, `"label"`) {
+			if strings.Contains(e.Text, "nested in") {
+				nested = e.Cycle
+			} else {
+				top = e.Cycle
+			}
+		}
+		isTop, isNested := e.Cycle == top, e.Cycle == nested
+		mu.Unlock()
+		switch {
+		case isNested && strings.HasPrefix(e.Text, "validated; installs when"):
+			once.Do(func() { close(validated) })
+		case isTop && e.Kind == psm.EventState && e.State == psm.Complete:
+			select {
+			case <-validated:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	})
+	label := sendAsync(ctx, m, "label")
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return top != "" }, 10*time.Second, time.Millisecond)
+	deco := sendAsync(ctx, m, "decorate")
+	waitFor(t, 20*time.Second, "the nested cycle for label validates", validated)
+	r := await(t, 20*time.Second, "decorate", deco)
+	require.NoError(t, r.err)
+	require.Equal(t, "<label>", r.v)
+	r = await(t, 20*time.Second, "label", label)
+	require.NoError(t, r.err)
+	require.Equal(t, "label", r.v)
+
+	require.Len(t, versions(t, m, "decorate"), 1)
+	require.Len(t, versions(t, m, "label"), 1, "label installed once")
+	recs, err := m.Cycles(ctx)
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	for _, r := range recs {
+		require.Equal(t, psm.Complete, r.Outcome, "%s depth %d", r.Mission.Selector, r.Depth)
+		require.Equal(t, 1, r.Version, "%s depth %d: the version installed", r.Mission.Selector, r.Depth)
+	}
+	closeWithin(t, m, 10*time.Second)
+}
+
+// A cycle's compile and dry runs need a worker of their own (Live
+// policy isolated, the default), also a nested cycle's inside its outer
+// cycle's dry run, which holds a worker while it waits. With one worker
+// at most, the nested cycle still gets one: the outer dry run's worker
+// is suspended meanwhile, so it does not count against Live.MaxWorkers.
+func TestNestedCycleWithOneWorker(t *testing.T) {
+	m := memMind(t, persona.NewScripted(nestedReplies()), func(o *psm.Options) {
+		o.Live.Workers = 1
+		o.Live.MaxWorkers = 1
+	})
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r := await(t, 20*time.Second, "a cycle with a nested one, on one worker", sendAsync(sctx, m, "outer"))
+	require.NoError(t, r.err)
+	require.Equal(t, "outer+inner", r.v)
+}
+
+// Senders of an installed method that sends a message nothing answers
+// each hold a worker while they wait for the cycle writing it. When
+// they hold all Live.MaxWorkers workers, the cycle still gets one for
+// its compile and dry runs, and every sender is answered.
+func TestSendersHoldingEveryWorkerDoNotStarveTheCycle(t *testing.T) {
+	const workers = 2
+	const relay = `package m
+
+import "batos"
+
+// relay sends the message args[0] names.
+func relay(self batos.Self, args []any) (any, error) {
+	if len(args) == 0 {
+		return "idle", nil
+	}
+	sel, _ := args[0].(string)
+	return self.Send(sel)
+}`
+	model := newGateModel(func(string) string { return greetSrc }, "greet")
+	m := memMind(t, model, func(o *psm.Options) {
+		o.MaxAttempts = 1
+		o.Live.Workers = 1
+		o.Live.MaxWorkers = workers
+	})
+	_, err := m.Install(ctx, m.Genesis(), "relay", relay)
+	require.NoError(t, err)
+
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var senders []<-chan sendResult
+	for range workers {
+		senders = append(senders, sendAsync(sctx, m, "relay", "greet"))
+	}
+	waitFor(t, 10*time.Second, "the cycle asks for greet", model.entered)
+	time.Sleep(300 * time.Millisecond) // every sender holds a worker, waiting
+	close(model.release)
+	for i, ch := range senders {
+		r := await(t, 20*time.Second, fmt.Sprintf("sender %d", i), ch)
+		require.NoError(t, r.err, "sender %d", i)
+		require.Equal(t, "hello, architect", r.v, "sender %d", i)
+	}
+	require.Equal(t, 1, model.synthesized("greet"), "one cycle")
+}
