@@ -73,6 +73,10 @@ type cycleWork struct {
 	failedIn State
 	failErr  error
 
+	// revalidating is set while COMPLETE validates the candidate again
+	// after a conflict (revalidate): no nested cycle starts then.
+	revalidating bool
+
 	dryAnswer  string   // what the validated source's dry run answered, described
 	dryChanged []string // and what it changed (uvm.Tx.Changes)
 }
@@ -108,6 +112,14 @@ func (c *cycle) find(key flightKey) *cycle {
 		}
 	}
 	return nil
+}
+
+// root returns the outermost cycle of c.
+func (c *cycle) root() *cycle {
+	for c.parent != nil {
+		c = c.parent
+	}
+	return c
 }
 
 // pendingFor returns the candidate validated by a nested cycle of c or of
@@ -171,6 +183,11 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 		}
 		if cand, ok := outer.pendingFor(key); ok {
 			return cand.DryRun(ctx, msg.Tx, msg.Receiver, msg.Args...)
+		}
+		if root := outer.root(); root.work.revalidating {
+			// Validating again asks no model: the fresh snapshot lacks a
+			// method the validated attempt did not need to write.
+			return nil, fmt.Errorf("%w: the dry run on a fresh snapshot needed %s, which no nested cycle of cycle %s wrote", uvm.ErrConflict, key, root.id)
 		}
 		if depth := outer.depth + 1; depth > m.opts.MaxNesting {
 			return nil, fmt.Errorf("%w: %s would start cycle depth %d (limit %d)", ErrNestingLimit, key, depth, m.opts.MaxNesting)
@@ -266,8 +283,10 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 			case <-ctx.Done():
 				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
 			}
-			// The leader's own cancellation is not this sender's failure.
-			if fl.err != nil && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
+			// The leader's own cancellation is not this sender's failure;
+			// the cycle running out of its own time (Options.CycleTimeout)
+			// is: running it again would only time out again.
+			if fl.err != nil && fl.leaderGone && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
 				if _, ok, err := m.committedMethod(ctx, key); err == nil && ok {
 					return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed by another sender's cycle", key))
 				}
@@ -317,6 +336,7 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: panic in the cycle for %s: %v", ErrCycleFailed, key, r)
 		}
+		fl.leaderGone = ctx.Err() != nil
 		m.flights.finish(key, fl, method, err)
 	}()
 	// On an image other kernels share, one of them runs the cycle.
@@ -332,6 +352,12 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		return
 	}
 	defer release()
+	if m.isClosed() {
+		// Close began while it waited: Close waits for running cycles,
+		// and starts no more.
+		err = fmt.Errorf("psm: the cycle writing %s did not start: %w", key, ErrClosed)
+		return
+	}
 	// Another sender's (or kernel's) cycle may have installed it since our
 	// first look; else the machine the cycle walks, read in the same
 	// snapshot (runCycle reads it again if this read failed, and fails the

@@ -299,8 +299,11 @@
 // # Concurrency and nesting
 //
 // Two sends of the same unknown selector to the same object run one cycle;
-// the second waits for it. Cycles for other selectors or objects run at
-// the same time, up to Options.MaxConcurrentCycles top-level cycles (the
+// the second waits for it, and gets its outcome: its method, or its
+// error (a cycle that ran out of Options.CycleTimeout fails all its
+// senders at once). Only when the first sender's own context ends does a
+// waiter whose context is live run the cycle again. Cycles for other
+// selectors or objects run at the same time, up to Options.MaxConcurrentCycles top-level cycles (the
 // others wait for a turn, as long as their senders' contexts allow).
 // Nothing is locked while they run: two cycles whose installs touch the
 // same objects meet at COMPLETE, where one commits and the other's

@@ -21,6 +21,11 @@ type flight struct {
 	done   chan struct{}
 	method uvm.Method
 	err    error
+	// leaderGone says that the leader's own context had ended when the
+	// cycle did: a cancellation or deadline in err is then the leader's
+	// sender's, not the cycle's (Options.CycleTimeout), and a waiter
+	// whose context is live runs the cycle again.
+	leaderGone bool
 }
 
 type flights struct {

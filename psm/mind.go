@@ -282,6 +282,13 @@ func (m *Mind) leave() {
 	m.mu.Unlock()
 }
 
+// isClosed reports whether Close has begun.
+func (m *Mind) isClosed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closed
+}
+
 // Image returns the mind's image.
 func (m *Mind) Image() *uvm.Image { return m.im }
 
@@ -305,6 +312,9 @@ func (m *Mind) Send(ctx context.Context, oid uvm.OID, selector string, args ...a
 }
 
 // Close waits for running cycles, then closes the runtime and the image.
+// A cycle that had not started yet (its sender waiting for a turn, see
+// Options.MaxConcurrentCycles) does not start: its sender gets ErrClosed,
+// as a send after Close does.
 func (m *Mind) Close() error {
 	m.mu.Lock()
 	if m.closed {

@@ -146,9 +146,13 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 // revalidate runs the dry runs and examples of a cycle's validated
 // candidate again, on the image as it is now: the nested candidates that
 // install with it are reached through its dry run. A dry run that now
-// needs a method no nested cycle of this attempt wrote fails it.
+// needs a method no nested cycle of this attempt wrote fails it with
+// uvm.ErrConflict, without starting a nested cycle (which would ask the
+// model).
 func (m *Mind) revalidate(ctx context.Context, c *cycle) error {
 	w := &c.work
+	w.revalidating = true
+	defer func() { w.revalidating = false }()
 	pending := len(w.pending)
 	if err := m.tryCandidate(ctx, c, w.passed, w.attempt); err != nil {
 		return err

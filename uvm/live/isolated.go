@@ -21,6 +21,10 @@ type active struct {
 	timer     *time.Timer // kills the worker at the deadline
 	suspended time.Duration
 	scope     *Scope
+	// sem is the pool's bound on workers at once, whose token the call
+	// holds; lent is set while Suspend has given it back.
+	sem  chan struct{}
+	lent bool
 }
 
 type activeKey struct{}
@@ -48,7 +52,7 @@ func (r *Runner) runIsolated(ctx context.Context, c *uvm.Call, m *uvm.Method, p 
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline, limit = d, time.Until(d)
 	}
-	a := &active{p: w, deadline: deadline, limit: limit}
+	a := &active{p: w, deadline: deadline, limit: limit, sem: r.pool.sem}
 	var top bool
 	a.scope, top = scopeFor(ctx, m.Selector, m.Version)
 	a.timer = time.AfterFunc(time.Until(deadline)+killGrace, func() { w.kill("timeout") })
@@ -308,8 +312,12 @@ func applyWrites(ctx context.Context, c *uvm.Call, ws writeSet, allowed map[uint
 // running in (in this process or in a worker) until resume is called: the
 // time the host then spends on the method's behalf — a cognitive cycle
 // waiting on a model to write the method it sent for — is not the
-// method's. Outside a generated method it does nothing. resume must be
-// called once, on the same goroutine.
+// method's. A worker whose call is suspended does not count against
+// Options.MaxWorkers meanwhile, so that the host's work (the cycle's
+// compile and dry runs, in workers of their own) gets one even when
+// suspended calls hold every worker; resume waits for a worker's turn
+// again before the call goes on. Outside a generated method it does
+// nothing. resume must be called once, on the same goroutine.
 func Suspend(ctx context.Context) (resume func()) {
 	a := activeFrom(ctx)
 	st, _ := ctx.Value(stateKey{}).(*callState)
@@ -320,7 +328,16 @@ func Suspend(ctx context.Context) (resume func()) {
 	if a != nil && a.timer != nil {
 		a.timer.Stop()
 	}
+	lent := a != nil && a.sem != nil && !a.lent
+	if lent {
+		a.lent = true
+		<-a.sem
+	}
 	return func() {
+		if lent {
+			a.sem <- struct{}{} // the wait is not charged to the method either
+			a.lent = false
+		}
 		held := time.Since(start)
 		if st != nil && st.b != nil {
 			st.b.deadline = st.b.deadline.Add(held)

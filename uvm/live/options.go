@@ -62,7 +62,9 @@ type Options struct {
 	// with ErrNoWorker).
 	Workers int
 	// MaxWorkers bounds how many workers run at once; an isolated call
-	// waits for a free one. Zero means 8.
+	// waits for a free one. A worker whose call is suspended (Suspend:
+	// the host works on the method's behalf, as a cognitive cycle for a
+	// message it sent does) does not count meanwhile. Zero means 8.
 	MaxWorkers int
 	// WorkerIdle is how long a worker beyond the warm Workers — started
 	// when more isolated calls ran at once — stays idle before it is
