@@ -277,11 +277,8 @@ func newRouteModel(src map[string]string, gate ...string) *routeModel {
 }
 
 func (r *routeModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
-	reply := func(s string) *llms.ContentResponse {
-		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: s, StopReason: "stop"}}}
-	}
 	if persona.PersonaFrom(ctx) == "BRICK" {
-		return reply(`{"queries": ["sending messages"]}`), nil
+		return textReply(`{"queries": ["sending messages"]}`), nil
 	}
 	prompt := persona.PromptText(msgs)
 	sel, at := "", len(prompt)
@@ -291,7 +288,7 @@ func (r *routeModel) GenerateContent(ctx context.Context, msgs []llms.MessageCon
 		}
 	}
 	if sel == "" {
-		return reply("I do not know which method you want."), nil
+		return textReply("I do not know which method you want."), nil
 	}
 	if r.gate[sel] {
 		r.mu.Lock()
@@ -309,7 +306,7 @@ func (r *routeModel) GenerateContent(ctx context.Context, msgs []llms.MessageCon
 			return nil, ctx.Err()
 		}
 	}
-	return reply(code(r.src[sel])), nil
+	return textReply(code(r.src[sel])), nil
 }
 
 func (r *routeModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
@@ -326,19 +323,32 @@ type selectorModel struct {
 
 var missionSelector = regexp.MustCompile(`received the message "([A-Za-z0-9_]+)"`)
 
-func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
-	s.calls.Add(1)
-	reply := func(text string) *llms.ContentResponse {
-		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
-	}
+// textReply is a model's whole answer: text.
+func textReply(text string) *llms.ContentResponse {
+	return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
+}
+
+// missionOf is what the selector-driven test models share: BRICK gets a
+// plan, and a prompt that names no mission a refusal (planned is the
+// reply then); otherwise sel is the selector the synthesis prompt names.
+func missionOf(ctx context.Context, msgs []llms.MessageContent) (sel string, planned *llms.ContentResponse) {
 	if persona.PersonaFrom(ctx) == "BRICK" {
-		return reply(`{"queries": ["answering a question"]}`), nil
+		return "", textReply(`{"queries": ["answering a question"]}`)
 	}
 	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
 	if m == nil {
-		return reply("I do not know which method you want."), nil
+		return "", textReply("I do not know which method you want.")
 	}
-	return reply(code(s.src(m[1]))), nil
+	return m[1], nil
+}
+
+func (s *selectorModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
+	s.calls.Add(1)
+	sel, planned := missionOf(ctx, msgs)
+	if planned != nil {
+		return planned, nil
+	}
+	return textReply(code(s.src(sel))), nil
 }
 
 func (s *selectorModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {

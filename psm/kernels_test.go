@@ -48,15 +48,9 @@ type kernelModel struct {
 }
 
 func (k *kernelModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
-	reply := func(text string) *llms.ContentResponse {
-		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
-	}
-	if persona.PersonaFrom(ctx) == "BRICK" {
-		return reply(`{"queries": ["answering a question"]}`), nil
-	}
-	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
-	if m == nil {
-		return reply("I do not know which method you want."), nil
+	sel, planned := missionOf(ctx, msgs)
+	if planned != nil {
+		return planned, nil
 	}
 	k.syntheses.Add(1)
 	if k.hang {
@@ -75,7 +69,7 @@ func (k *kernelModel) GenerateContent(ctx context.Context, msgs []llms.MessageCo
 	if k.src != nil {
 		src = k.src
 	}
-	return reply(code(src(m[1]))), nil
+	return textReply(code(src(sel))), nil
 }
 
 func (k *kernelModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {

@@ -44,17 +44,10 @@ func newGateModel(src func(string) string, hold ...string) *gateModel {
 }
 
 func (g *gateModel) GenerateContent(ctx context.Context, msgs []llms.MessageContent, _ ...llms.CallOption) (*llms.ContentResponse, error) {
-	reply := func(text string) *llms.ContentResponse {
-		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
+	sel, planned := missionOf(ctx, msgs)
+	if planned != nil {
+		return planned, nil
 	}
-	if persona.PersonaFrom(ctx) == "BRICK" {
-		return reply(`{"queries": ["answering a question"]}`), nil
-	}
-	m := missionSelector.FindStringSubmatch(persona.PromptText(msgs))
-	if m == nil {
-		return reply("I do not know which method you want."), nil
-	}
-	sel := m[1]
 	g.mu.Lock()
 	g.calls[sel]++
 	g.mu.Unlock()
@@ -66,7 +59,7 @@ func (g *gateModel) GenerateContent(ctx context.Context, msgs []llms.MessageCont
 			return nil, ctx.Err()
 		}
 	}
-	return reply(code(g.src(sel))), nil
+	return textReply(code(g.src(sel))), nil
 }
 
 func (g *gateModel) Call(ctx context.Context, prompt string, options ...llms.CallOption) (string, error) {
