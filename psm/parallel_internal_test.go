@@ -17,10 +17,13 @@ import (
 // meddlingKnowledge is fakeKnowledge whose Learn, which runs inside the
 // install's transaction, first commits a change to the same object from
 // another goroutine, the first times times: the install then conflicts.
+// With gone set, that change also removes the slot gone, so the image
+// the install validates again on lacks it.
 type meddlingKnowledge struct {
 	fakeKnowledge
 	im    func() *uvm.Image
 	times int64
+	gone  string
 	n     atomic.Int64
 }
 
@@ -33,7 +36,10 @@ func (k *meddlingKnowledge) Learn(ctx context.Context, tx *uvm.Tx, oid uvm.OID, 
 				if err != nil {
 					return err
 				}
-				return o.Set(fmt.Sprintf("meddled_%d", n), n)
+				if err := o.Set(fmt.Sprintf("meddled_%d", n), n); err != nil || k.gone == "" {
+					return err
+				}
+				return o.Delete(k.gone)
 			})
 		}()
 		if err := <-done; err != nil {
