@@ -116,11 +116,10 @@ func TestCycleTimeoutFailsEveryWaiterOnce(t *testing.T) {
 	require.Less(t, elapsed, 2*timeout+time.Second, "every sender failed with the one cycle")
 }
 
-// Close while a sender waits for a turn (Options.MaxConcurrentCycles):
-// Close waits for the running cycle, but the waiting one does not start
-// after Close began: its sender gets ErrClosed, the model is not asked
-// for it, and Close returns.
-func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
+// oneCycleAtATime opens a mind that runs one cycle at a time and starts
+// the cycle for "first", whose model call waits for model.release.
+func oneCycleAtATime(t *testing.T) (*psm.Mind, *gateModel, <-chan sendResult) {
+	t.Helper()
 	model := newGateModel(answerSrc, "first")
 	m := memMind(t, model, func(o *psm.Options) {
 		o.MaxConcurrentCycles = 1
@@ -128,6 +127,15 @@ func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
 	})
 	first := sendAsync(ctx, m, "first")
 	waitFor(t, 10*time.Second, "the first cycle asks for its method", model.entered)
+	return m, model, first
+}
+
+// Close while a sender waits for a turn (Options.MaxConcurrentCycles):
+// Close waits for the running cycle, but the waiting one does not start
+// after Close began: its sender gets ErrClosed, the model is not asked
+// for it, and Close returns.
+func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
+	m, model, first := oneCycleAtATime(t)
 	second := sendAsync(ctx, m, "second")
 	time.Sleep(100 * time.Millisecond) // the second sender waits for a turn
 	require.Equal(t, 0, model.synthesized("second"), "one cycle at a time")
@@ -155,13 +163,7 @@ func TestCloseDoesNotStartWaitingCycles(t *testing.T) {
 // flight, whose context is live, runs the cycle itself once a turn is
 // free; nothing is wedged and nothing half-written.
 func TestCancelledWhileWaitingForATurn(t *testing.T) {
-	model := newGateModel(answerSrc, "first")
-	m := memMind(t, model, func(o *psm.Options) {
-		o.MaxConcurrentCycles = 1
-		o.MaxAttempts = 1
-	})
-	first := sendAsync(ctx, m, "first")
-	waitFor(t, 10*time.Second, "the first cycle asks for its method", model.entered)
+	m, model, first := oneCycleAtATime(t)
 
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
