@@ -22,6 +22,7 @@ import (
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
+	"github.com/batos-dev/batos/uvm"
 	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,12 +39,13 @@ type loadModel struct {
 	delay time.Duration // before each synthesis reply
 
 	mu    sync.Mutex
+	all   int // every call, plans included
 	asked map[string]int
 	hang  map[string]chan struct{}
 	seen  chan string // each synthesis call's selector, if there is room
 }
 
-var loadSelector = regexp.MustCompile(`received the message "([A-Za-z0-9_]+)"`)
+var loadSelector = regexp.MustCompile(`received the message "([^"]+)"`)
 
 func newLoadModel(delay time.Duration) *loadModel {
 	return &loadModel{delay: delay, asked: map[string]int{}, hang: map[string]chan struct{}{}, seen: make(chan string, 1024)}
@@ -70,6 +72,9 @@ func (m *loadModel) GenerateContent(ctx context.Context, msgs []llms.MessageCont
 	reply := func(text string) *llms.ContentResponse {
 		return &llms.ContentResponse{Choices: []*llms.ContentChoice{{Content: text, StopReason: "stop"}}}
 	}
+	m.mu.Lock()
+	m.all++
+	m.mu.Unlock()
 	if persona.PersonaFrom(ctx) == "BRICK" {
 		return reply(`{"queries": ["answering a message"]}`), nil
 	}
@@ -602,4 +607,46 @@ func TestLoadShutdownWhileBusy(t *testing.T) {
 			assert.Equal(t, http.StatusNotFound, a.status, "%s: %s", sel, a.raw)
 		}
 	}
+}
+
+// A selector no method can have (a method is named after its selector, a
+// Go identifier), sent by many clients at once, answers 400 bad_request
+// naming it, without a cycle or a model call; a data slot of such a name
+// still answers.
+func TestLoadSelectorNoMethodCanHave(t *testing.T) {
+	model := newLoadModel(0)
+	f := newLoadFixture(t, "", kernel.Options{}, model, nil)
+	require.NoError(t, f.mind.Image().Update(context.Background(), func(tx *uvm.Tx) error {
+		o, err := tx.Object(f.mind.Genesis())
+		if err != nil {
+			return err
+		}
+		return o.Set("my slot", "kept")
+	}))
+	sels := []string{"get-name", "no spaces please", "1st", "say:", "a.b"}
+	answers := make([]answer, 50)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Go(func() { answers[i] = f.send(t, "genesis", sels[i%len(sels)]) })
+	}
+	wg.Wait()
+	for i, a := range answers {
+		sel := sels[i%len(sels)]
+		require.Equal(t, http.StatusBadRequest, a.status, "%q: %s", sel, a.raw)
+		assert.Equal(t, kernel.KindBadRequest, a.body["kind"])
+		assert.Contains(t, a.body["error"], strconv.Quote(sel))
+		assert.Contains(t, a.body["error"], "object 3")
+		assert.Contains(t, a.body["error"], "Go identifier")
+	}
+	model.mu.Lock()
+	calls := model.all
+	model.mu.Unlock()
+	assert.Zero(t, calls, "no model call for a selector no method can have")
+	cycles, err := f.mind.Cycles(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, cycles)
+
+	a := f.send(t, "genesis", "my slot")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	assert.Equal(t, "kept", a.body["answer"])
 }
