@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"strings"
 	"sync"
 	"time"
@@ -166,10 +167,16 @@ func (h hook) DoesNotUnderstand(ctx context.Context, msg *uvm.Message) (any, err
 // method by lookup: the message is resent on a snapshot that has it. A
 // cycle started inside another's dry run installs nothing yet: its
 // candidate joins the outer cycle's, and answers in the dry run's
-// transaction.
+// transaction. A selector that is not a Go identifier starts no cycle.
 func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error) {
 	if ctx.Value(hostRunKey{}) != nil {
 		return nil, refuseInHostRun(msg)
+	}
+	if !token.IsIdentifier(msg.Selector) {
+		// A method is named after its selector: no cycle could install
+		// one, however often it asked the model.
+		return nil, fmt.Errorf("psm: object %d does not understand %q, and no cycle can write a method for it (%w): %w",
+			msg.Receiver.OID(), msg.Selector, uvm.ErrNotUnderstood, &uvm.NameError{Name: msg.Selector, Reason: "a method's selector must be a Go identifier"})
 	}
 	key := flightKey{oid: msg.Receiver.OID(), sel: msg.Selector}
 	outer := cycleOf(ctx)

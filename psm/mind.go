@@ -303,6 +303,9 @@ func (m *Mind) Subscribe(fn func(Event)) (cancel func()) { return m.bus.subscrib
 // Send sends a message to an object in its own transaction. A selector
 // nothing answers starts a cognitive cycle; Send then returns the answer of
 // the method the cycle wrote, or a *CycleError saying which state failed.
+// A selector that is not a Go identifier names no method (a data slot may
+// have such a name): nothing answering it, it fails at once, without a
+// cycle, with an error matching uvm.ErrNotUnderstood and uvm.ErrBadName.
 func (m *Mind) Send(ctx context.Context, oid uvm.OID, selector string, args ...any) (any, error) {
 	if err := m.enter(); err != nil {
 		return nil, err

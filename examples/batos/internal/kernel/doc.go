@@ -72,7 +72,8 @@
 // "event: cycle" with the event as JSON and an increasing "id"; a
 // reconnecting client sends Last-Event-ID (or ?last_event_id=N, 0 for
 // all) and receives what it missed, as far as Options.KeepEvents reaches. A stream that falls Options.StreamBuffer
-// events behind is closed (the client resumes). On shutdown every stream
+// events behind is closed (the client resumes), and so is one whose client
+// does not take a write within Options.StreamWriteTimeout. On shutdown every stream
 // receives "event: shutdown" and ends.
 //
 // # Metrics

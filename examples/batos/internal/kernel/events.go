@@ -161,8 +161,7 @@ func (h *hub) publishCycle(e psm.Event) {
 // event still kept) gets the events it missed, as far as the kernel still
 // keeps them.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
+	if _, ok := w.(http.Flusher); !ok {
 		s.fail(w, r, fmt.Errorf("%w: streaming unsupported", ErrBadRequest))
 		return
 	}
@@ -201,11 +200,21 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	// Every batch of writes must reach a client that reads within
+	// StreamWriteTimeout; one that does not is let go (its handler ends
+	// and the server closes the connection), also when it is already
+	// dropped from the hub while a write to it waits.
+	// (net/http clears the deadline once the response is finished.)
+	rc := http.NewResponseController(w)
+	sent := func() bool { return rc.Flush() == nil }
+	rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
 	fmt.Fprintf(w, "retry: %d\n: batos kernel events\n\n", s.opts.Retry.Milliseconds())
 	for _, e := range backlog {
 		writeEvent(w, e)
 	}
-	flusher.Flush()
+	if !sent() {
+		return
+	}
 
 	tick := time.NewTicker(s.opts.Heartbeat)
 	defer tick.Stop()
@@ -214,27 +223,30 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || !sent() {
 				return
 			}
-			flusher.Flush()
 		case e, ok := <-st.ch:
 			// Write what is already waiting, then flush once.
+			rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
 			for ok {
-				writeEvent(w, e)
+				if err := writeEvent(w, e); err != nil {
+					return // the client did not take it in time, or went away
+				}
 				if e.name == EventShutdown || len(st.ch) == 0 {
 					break
 				}
 				e, ok = <-st.ch
 			}
-			flusher.Flush()
-			if !ok || e.name == EventShutdown {
+			if !sent() || !ok || e.name == EventShutdown {
 				return // lagged (the client resumes with Last-Event-ID) or shut down
 			}
 		}
 	}
 }
 
-func writeEvent(w http.ResponseWriter, e entry) {
-	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.id, e.name, e.data)
+func writeEvent(w http.ResponseWriter, e entry) error {
+	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.id, e.name, e.data)
+	return err
 }

@@ -43,6 +43,13 @@ type Options struct {
 	// StreamBuffer is how many events may wait for one slow stream before
 	// it is closed. Zero means 256.
 	StreamBuffer int
+	// StreamWriteTimeout bounds how long the kernel waits for one event
+	// stream's client to take what it writes (events, keep-alives). A
+	// client that stops reading is dropped when its buffer fills (see
+	// StreamBuffer), but a write to it may already wait: past this
+	// timeout its connection is closed, so that it holds no handler and
+	// no shutdown waits for it. Zero means 10s.
+	StreamWriteTimeout time.Duration
 	// Heartbeat is the interval of keep-alive comments on event streams.
 	// Zero means 15s.
 	Heartbeat time.Duration
@@ -77,6 +84,9 @@ func (o *Options) fill() {
 	}
 	if o.StreamBuffer <= 0 {
 		o.StreamBuffer = 256
+	}
+	if o.StreamWriteTimeout <= 0 {
+		o.StreamWriteTimeout = 10 * time.Second
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
@@ -247,10 +257,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // Flush keeps event streams working through the wrapper.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+func (w *statusWriter) Flush() { w.FlushError() }
+
+// FlushError is Flush that says whether the client took what was written
+// (http.ResponseController's Flush calls it).
+func (w *statusWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
