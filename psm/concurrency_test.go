@@ -8,7 +8,6 @@ package psm_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,23 +19,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The first sender's cancellation is not the second sender's failure: the
-// second, whose context is live, gets the method's answer (running a cycle
-// of its own if it must), whether the first was cancelled or ran out of
-// time, and in whichever state.
+// The first sender's cancellation is not the second sender's failure:
+// the cycle goes on for the second, whose context is live, and it gets
+// the method's answer from that one cycle (no second cycle, no model
+// call again), whether the first was cancelled or ran out of time, and in
+// whichever state.
 func TestWaiterOutlivesLeadersCancellation(t *testing.T) {
-	slowPlan := persona.Reply{Persona: "BRICK", Delay: 10 * time.Second, Text: `{"queries": ["greeting"]}`}
-	slowCode := persona.Reply{Persona: "ALFRED", Delay: 10 * time.Second, Text: code(greetSrc)}
+	const slow = 2 * time.Second // the model's reply comes after the first sender has gone
 	cases := []struct {
 		name  string
-		first []persona.Reply // the first sender's cycle, which never ends by itself
-		in    psm.State       // where the first cycle is when the second sender comes
+		first []persona.Reply // the one cycle's replies
+		in    psm.State       // where the cycle is when the second sender comes
 		// lead returns the first sender's context and how it ends.
 		lead func() (context.Context, context.CancelFunc, func())
 		want error
 	}{
 		{
-			name: "cancelled while synthesizing", first: []persona.Reply{plan("greeting"), slowCode}, in: psm.Synthesizing,
+			name:  "cancelled while synthesizing",
+			first: []persona.Reply{plan("greeting"), {Persona: "ALFRED", Delay: slow, Text: code(greetSrc)}}, in: psm.Synthesizing,
 			lead: func() (context.Context, context.CancelFunc, func()) {
 				c, cancel := context.WithCancel(ctx)
 				return c, cancel, cancel
@@ -44,9 +44,10 @@ func TestWaiterOutlivesLeadersCancellation(t *testing.T) {
 			want: context.Canceled,
 		},
 		{
-			name: "out of time while decomposing", first: []persona.Reply{slowPlan}, in: psm.Decomposing,
+			name:  "out of time while decomposing",
+			first: []persona.Reply{{Persona: "BRICK", Delay: slow, Text: `{"queries": ["greeting"]}`}, {Persona: "ALFRED", Text: code(greetSrc)}}, in: psm.Decomposing,
 			lead: func() (context.Context, context.CancelFunc, func()) {
-				c, cancel := context.WithTimeout(ctx, time.Second)
+				c, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 				return c, cancel, func() {} // its deadline ends it
 			},
 			want: context.DeadlineExceeded,
@@ -54,8 +55,8 @@ func TestWaiterOutlivesLeadersCancellation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			replies := append(slices.Clone(tc.first), plan("greeting"), persona.Reply{Persona: "ALFRED", Expect: `"greet"`, Text: code(greetSrc)})
-			m := memMind(t, persona.NewScripted(replies), func(o *psm.Options) { o.MaxAttempts = 1 })
+			model := persona.NewScripted(tc.first)
+			m := memMind(t, model, func(o *psm.Options) { o.MaxAttempts = 1 })
 			reached := make(chan struct{})
 			var once sync.Once
 			m.Subscribe(func(e psm.Event) {
@@ -74,14 +75,13 @@ func TestWaiterOutlivesLeadersCancellation(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // the second sender joins the first's cycle
 			end()
 
-			r1 := await(t, 10*time.Second, "the first sender", first)
+			r1 := await(t, slow, "the first sender, which stops waiting at once", first)
 			require.ErrorIs(t, r1.err, tc.want, "the first sender's own end")
 			r2 := await(t, 20*time.Second, "the second sender", second)
 			require.NoError(t, r2.err, "the second sender's context is live (its Err: %v)", wctx.Err())
 			require.Equal(t, "hello, architect", r2.v)
 			require.Len(t, versions(t, m, "greet"), 1)
-			got := outcomes(t, m)
-			require.Equal(t, 1, got[psm.Complete], "one cycle completed (outcomes %v)", got)
+			require.Equal(t, map[psm.State]int{psm.Complete: 1}, outcomes(t, m), "one cycle, not cancelled")
 		})
 	}
 }

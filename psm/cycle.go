@@ -281,24 +281,32 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	defer resume()
 
 	for {
-		fl, leader := m.flights.join(key)
+		fl, leader := m.flights.join(key, cctx)
 		if leader {
-			m.lead(cctx, key, fl, mission, persona)
-		} else {
-			select {
-			case <-fl.done:
-			case <-ctx.Done():
+			go m.lead(fl.ctx, key, fl, mission, persona)
+		}
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+			if !m.flights.leave(fl, ctx.Err()) {
 				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
 			}
-			// The leader's own cancellation is not this sender's failure;
-			// the cycle running out of its own time (Options.CycleTimeout)
-			// is: running it again would only time out again.
-			if fl.err != nil && fl.leaderGone && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
-				if _, ok, err := m.committedMethod(ctx, key); err == nil && ok {
-					return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed by another sender's cycle", key))
-				}
-				continue
+			// The last sender to give up: the cycle is cancelled, and
+			// this send returns once it has ended and closed its record.
+			<-fl.done
+			if fl.err != nil {
+				return nil, fl.err
 			}
+			return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
+		}
+		// Senders that all gave up are not this sender's failure; the
+		// cycle running out of its own time (Options.CycleTimeout) is:
+		// running it again would only time out again.
+		if fl.err != nil && fl.abandoned && ctx.Err() == nil && (errors.Is(fl.err, context.Canceled) || errors.Is(fl.err, context.DeadlineExceeded)) {
+			if _, ok, err := m.committedMethod(ctx, key); err == nil && ok {
+				return nil, msg.Tx.Restart(fmt.Sprintf("%s was installed by another sender's cycle", key))
+			}
+			continue
 		}
 		if errors.Is(fl.err, errOtherKernel) || (errors.Is(fl.err, ErrLeaseLost) && ctx.Err() == nil) {
 			// Another kernel ran (or runs) the cycle: send again, to its
@@ -334,8 +342,9 @@ func visibleIn(msg *uvm.Message) bool {
 	return ok
 }
 
-// lead runs the cycle of a flight and always finishes it, also when
-// something in the cycle panics, so no sender waits for ever.
+// lead runs the cycle of a flight, on its own goroutine and with the
+// flight's context, and always finishes it, also when something in the
+// cycle panics, so no sender waits for ever.
 func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Mission, persona string) {
 	var method uvm.Method
 	err := fmt.Errorf("psm: cycle for %s ended abnormally", key)
@@ -343,7 +352,6 @@ func (m *Mind) lead(ctx context.Context, key flightKey, fl *flight, mission Miss
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: panic in the cycle for %s: %v", ErrCycleFailed, key, r)
 		}
-		fl.leaderGone = ctx.Err() != nil
 		m.flights.finish(key, fl, method, err)
 	}()
 	// On an image other kernels share, one of them runs the cycle.

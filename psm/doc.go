@@ -140,8 +140,9 @@
 //     read in another transaction, and before the wait for a cycle, the
 //     sender's transaction parks (uvm Tx.Park): on PostgreSQL it gives its
 //     connection back, and its commit checks again what it read.
-//  3. psm flights.join → Mind.lead: one cycle per receiver and selector;
-//     other senders wait for it. On an image other kernels share, the
+//  3. psm flights.join → Mind.lead: one cycle per receiver and selector,
+//     on a goroutine of its own whose context ends when the last sender
+//     waiting for it gives up (flights.leave); every sender waits for it. On an image other kernels share, the
 //     leader first takes the cycle lease (Mind.cycleLease, kernels.go): if
 //     another kernel holds it, it waits for that kernel's release, or takes
 //     the cycle over once the lease lapses, and every sender of the flight
@@ -301,10 +302,13 @@
 // Two sends of the same unknown selector to the same object run one cycle;
 // the second waits for it, and gets its outcome: its method, or its
 // error (a cycle that ran out of Options.CycleTimeout fails all its
-// senders at once). Only when the first sender's own context ends does a
-// waiter whose context is live run the cycle again. Cycles for other
-// selectors or objects run at the same time, up to Options.MaxConcurrentCycles top-level cycles (the
-// others wait for a turn, as long as their senders' contexts allow).
+// senders at once). A sender whose context ends stops waiting at once;
+// the cycle goes on as long as one of its senders waits (the first one
+// included: the cycle has a goroutine of its own), and is cancelled when
+// the last gives up, whose send returns once the cycle has ended and
+// closed its record. Cycles for other selectors or objects run at the
+// same time, up to Options.MaxConcurrentCycles top-level cycles (the
+// others wait for a turn, as long as one of their senders waits).
 // Nothing is locked while they run: two cycles whose installs touch the
 // same objects meet at COMPLETE, where one commits and the other's
 // commit conflicts. The latter validates the same method again on a

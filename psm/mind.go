@@ -94,7 +94,7 @@ type Options struct {
 	MaxInferCalls int
 	// MaxConcurrentCycles bounds the top-level cycles that run at once
 	// (a nested cycle runs in its outer cycle's turn); a cycle beyond it
-	// waits for a turn as long as its sender's context allows. Zero
+	// waits for a turn as long as one of its senders waits. Zero
 	// means 8; negative means no bound. Cycles that dry-run isolated
 	// (the default) each hold a worker while they do: Live.Workers
 	// workers are kept warm, and more are started (up to
