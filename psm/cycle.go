@@ -281,6 +281,10 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	defer resume()
 
 	for {
+		if err := ctx.Err(); err != nil {
+			// The sender gave up before the cycle began: none starts.
+			return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, err)
+		}
 		fl, leader := m.flights.join(key, cctx)
 		if leader {
 			go m.lead(fl.ctx, key, fl, mission, persona)

@@ -286,10 +286,12 @@ func TestLoadQueueFullRejectsAndCounts(t *testing.T) {
 	held.Wait()
 	got := f.settled(t, extra+5)
 	// The client whose cycle was cancelled gets its cycle's failure; the
-	// four that waited in the queue, their cancellation.
-	assert.Equal(t, float64(1), got["failed"], "%v", got)
-	assert.Equal(t, float64(4), got["error"], "%v", got)
-	assert.Equal(t, 1, model.calls("stuck"), "queued sends whose clients left run no cycle")
+	// four that waited in the queue, their cancellation — unless the
+	// server saw a client's connection close only after a worker took
+	// its send, which then starts a cycle that fails at once.
+	assert.GreaterOrEqual(t, got["failed"], float64(1), "%v", got)
+	assert.Equal(t, float64(5), got["failed"]+got["error"], "%v", got)
+	assert.Equal(t, 1, model.calls("stuck"), "queued sends whose clients left ask the model nothing")
 }
 
 // A client that leaves while it waits for a cycle does not stop it, not
