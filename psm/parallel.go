@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -29,14 +30,18 @@ import (
 // parts apart (uvm.MethodPart), so installs into different parts of an
 // object that holds methods run at once without conflicting; an install
 // on an object not known to hold methods yet (its first install, which
-// gives it its method parts) takes all its parts. Without the locks, two
+// gives it its method parts) takes all its parts. On an image in a
+// database (PostgreSQL) the installs of one mind take turns whatever
+// objects they write (see installLocks.whole). Without the locks, two
 // installs into one part would conflict. Any other concurrent commit to
 // what an install read (a method's run, a person's install, another
 // process) still makes it conflict. A conflicting install is not
-// retried blindly: the cycle validates the same candidate again (its dry
-// runs and examples) on a fresh snapshot, without asking the model again,
-// and commits it then, at most Options.MaxInstallRetries times, each try
-// in the record (Conflicts).
+// retried blindly: the cycle waits a moment (installBackoff, doubling at
+// each try, with jitter, so that installs that failed each other do not
+// meet again at once), validates the same candidate again (its dry runs
+// and examples) on a fresh snapshot, without asking the model again, and
+// commits it then, at most Options.MaxInstallRetries times, each try in
+// the record (Conflicts).
 
 // turns bounds the top-level cycles that run at once.
 type turns chan struct{}
@@ -77,6 +82,14 @@ type Conflict struct {
 	At    time.Time `json:"at"`
 	Wrote []string  `json:"wrote,omitempty"`
 }
+
+// installBackoff is the wait before the first retry of an install that
+// conflicted; it doubles at each try, and a random part as long again is
+// added. Retried at once, installs that failed each other (on PostgreSQL
+// also those that merely touched the same index pages) met again and
+// exhausted their tries; the waits, up to a few hundred milliseconds in
+// all, are small next to the model call a failed cycle would cost.
+const installBackoff = 20 * time.Millisecond
 
 // errInstallConflict ends an install attempt that conflicted, so that the
 // cycle validates its candidate again before the next.
@@ -137,6 +150,12 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 			return fmt.Errorf("%s; no tries left (Options.MaxInstallRetries is %d): %w", text, m.opts.MaxInstallRetries, uvm.ErrConflict)
 		}
 		c.event(ctx, Event{Kind: EventNote, Attempt: c.work.attempt, Text: text + "; validating the same source again on a fresh snapshot"})
+		backoff := installBackoff << (try - 1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s; waiting to try again: %w", text, ctx.Err())
+		case <-time.After(backoff + rand.N(backoff)):
+		}
 		if err := m.revalidate(ctx, c); err != nil {
 			return fmt.Errorf("validating again after a conflict: %w", err)
 		}
@@ -171,10 +190,15 @@ func (k flightKey) slot() string { return fmt.Sprintf("object %d: %s", k.oid, k.
 // installLocks lets the installs of one mind into one method part of an
 // object take turns (see above).
 type installLocks struct {
-	// whole makes every install take all the parts of its objects: on an
-	// image in a database (PostgreSQL), a transaction reads an object's
-	// keys as one range, so installs into different parts of one object
-	// conflict there.
+	// whole makes the installs of this mind take turns, whatever objects
+	// they write (every install takes allObjects): on an image in a
+	// database (PostgreSQL), a transaction reads an object's keys as one
+	// range, and PostgreSQL's serializable transactions track what they
+	// read by index and table page (by table, past
+	// max_pred_locks_per_relation), not by key; so installs into
+	// different parts of one object, or into different objects whose keys
+	// share pages, fail each other there. Concurrent installs on distinct
+	// objects exhausted their tries (7 of 16 cycles failed).
 	whole bool
 
 	mu      sync.Mutex
@@ -187,6 +211,9 @@ type objectPart struct {
 	oid  uvm.OID
 	part int
 }
+
+// allObjects stands for every part of every object (OID 0 is no object).
+var allObjects = objectPart{}
 
 // wholeObjects returns every method part of each of oids.
 func wholeObjects(oids ...uvm.OID) []objectPart {
@@ -201,15 +228,18 @@ func wholeObjects(oids ...uvm.OID) []objectPart {
 
 // parts returns the parts an install of the methods keys writes: the
 // selector's part of an object known to hold methods, every part of
-// another.
+// another; allObjects when whole.
 func (l *installLocks) parts(keys []flightKey) []objectPart {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []objectPart
 	for _, k := range keys {
-		if l.methods[k.oid] && !l.whole {
+		switch {
+		case l.whole:
+			return []objectPart{allObjects}
+		case l.methods[k.oid]:
 			out = append(out, objectPart{k.oid, uvm.MethodPart(k.sel)})
-		} else {
+		default:
 			out = append(out, wholeObjects(k.oid)...)
 		}
 	}
