@@ -103,7 +103,9 @@ type Options struct {
 	// MaxInstallRetries bounds how often COMPLETE validates its method
 	// again on a fresh snapshot and commits it again after its install
 	// conflicted with a concurrent commit (the model is not asked
-	// again). Zero means 3; negative means none.
+	// again). Zero means 3, or 8 on an image other kernels share
+	// (PostgreSQL), where serializable transactions also fail each other
+	// over keys that merely share index pages; negative means none.
 	MaxInstallRetries int
 	// ReuseThreshold is the similarity (0 to 1, as the skill index
 	// measures it with Memory's embedder) from which an installed method
@@ -181,11 +183,8 @@ func (o *Options) fill() {
 	if o.ReuseThreshold == 0 {
 		o.ReuseThreshold = 0.85
 	}
-	if o.MaxInstallRetries == 0 {
-		o.MaxInstallRetries = 3
-	}
 	if o.MaxInstallRetries < 0 {
-		o.MaxInstallRetries = 0
+		o.MaxInstallRetries = -1 // none; zero stays: it is chosen at Open (Mind.installRetries)
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL

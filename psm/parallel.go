@@ -91,6 +91,24 @@ type Conflict struct {
 // all, are small next to the model call a failed cycle would cost.
 const installBackoff = 20 * time.Millisecond
 
+// maxBackoffDoublings caps the wait between install tries at 320 ms (and
+// as much again at random).
+const maxBackoffDoublings = 4
+
+// installRetries is Options.MaxInstallRetries as it applies to this
+// mind's image (see there).
+func (m *Mind) installRetries() int {
+	switch r := m.opts.MaxInstallRetries; {
+	case r < 0:
+		return 0
+	case r > 0:
+		return r
+	case m.im != nil && m.im.Shared():
+		return 8
+	}
+	return 3
+}
+
 // errInstallConflict ends an install attempt that conflicted, so that the
 // cycle validates its candidate again before the next.
 var errInstallConflict = errors.New("psm: install conflicted")
@@ -145,12 +163,12 @@ func (m *Mind) installCommit(ctx context.Context, c *cycle, install func(tx *uvm
 		conflict := Conflict{Try: try, At: time.Now().UTC(), Wrote: wrote}
 		c.update(func(r *Record) { r.Conflicts = append(r.Conflicts, conflict) })
 		text := fmt.Sprintf("the install conflicted with a concurrent commit (try %d); it wrote %s", try, orNothing(wrote))
-		if try > m.opts.MaxInstallRetries {
+		if retries := m.installRetries(); try > retries {
 			c.event(ctx, Event{Kind: EventVerdict, Attempt: c.work.attempt, Text: "install", Error: text})
-			return fmt.Errorf("%s; no tries left (Options.MaxInstallRetries is %d): %w", text, m.opts.MaxInstallRetries, uvm.ErrConflict)
+			return fmt.Errorf("%s; no tries left (Options.MaxInstallRetries is %d): %w", text, retries, uvm.ErrConflict)
 		}
 		c.event(ctx, Event{Kind: EventNote, Attempt: c.work.attempt, Text: text + "; validating the same source again on a fresh snapshot"})
-		backoff := installBackoff << (try - 1)
+		backoff := installBackoff << min(try-1, maxBackoffDoublings)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s; waiting to try again: %w", text, ctx.Err())
