@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -23,7 +22,6 @@ import (
 	"github.com/batos-dev/batos/persona"
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm"
-	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tmc/langchaingo/llms"
@@ -115,33 +113,6 @@ func (m *loadModel) Call(ctx context.Context, prompt string, options ...llms.Cal
 	return llms.GenerateFromSinglePrompt(ctx, m, prompt, options...)
 }
 
-// newLoadFixture is newFixture with a model of the test's own, the image
-// on disk in dir ("" means in memory), served on loopback through ln (nil
-// means a listener of httptest's).
-func newLoadFixture(t *testing.T, dir string, opts kernel.Options, model llms.Model, ln net.Listener) *fixture {
-	t.Helper()
-	mind, err := psm.Open(context.Background(), dir, psm.Options{
-		InMemory: dir == "", NoSync: dir == "", Model: model, Live: live.Options{Policy: live.PolicyInProcess},
-	})
-	require.NoError(t, err)
-	f := &fixture{mind: mind, srv: kernel.New(mind, opts)}
-	f.http = httptest.NewUnstartedServer(f.srv.Handler())
-	if ln != nil {
-		f.http.Listener.Close()
-		f.http.Listener = ln
-	}
-	f.http.Start()
-	t.Cleanup(func() {
-		f.http.CloseClientConnections()
-		f.http.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		f.srv.Shutdown(ctx)
-		require.NoError(t, f.mind.Close())
-	})
-	return f
-}
-
 // metric reads one sample of /metrics, by its name with labels as the
 // text format writes them (batos_sends_total{result="ok"}).
 func (f *fixture) metric(t *testing.T, sample string) float64 {
@@ -200,7 +171,7 @@ func (f *fixture) sendCtx(t *testing.T, ctx context.Context, object any, selecto
 // selector costs one cycle and one synthesis, and the metrics add up.
 func TestLoadManySendersShareCycles(t *testing.T) {
 	model := newLoadModel(300 * time.Millisecond)
-	f := newLoadFixture(t, "", kernel.Options{}, model, nil)
+	f := newFixtureWith(t, "", kernel.Options{}, model, nil)
 	require.Equal(t, http.StatusOK, f.send(t, "genesis", "add", 1, 2).status)
 
 	const n = 150
@@ -252,7 +223,7 @@ func TestLoadQueueFullRejectsAndCounts(t *testing.T) {
 	model := newLoadModel(0)
 	release := model.hold("stuck")
 	defer release()
-	f := newLoadFixture(t, "", kernel.Options{Workers: 1, Queue: 4}, model, nil)
+	f := newFixtureWith(t, "", kernel.Options{Workers: 1, Queue: 4}, model, nil)
 	busy, giveUp := context.WithCancel(context.Background())
 	defer giveUp()
 	queued, leaveQueue := context.WithCancel(context.Background())
@@ -303,7 +274,7 @@ func TestLoadQueueFullRejectsAndCounts(t *testing.T) {
 // one synthesis. Nothing keeps running or leaks afterwards.
 func TestLoadClientsLeaveMidCycle(t *testing.T) {
 	model := newLoadModel(0)
-	f := newLoadFixture(t, "", kernel.Options{}, model, nil)
+	f := newFixtureWith(t, "", kernel.Options{}, model, nil)
 	require.Equal(t, http.StatusOK, f.send(t, "genesis", "add", 1, 2).status)
 	require.Equal(t, "add", <-model.seen)
 	f.http.Client().CloseIdleConnections()
@@ -376,7 +347,7 @@ func TestLoadClientsLeaveMidCycle(t *testing.T) {
 // one gets its status and kind, none holds a worker, and the counts add up.
 func TestLoadBadBodiesAmongGoodSends(t *testing.T) {
 	model := newLoadModel(0)
-	f := newLoadFixture(t, "", kernel.Options{Workers: 2, MaxBody: 1024}, model, nil)
+	f := newFixtureWith(t, "", kernel.Options{Workers: 2, MaxBody: 1024}, model, nil)
 	require.Equal(t, http.StatusOK, f.send(t, "genesis", "add", 1, 2).status)
 
 	// Bodies that never end: the handlers wait for them, not the workers.
@@ -485,7 +456,7 @@ func TestLoadStalledEventStreamIsDropped(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	model := newLoadModel(0)
-	f := newLoadFixture(t, "", kernel.Options{StreamBuffer: 32, StreamWriteTimeout: 300 * time.Millisecond}, model, smallBuffers{ln})
+	f := newFixtureWith(t, "", kernel.Options{StreamBuffer: 32, StreamWriteTimeout: 300 * time.Millisecond}, model, smallBuffers{ln})
 	stalledStream(t, f) // stops reading at once; its writes stall once the buffers fill
 
 	start := time.Now()
@@ -529,7 +500,7 @@ func TestLoadShutdownWhileBusy(t *testing.T) {
 	releaseStuck := model.hold("stuck")
 	defer releaseStuck()
 	releaseQuick := model.hold("quick")
-	f := newLoadFixture(t, dir, kernel.Options{Workers: 8, Queue: 64}, model, nil)
+	f := newFixtureWith(t, dir, kernel.Options{Workers: 8, Queue: 64}, model, nil)
 	require.Equal(t, http.StatusOK, f.send(t, "genesis", "add", 1, 2).status)
 
 	type sent struct {
@@ -591,7 +562,7 @@ func TestLoadShutdownWhileBusy(t *testing.T) {
 
 	// Reopen the image: every record closed, a method for each completed
 	// cycle and none for the others.
-	again := newLoadFixture(t, dir, kernel.Options{}, newLoadModel(0), nil)
+	again := newFixtureWith(t, dir, kernel.Options{}, newLoadModel(0), nil)
 	cycles, err := again.mind.Cycles(context.Background())
 	require.NoError(t, err)
 	require.NotEmpty(t, cycles)
@@ -618,7 +589,7 @@ func TestLoadShutdownWhileBusy(t *testing.T) {
 // still answers.
 func TestLoadSelectorNoMethodCanHave(t *testing.T) {
 	model := newLoadModel(0)
-	f := newLoadFixture(t, "", kernel.Options{}, model, nil)
+	f := newFixtureWith(t, "", kernel.Options{}, model, nil)
 	require.NoError(t, f.mind.Image().Update(context.Background(), func(tx *uvm.Tx) error {
 		o, err := tx.Object(f.mind.Genesis())
 		if err != nil {

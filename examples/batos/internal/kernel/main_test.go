@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/batos-dev/batos/psm"
 	"github.com/batos-dev/batos/uvm/live"
 	"github.com/stretchr/testify/require"
+	"github.com/tmc/langchaingo/llms"
 )
 
 func TestMain(m *testing.M) {
@@ -46,12 +48,25 @@ func newFixtureAt(t testing.TB, dir string, opts kernel.Options, script string) 
 	require.NoError(t, err)
 	model, err := persona.ParseScript(script, data)
 	require.NoError(t, err)
+	return newFixtureWith(t, dir, opts, model, nil)
+}
+
+// newFixtureWith serves a kernel on a mind of model whose image is on
+// disk in dir ("" means in memory), through ln (nil means a listener of
+// httptest's).
+func newFixtureWith(t testing.TB, dir string, opts kernel.Options, model llms.Model, ln net.Listener) *fixture {
+	t.Helper()
 	mind, err := psm.Open(context.Background(), dir, psm.Options{
 		InMemory: dir == "", NoSync: dir == "", Model: model, Live: live.Options{Policy: live.PolicyInProcess},
 	})
 	require.NoError(t, err)
 	f := &fixture{mind: mind, srv: kernel.New(mind, opts)}
-	f.http = httptest.NewServer(f.srv.Handler())
+	f.http = httptest.NewUnstartedServer(f.srv.Handler())
+	if ln != nil {
+		f.http.Listener.Close()
+		f.http.Listener = ln
+	}
+	f.http.Start()
 	t.Cleanup(func() {
 		f.http.CloseClientConnections()
 		f.http.Close()
