@@ -415,7 +415,7 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 				return err
 			}
 			nr.Version, nr.Outcome, nr.Ended = meth.Version, Complete, now
-			events = append(events, addEvent(&nr, Event{State: Complete, Kind: EventOutcome,
+			events = append(events, addEvent(&nr, Event{State: Complete, Kind: EventOutcome, ModelCallsAvoided: nr.ModelCallsAvoided,
 				Text: fmt.Sprintf("installed %s v%d on object %d with cycle %s, %s by %s", meth.Selector, meth.Version, n.Object, rec.ID, verdict, o.by)}))
 			if err := putRecord(tx, &nr); err != nil {
 				return err
@@ -438,7 +438,7 @@ func (m *Mind) decide(ctx context.Context, cycleID, verdict, src string, o hostO
 		rec.Version, rec.Outcome, rec.Ended = installed.Version, Complete, now
 		events = append(events,
 			addEvent(&rec, Event{State: Complete, Kind: EventState, Text: fmt.Sprintf("%s by %s", verdict, o.by)}),
-			addEvent(&rec, Event{State: Complete, Kind: EventOutcome, Text: fmt.Sprintf("installed %s v%d on object %d", installed.Selector, installed.Version, a.Object)}))
+			addEvent(&rec, Event{State: Complete, Kind: EventOutcome, ModelCallsAvoided: rec.ModelCallsAvoided, Text: fmt.Sprintf("installed %s v%d on object %d", installed.Selector, installed.Version, a.Object)}))
 		if err := putRecord(tx, &rec); err != nil {
 			return err
 		}

@@ -713,14 +713,14 @@ func (m *Mind) complete(ctx context.Context, c *cycle, s State) (step, error) {
 				}
 			}
 			x.work.method = installed
-			var events int
+			var events, avoided int
 			x.update(func(r *Record) {
 				r.Version, r.Outcome, r.Ended = installed.Version, Complete, ended
-				events = len(r.Events)
+				events, avoided = len(r.Events), r.ModelCallsAvoided
 			})
 			// The outcome goes into the record saved with the install, and
 			// to subscribers once it has committed.
-			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf(text, installed.Selector, installed.Version, x.mission.Target)})
+			outcomes[i] = x.record(Event{Kind: EventOutcome, State: Complete, Text: fmt.Sprintf(text, installed.Selector, installed.Version, x.mission.Target), ModelCallsAvoided: avoided})
 			err = x.saveIn(tx)
 			x.update(func(r *Record) { r.Events = r.Events[:events] }) // recorded again if this attempt commits
 			if err != nil {

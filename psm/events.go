@@ -49,6 +49,9 @@ type Event struct {
 	Attempt int       `json:"attempt,omitempty"`
 	Text    string    `json:"text,omitempty"`
 	Error   string    `json:"error,omitempty"`
+	// ModelCallsAvoided is, on a COMPLETE outcome, the model calls the
+	// cycle saved by reusing an installed method (Record.ModelCallsAvoided).
+	ModelCallsAvoided int `json:"model_calls_avoided,omitempty"`
 }
 
 // bus fans events out to subscribers and the audit log.

@@ -3,6 +3,7 @@ package psm_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/batos-dev/batos/psm"
@@ -84,6 +85,15 @@ func TestReuseBeforeRegenerate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			model := &selectorModel{src: wordsSrc}
 			m := memMind(t, model, func(o *psm.Options) { o.ReuseThreshold = tc.threshold })
+			var mu sync.Mutex
+			var avoided []int // per COMPLETE outcome a subscriber saw
+			m.Subscribe(func(e psm.Event) {
+				if e.Kind == psm.EventOutcome && e.State == psm.Complete {
+					mu.Lock()
+					avoided = append(avoided, e.ModelCallsAvoided)
+					mu.Unlock()
+				}
+			})
 			first, err := m.New(ctx)
 			require.NoError(t, err)
 			v, err := m.Send(ctx, first, "count_words", "one two three")
@@ -105,6 +115,9 @@ func TestReuseBeforeRegenerate(t *testing.T) {
 			assert.Equal(t, 1, rec.Reused.Version)
 			assert.Equal(t, tc.how, rec.Reused.How)
 			assert.Equal(t, 1, rec.ModelCallsAvoided)
+			mu.Lock()
+			assert.Equal(t, []int{0, 1}, avoided, "the outcome events count the model calls avoided too")
+			mu.Unlock()
 			assert.Zero(t, rec.Attempts, "no synthesis attempt")
 			var notes []string
 			for _, e := range rec.Events {

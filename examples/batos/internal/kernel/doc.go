@@ -79,6 +79,7 @@
 // # Metrics
 //
 //	batos_cycles_total{outcome}             cycles ended, COMPLETE or FAILED
+//	batos_model_calls_avoided_total         model calls saved by reusing an installed method
 //	batos_model_calls_total{persona,result} model calls, from the cycles' prompt and reply events
 //	batos_model_call_seconds{persona}       their latency
 //	batos_sends_total{result}               ok, failed (method or cycle), rejected (not run), error

@@ -53,12 +53,14 @@ func newFixtureAt(t testing.TB, dir string, opts kernel.Options, script string) 
 
 // newFixtureWith serves a kernel on a mind of model whose image is on
 // disk in dir ("" means in memory), through ln (nil means a listener of
-// httptest's).
-func newFixtureWith(t testing.TB, dir string, opts kernel.Options, model llms.Model, ln net.Listener) *fixture {
+// httptest's); tune, if any, changes the mind's options.
+func newFixtureWith(t testing.TB, dir string, opts kernel.Options, model llms.Model, ln net.Listener, tune ...func(*psm.Options)) *fixture {
 	t.Helper()
-	mind, err := psm.Open(context.Background(), dir, psm.Options{
-		InMemory: dir == "", NoSync: dir == "", Model: model, Live: live.Options{Policy: live.PolicyInProcess},
-	})
+	mo := psm.Options{InMemory: dir == "", NoSync: dir == "", Model: model, Live: live.Options{Policy: live.PolicyInProcess}}
+	for _, f := range tune {
+		f(&mo)
+	}
+	mind, err := psm.Open(context.Background(), dir, mo)
 	require.NoError(t, err)
 	f := &fixture{mind: mind, srv: kernel.New(mind, opts)}
 	f.http = httptest.NewUnstartedServer(f.srv.Handler())

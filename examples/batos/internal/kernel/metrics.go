@@ -22,6 +22,7 @@ type metrics struct {
 	reg *prometheus.Registry
 
 	cycles      *prometheus.CounterVec
+	avoided     prometheus.Counter
 	modelCalls  *prometheus.CounterVec
 	modelTime   *prometheus.HistogramVec
 	sends       *prometheus.CounterVec
@@ -41,6 +42,9 @@ func newMetrics(queueDepth func() float64, queueCap int) *metrics {
 		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "batos_cycles_total", Help: "Cognitive cycles ended, by outcome (COMPLETE or FAILED).",
 		}, []string{"outcome"}),
+		avoided: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "batos_model_calls_avoided_total", Help: "Model calls cycles saved by reusing an installed method instead of asking for new code.",
+		}),
 		modelCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "batos_model_calls_total", Help: "Model calls made by cycles, by persona and result (ok or error).",
 		}, []string{"persona", "result"}),
@@ -74,7 +78,7 @@ func newMetrics(queueDepth func() float64, queueCap int) *metrics {
 	})
 	queueCapacity.Set(float64(queueCap))
 	m.reg.MustRegister(
-		m.cycles, m.modelCalls, m.modelTime, m.sends, m.sendTime, m.inflight,
+		m.cycles, m.avoided, m.modelCalls, m.modelTime, m.sends, m.sendTime, m.inflight,
 		m.sseClients, m.sseDropped, m.httpResults,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "batos_send_queue_depth", Help: "Sends accepted and waiting for a worker.",
@@ -99,6 +103,7 @@ func (m *metrics) observe(e psm.Event) {
 	switch e.Kind {
 	case psm.EventOutcome:
 		m.cycles.WithLabelValues(string(e.State)).Inc()
+		m.avoided.Add(float64(e.ModelCallsAvoided))
 		m.mu.Lock()
 		delete(m.prompts, e.Cycle)
 		m.mu.Unlock()

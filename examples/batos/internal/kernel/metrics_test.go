@@ -1,11 +1,13 @@
 package kernel_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/batos-dev/batos/examples/batos/internal/kernel"
+	"github.com/batos-dev/batos/psm"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -83,4 +85,25 @@ func TestMetrics(t *testing.T) {
 	}
 	assert.Contains(t, text, "go_goroutines")
 	assert.Contains(t, text, "process_start_time_seconds")
+}
+
+// A cycle that reuses an installed method instead of asking the model for
+// new code counts the call it saved in batos_model_calls_avoided_total.
+func TestMetricsModelCallsAvoided(t *testing.T) {
+	model := newLoadModel(0)
+	// The offline embedder rates the method ("motto answers its own
+	// name.") below the default threshold (0.85) against the mission.
+	f := newFixtureWith(t, "", kernel.Options{}, model, nil, func(o *psm.Options) { o.ReuseThreshold = 0.3 })
+	require.Equal(t, float64(0), f.metric(t, "batos_model_calls_avoided_total"))
+	first, err := f.mind.New(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, f.send(t, uint64(first), "motto").status)
+	other, err := f.mind.New(context.Background()) // does not delegate to first
+	require.NoError(t, err)
+	a := f.send(t, uint64(other), "motto")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	assert.Equal(t, "motto", a.body["answer"])
+	assert.Equal(t, 1, model.calls("motto"), "the second cycle reused the first one's method")
+	assert.Equal(t, float64(1), f.metric(t, "batos_model_calls_avoided_total"))
+	assert.Equal(t, float64(2), f.metric(t, `batos_cycles_total{outcome="COMPLETE"}`))
 }
