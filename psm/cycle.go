@@ -295,8 +295,8 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 			if !m.flights.leave(fl, ctx.Err()) {
 				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
 			}
-			// The last sender to give up: the cycle is cancelled, and
-			// this send returns once it has ended and closed its record.
+			// The last sender to give up cancelled the cycle: this send
+			// returns once it has ended and closed its record.
 			<-fl.done
 			if fl.err != nil {
 				return nil, fl.err

@@ -63,7 +63,10 @@ func (f *flights) join(k flightKey, ctx context.Context) (*flight, bool) {
 // leave takes a sender that gives up, because its context ended with
 // err, off fl; when it was the last, the cycle's context ends with err
 // too, and leave reports true: the caller then waits for the cycle to end
-// (and close its record) before it returns.
+// (and close its record) before it returns. A sender that joined a cycle
+// already cancelled (every earlier sender had left; the one that
+// cancelled it waits for it) does not end it: leave reports false, and
+// the sender returns at once.
 func (f *flights) leave(fl *flight, err error) (last bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -71,8 +74,7 @@ func (f *flights) leave(fl *flight, err error) (last bool) {
 	if fl.senders > 0 {
 		return false
 	}
-	fl.ctx.end(err)
-	return true
+	return fl.ctx.end(err)
 }
 
 func (f *flights) finish(k flightKey, fl *flight, m uvm.Method, err error) {
@@ -105,12 +107,15 @@ func (c *flightContext) Err() error {
 	return c.err
 }
 
-// end ends the context with err, once.
-func (c *flightContext) end(err error) {
+// end ends the context with err, once, and reports whether this call
+// ended it.
+func (c *flightContext) end(err error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err == nil {
-		c.err = err
-		close(c.done)
+	if c.err != nil {
+		return false
 	}
+	c.err = err
+	close(c.done)
+	return true
 }
