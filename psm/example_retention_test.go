@@ -30,14 +30,14 @@ func ExampleMind_Prune() {
 
 	time.Sleep(time.Millisecond)
 	report, err := mind.Prune(ctx, psm.PruneOptions{MaxAge: time.Millisecond})
-	fmt.Println("examined", report.Examined, "pruned", len(report.Pruned), err)
+	fmt.Println("examined", report.Examined, "pruned", len(report.Pruned), "within the limits", report.Within, err)
 	fmt.Println("kept:", report.Kept)
 	left, _ := mind.Cycles(ctx)
 	fmt.Println("left:", len(left), left[0].Mission.Selector)
 	// Output:
 	// waste not
 	// riddle failed: true
-	// examined 2 pruned 1 <nil>
+	// examined 2 pruned 1 within the limits 0 <nil>
 	// kept: map[installed a current method version:1]
 	// left: 1 motto
 }

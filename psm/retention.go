@@ -67,10 +67,14 @@ const (
 	KeptWithRelatives = "nested in, or holding, a kept cycle"
 )
 
-// PruneReport is what Prune did.
+// PruneReport is what Prune did. Every record examined is counted once:
+// Examined is len(Pruned) + Within + the sum of Kept.
 type PruneReport struct {
 	Examined int      // cycle records read
 	Pruned   []string // ids of the records removed (or, with DryRun, that would be), oldest first
+	// Within counts the records the limits keep: ended within MaxAge, or
+	// among the newest MaxRecords (a cycle with the cycles nested in it).
+	Within int
 	// Kept counts, by reason, the records the rules would have pruned but
 	// that are still needed.
 	Kept map[string]int
@@ -180,7 +184,6 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 		return cmp.Or(b.top.rec.Started.Compare(a.top.rec.Started), cmp.Compare(b.top.rec.ID, a.top.rec.ID))
 	})
 	var doomed []tree // whole trees: a batch never splits one
-	kept := 0
 	for _, t := range ts {
 		end := t.top.rec.Ended
 		if end.IsZero() {
@@ -190,9 +193,9 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 		// Once the count is reached every older tree is over it: a
 		// smaller older tree that would still fit is not kept in place
 		// of a newer one.
-		over := opts.MaxRecords > 0 && kept >= opts.MaxRecords
+		over := opts.MaxRecords > 0 && rep.Within >= opts.MaxRecords
 		if !old && !over {
-			kept += len(t.members)
+			rep.Within += len(t.members)
 			continue
 		}
 		needed := false
@@ -235,8 +238,9 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 			batch = append(batch, doomed[0])
 		}
 		var removed []*entry
+		var kept map[string]int // trees kept whole after all, by reason
 		err := m.im.Update(ctx, func(tx *uvm.Tx) error {
-			removed = removed[:0]
+			removed, kept = removed[:0], map[string]int{}
 		trees:
 			for _, t := range batch {
 				// What may have changed since it was read: a cycle that
@@ -247,7 +251,9 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 					if err != nil {
 						continue // gone meanwhile
 					}
-					if rec.Outcome == "" || (rec.Outcome == AwaitingApproval && rec.Decision == nil) {
+					if why := unfinished(rec); why != "" {
+						kept[why]++
+						kept[KeptWithRelatives] += len(t.members) - 1
 						continue trees
 					}
 					here = append(here, e)
@@ -270,18 +276,31 @@ func (m *Mind) prune(ctx context.Context, opts PruneOptions, now time.Time) (Pru
 			return report(), err
 		}
 		pruned = append(pruned, removed...)
+		for why, n := range kept {
+			rep.Kept[why] += n
+		}
 	}
 	return report(), nil
 }
 
-// neededFor says why rec must be kept, or "" when it need not.
-func neededFor(tx *uvm.Tx, rec Record) (string, error) {
+// unfinished says why rec's cycle is not over (KeptRunning,
+// KeptAwaiting), or "" when it is.
+func unfinished(rec Record) string {
 	switch {
 	case rec.Outcome == "":
-		return KeptRunning, nil
+		return KeptRunning
 	case rec.Outcome == AwaitingApproval && rec.Decision == nil:
-		return KeptAwaiting, nil
-	case rec.Version == 0:
+		return KeptAwaiting
+	}
+	return ""
+}
+
+// neededFor says why rec must be kept, or "" when it need not.
+func neededFor(tx *uvm.Tx, rec Record) (string, error) {
+	if why := unfinished(rec); why != "" {
+		return why, nil
+	}
+	if rec.Version == 0 {
 		return "", nil // installed nothing
 	}
 	o, err := tx.Object(rec.Mission.Target)

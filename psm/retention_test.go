@@ -222,3 +222,30 @@ func TestOpenPrunes(t *testing.T) {
 	defer closeWithin(t, m, 10*time.Second)
 	require.Empty(t, recordIDs(t, m), "the failed cycle's record, pruned at open")
 }
+
+// Every record Prune examines is counted once: pruned, within the
+// limits, or kept for a reason.
+func TestPruneReportAddsUp(t *testing.T) {
+	m, _ := retentionMind(t, nil)
+	for _, opts := range []psm.PruneOptions{
+		{MaxAge: time.Hour, DryRun: true},
+		{MaxRecords: 1, DryRun: true},
+		{MaxRecords: 3, DryRun: true},
+		{MaxAge: time.Nanosecond, DryRun: true},
+		{MaxAge: time.Nanosecond},
+	} {
+		rep, err := m.Prune(ctx, opts)
+		require.NoError(t, err)
+		kept := 0
+		for _, n := range rep.Kept {
+			kept += n
+		}
+		assert.Equal(t, rep.Examined, len(rep.Pruned)+rep.Within+kept, "%+v: %+v", opts, rep)
+		if opts.MaxAge == time.Hour {
+			assert.Equal(t, rep.Examined, rep.Within, "nothing ended an hour ago")
+		}
+		if opts.MaxRecords > 0 {
+			assert.GreaterOrEqual(t, rep.Within, opts.MaxRecords)
+		}
+	}
+}
