@@ -280,10 +280,10 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 	}
 	defer resume()
 
+	gaveUp := func() error { return fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err()) }
 	for {
-		if err := ctx.Err(); err != nil {
-			// The sender gave up before the cycle began: none starts.
-			return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, err)
+		if ctx.Err() != nil {
+			return nil, gaveUp() // before the cycle began: none starts
 		}
 		fl, leader := m.flights.join(key, cctx)
 		if leader {
@@ -293,7 +293,7 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 		case <-fl.done:
 		case <-ctx.Done():
 			if !m.flights.leave(fl, ctx.Err()) {
-				return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
+				return nil, gaveUp()
 			}
 			// The last sender to give up cancelled the cycle: this send
 			// returns once it has ended and closed its record.
@@ -301,7 +301,7 @@ func (m *Mind) notUnderstood(ctx context.Context, msg *uvm.Message) (any, error)
 			if fl.err != nil {
 				return nil, fl.err
 			}
-			return nil, fmt.Errorf("psm: waiting for the cycle writing %s: %w", key, ctx.Err())
+			return nil, gaveUp()
 		}
 		// Senders that all gave up are not this sender's failure; the
 		// cycle running out of its own time (Options.CycleTimeout) is:

@@ -207,7 +207,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// (net/http clears the deadline once the response is finished.)
 	rc := http.NewResponseController(w)
 	sent := func() bool { return rc.Flush() == nil }
-	rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
+	arm := func() { rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout)) } // before each batch
+	arm()
 	fmt.Fprintf(w, "retry: %d\n: batos kernel events\n\n", s.opts.Retry.Milliseconds())
 	for _, e := range backlog {
 		writeEvent(w, e)
@@ -223,13 +224,13 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
+			arm()
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || !sent() {
 				return
 			}
 		case e, ok := <-st.ch:
 			// Write what is already waiting, then flush once.
-			rc.SetWriteDeadline(time.Now().Add(s.opts.StreamWriteTimeout))
+			arm()
 			for ok {
 				if err := writeEvent(w, e); err != nil {
 					return // the client did not take it in time, or went away
